@@ -1,0 +1,77 @@
+"""The vein clinic portal: create_app builds the Flask application."""
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+
+from portal import config
+from portal.database import configure_sqlite
+from portal.extensions import csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Make the app: settings from the environment (or `test_config`), extensions, blueprints."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    from portal import pages
+    from portal.auth import views as auth_views
+    from portal.booking import patient_views
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(patient_views.bp)
+
+    from portal import demo
+    app.cli.add_command(demo.seed_demo_command)
+
+    _register_error_pages(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    messages = {
+        400: ("Something in that request was not right", "Please go back and try again."),
+        403: ("You do not have access to this page", "This page is for another kind of account."),
+        404: ("We could not find that page", "The link may be old, or the page may have moved."),
+        405: ("That did not work", "Please go back and use the buttons on the page."),
+        500: ("Something went wrong on our side", "Nothing was changed. Please try again in a moment, "
+                                                  "or call us."),
+    }
+
+    def render_error(error, code: int):
+        title, detail = messages[code]
+        return render_template("errors/error.html", code=code, title=title, detail=detail), code
+
+    for code in messages:
+        app.register_error_handler(code, lambda error, code=code: render_error(error, code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("errors/error.html", code=400, title="This form has expired",
+                               detail="For your safety, please go back, reload the page and try again."), 400
+
+
+def _register_template_helpers(app: Flask) -> None:
+    zone = ZoneInfo(app.config["CLINIC_TIMEZONE"])
+
+    @app.context_processor
+    def clinic_facts():
+        keys = ("CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE", "EMERGENCY_NUMBER")
+        return {"clinic": {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}}
+
+    @app.template_filter("local")
+    def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):
+        """Show a UTC datetime in the clinic's zone, the way people write it."""
+        return moment.astimezone(zone).strftime(fmt)

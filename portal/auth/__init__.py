@@ -1,0 +1,1 @@
+"""Accounts: users, roles, passwords, register/login/logout, role guards."""

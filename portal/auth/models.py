@@ -1,0 +1,77 @@
+"""The User account, one table for patients and staff, told apart by role."""
+from datetime import date, datetime
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.database import UTCDateTime, utc_now
+from portal.extensions import db
+
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DESK = "desk"
+    DOCTOR = "doctor"
+    ADMIN = "admin"
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared case-insensitively: store them trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("role IN ('patient', 'desk', 'doctor', 'admin')", name="role_known"),
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    date_of_birth: Mapped[date | None]
+    phone: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.PATIENT)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if _hasher.check_needs_rehash(self.password_hash):
+            self.set_password(password)  # saved with the login's commit
+        return True
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+def verify_dummy_password(password: str) -> None:
+    """Spend the same time as a real check, so a login does not reveal which emails exist."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except VerificationError:
+        pass
+
+
+_DUMMY_HASH = _hasher.hash("not-a-real-password")

@@ -1,0 +1,1 @@
+"""The scheduling domain: clinicians, their hours, appointment types and appointments."""

@@ -1,0 +1,154 @@
+"""Scheduling tables. Times are aware UTC datetimes; working hours are local wall-clock times.
+
+Appointment rows are written only by portal.booking.service, which keeps the invariants of
+DESIGN.md; the indexes below back them up in the database itself.
+"""
+from datetime import datetime, time
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.auth.models import User
+from portal.database import UTCDateTime, utc_now
+from portal.extensions import db
+
+
+class Route(StrEnum):
+    """The kinds of visit triage routes a patient to; each appointment type serves one."""
+
+    VASCULAR_ULTRASOUND = "vascular_ultrasound"
+    SLEEP_STUDY_REFERRAL = "sleep_study_referral"
+    GENERAL_CONSULT = "general_consult"
+
+
+class AppointmentStatus(StrEnum):
+    """FHIR Appointment statuses (checked_in is FHIR's checked-in)."""
+
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    NOSHOW = "noshow"
+
+
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+_ACTIVE_SQL = "status IN ('booked', 'checked_in')"
+
+
+class Clinician(db.Model):
+    __tablename__ = "clinician"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(120), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    user: Mapped[User] = relationship()
+    working_hours: Mapped[list["WorkingHours"]] = relationship(
+        back_populates="clinician", order_by="(WorkingHours.weekday, WorkingHours.start_time)")
+    time_off: Mapped[list["TimeOff"]] = relationship(back_populates="clinician", order_by="TimeOff.start_at")
+
+    def __repr__(self) -> str:
+        return f"<Clinician {self.id} {self.display_name}>"
+
+
+class AppointmentType(db.Model):
+    __tablename__ = "appointment_type"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0 AND duration_minutes <= 480", name="duration_sensible"),
+        CheckConstraint(
+            "route IN ('vascular_ultrasound', 'sleep_study_referral', 'general_consult')", name="route_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    route: Mapped[str] = mapped_column(String(32), unique=True)
+    duration_minutes: Mapped[int]
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"<AppointmentType {self.route} {self.duration_minutes}min>"
+
+
+class WorkingHours(db.Model):
+    """One block of a clinician's weekly hours; a day may have several (a lunch gap between)."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+        CheckConstraint("end_time > start_time", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int]  # 0 = Monday ... 6 = Sunday
+    start_time: Mapped[time]
+    end_time: Mapped[time]
+
+    clinician: Mapped[Clinician] = relationship(back_populates="working_hours")
+
+
+class TimeOff(db.Model):
+    __tablename__ = "time_off"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="ends_after_start"),
+        Index("ix_time_off_clinician_period", "clinician_id", "start_at", "end_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    clinician: Mapped[Clinician] = relationship(back_populates="time_off")
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="ends_after_start"),
+        CheckConstraint(
+            "status IN ('booked', 'checked_in', 'fulfilled', 'cancelled', 'noshow')", name="status_known"),
+        # Invariants 1 and 2 backed by the database: no two active rows start together for one
+        # clinician or one patient. PostgreSQL also gets exclusion constraints on the time range
+        # (see the migration), which catch overlaps with different starts.
+        Index("uq_appointment_clinician_start_active", "clinician_id", "start_at", unique=True,
+              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index("uq_appointment_patient_start_active", "patient_id", "start_at", unique=True,
+              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+        Index("ix_appointment_clinician_period", "clinician_id", "start_at", "end_at"),
+        Index("ix_appointment_patient_start", "patient_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"))
+    appointment_type_id: Mapped[int] = mapped_column(ForeignKey("appointment_type.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.BOOKED)
+    # The booking form's key: a second submit of the same form finds this row instead of booking twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    cancellation_reason: Mapped[str | None] = mapped_column(String(300))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)
+
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+    clinician: Mapped[Clinician] = relationship()
+    appointment_type: Mapped[AppointmentType] = relationship()
+    rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<Appointment {self.id} {self.status} {self.start_at.isoformat()}>"

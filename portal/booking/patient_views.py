@@ -1,0 +1,223 @@
+"""Patient pages: pick a free time, confirm it, and see, move or cancel my appointments."""
+from datetime import date, datetime, timedelta
+from itertools import groupby
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.auth.guards import roles_required
+from portal.booking.forms import CancelForm, ConfirmSlotForm
+from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, Route
+from portal.booking.service import (BookingError, BookingPolicy, SlotUnavailable, book_appointment,
+                                    cancel_appointment, reschedule_appointment)
+from portal.booking.slots import Slot, next_open_slots, open_slots
+from portal.database import utc_now
+from portal.extensions import db
+
+bp = Blueprint("booking", __name__)
+
+DAYS_SHOWN = 7
+
+
+def _appointment_types() -> list[AppointmentType]:
+    return list(db.session.scalars(select(AppointmentType).where(AppointmentType.active).order_by(AppointmentType.id)))
+
+
+def _chosen_type(types: list[AppointmentType]) -> AppointmentType:
+    wanted = request.args.get("type", Route.GENERAL_CONSULT)
+    return next((t for t in types if t.route == wanted), None) or next(
+        (t for t in types if t.route == Route.GENERAL_CONSULT), None) or (types[0] if types else abort(404))
+
+
+def _week_start(today: date) -> date:
+    """The first day shown: ?week=YYYY-MM-DD, never before today and never past the horizon."""
+    try:
+        first = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        return today
+    return min(max(first, today), today + BookingPolicy.from_config().horizon)
+
+
+def _clinicians() -> dict[int, Clinician]:
+    return {c.id: c for c in db.session.scalars(select(Clinician).where(Clinician.active).order_by(Clinician.id))}
+
+
+def _chosen_clinician(clinicians: dict[int, Clinician]) -> int | None:
+    wanted = request.args.get("clinician", "")
+    return int(wanted) if wanted.isdigit() and int(wanted) in clinicians else None
+
+
+def _slots_by_day(slots: list[Slot], policy: BookingPolicy, first_day: date) -> list[tuple[date, list[Slot]]]:
+    """Every day of the week shown, with its slots (an empty list on a day with none)."""
+    grouped = {day: list(day_slots) for day, day_slots in
+               groupby(slots, key=lambda slot: slot.start.astimezone(policy.zone).date())}
+    days = [first_day + timedelta(days=offset) for offset in range(DAYS_SHOWN)]
+    return [(day, grouped.get(day, [])) for day in days]
+
+
+def _week_page(template: str, appointment_type: AppointmentType, **context):
+    """The week of free times for one visit type, shared by booking and rescheduling."""
+    policy = BookingPolicy.from_config()
+    now = utc_now()
+    today = now.astimezone(policy.zone).date()
+    first_day = _week_start(today)
+    last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
+    clinicians = _clinicians()
+    clinician_id = _chosen_clinician(clinicians)
+    slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=policy.zone,
+                       now=now, notice=policy.notice, clinician_id=clinician_id)
+    return render_template(
+        template, appointment_type=appointment_type, days=_slots_by_day(slots, policy, first_day),
+        first_day=first_day, last_day=last_day, clinicians=clinicians, clinician_id=clinician_id,
+        previous_week=first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
+        next_week=first_day + timedelta(days=DAYS_SHOWN) if last_day < today + policy.horizon else None,
+        zone_name=policy.zone.key, **context)
+
+
+@bp.get("/book/")
+@roles_required("patient")
+def book():
+    types = _appointment_types()
+    return _week_page("booking/book.html", _chosen_type(types), appointment_types=types)
+
+
+def _slot_from_query() -> tuple[datetime, Clinician] | None:
+    try:
+        start = datetime.fromisoformat(request.args.get("start", ""))
+    except ValueError:
+        return None
+    clinician = db.session.get(Clinician, int(request.args["clinician"])) if request.args.get(
+        "clinician", "").isdigit() else None
+    if start.tzinfo is None or clinician is None:
+        return None
+    return start, clinician
+
+
+def _alternatives(appointment_type: AppointmentType, after: datetime) -> list[Slot]:
+    policy = BookingPolicy.from_config()
+    return next_open_slots(appointment_type, after=after, zone=policy.zone, now=utc_now(), notice=policy.notice)
+
+
+@bp.route("/book/confirm", methods=["GET", "POST"])
+@roles_required("patient")
+def confirm_booking():
+    appointment_type = _chosen_type(_appointment_types())
+    form = ConfirmSlotForm()
+    if form.validate_on_submit():
+        try:
+            appointment = book_appointment(
+                patient_id=current_user.id, clinician_id=int(form.clinician_id.data),
+                appointment_type_id=appointment_type.id, start=form.start_at,
+                idempotency_key=form.idempotency_key.data)
+        except BookingError as error:
+            return _slot_refused(error, appointment_type, form.start_at,
+                                 pick_url=lambda slot: url_for(".confirm_booking", type=appointment_type.route,
+                                                               start=slot.start.isoformat(),
+                                                               clinician=slot.clinician_ids[0]))
+        flash(f"Your {appointment_type.name.lower()} is booked.", "success")
+        return redirect(url_for(".my_appointments", booked=appointment.id))
+    if request.method == "POST":
+        flash("Something was missing from that form. Please pick a time again.", "error")
+        return redirect(url_for(".book", type=appointment_type.route))
+    picked = _slot_from_query()
+    if picked is None:
+        flash("Please pick one of the times shown.", "error")
+        return redirect(url_for(".book", type=appointment_type.route))
+    start, clinician = picked
+    form.fill(start, clinician.id)
+    return render_template("booking/confirm.html", form=form, appointment_type=appointment_type,
+                           clinician=clinician, start=start,
+                           end=start + timedelta(minutes=appointment_type.duration_minutes),
+                           action=url_for(".confirm_booking", type=appointment_type.route),
+                           back=url_for(".book", type=appointment_type.route))
+
+
+def _slot_refused(error: BookingError, appointment_type: AppointmentType, start: datetime, *, pick_url):
+    """The loser of a race (or a time no longer open) sees why and the next free times."""
+    alternatives = _alternatives(appointment_type, start)
+    status = 409 if isinstance(error, SlotUnavailable) else 422
+    return render_template("booking/taken.html", error=error, appointment_type=appointment_type,
+                           alternatives=alternatives, pick_url=pick_url), status
+
+
+@bp.get("/appointments/")
+@roles_required("patient")
+def my_appointments():
+    appointments = db.session.scalars(
+        select(Appointment).where(Appointment.patient_id == current_user.id)
+        .options(joinedload(Appointment.clinician), joinedload(Appointment.appointment_type))
+        .order_by(Appointment.start_at)).all()
+    now = utc_now()
+    upcoming = [a for a in appointments if a.status in ACTIVE_STATUSES and a.end_at > now]
+    past = [a for a in reversed(appointments) if a not in upcoming]
+    return render_template("booking/appointments.html", upcoming=upcoming, past=past, now=now,
+                           highlight=request.args.get("booked", type=int))
+
+
+def _own_appointment(appointment_id: int) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None or appointment.patient_id != current_user.id:
+        abort(404)
+    return appointment
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@roles_required("patient")
+def cancel(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Cancelled by patient")
+        except BookingError as error:
+            flash(error.message, "error")
+        else:
+            flash("Your appointment is cancelled.", "success")
+        return redirect(url_for(".my_appointments"))
+    return render_template("booking/cancel.html", appointment=appointment, form=form), 400 if form.errors else 200
+
+
+@bp.get("/appointments/<int:appointment_id>/reschedule")
+@roles_required("patient")
+def reschedule(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    if not appointment.status == "booked" or appointment.start_at <= utc_now():
+        flash("This appointment can no longer be moved.", "error")
+        return redirect(url_for(".my_appointments"))
+    return _week_page("booking/reschedule.html", appointment.appointment_type, appointment=appointment)
+
+
+@bp.route("/appointments/<int:appointment_id>/reschedule/confirm", methods=["GET", "POST"])
+@roles_required("patient")
+def confirm_reschedule(appointment_id: int):
+    appointment = _own_appointment(appointment_id)
+    appointment_type = appointment.appointment_type
+    form = ConfirmSlotForm()
+    if form.validate_on_submit():
+        try:
+            moved = reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
+                                           new_clinician_id=int(form.clinician_id.data),
+                                           idempotency_key=form.idempotency_key.data)
+        except BookingError as error:
+            return _slot_refused(error, appointment_type, form.start_at,
+                                 pick_url=lambda slot: url_for(".confirm_reschedule", appointment_id=appointment_id,
+                                                               start=slot.start.isoformat(),
+                                                               clinician=slot.clinician_ids[0]))
+        flash("Your appointment has been moved.", "success")
+        return redirect(url_for(".my_appointments", booked=moved.id))
+    if request.method == "POST":
+        flash("Something was missing from that form. Please pick a time again.", "error")
+        return redirect(url_for(".reschedule", appointment_id=appointment_id))
+    picked = _slot_from_query()
+    if picked is None:
+        flash("Please pick one of the times shown.", "error")
+        return redirect(url_for(".reschedule", appointment_id=appointment_id))
+    start, clinician = picked
+    form.fill(start, clinician.id)
+    return render_template("booking/confirm.html", form=form, appointment_type=appointment_type,
+                           clinician=clinician, start=start, moving=appointment,
+                           end=start + timedelta(minutes=appointment_type.duration_minutes),
+                           action=url_for(".confirm_reschedule", appointment_id=appointment_id),
+                           back=url_for(".reschedule", appointment_id=appointment_id))

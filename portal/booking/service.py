@@ -1,0 +1,231 @@
+"""Booking, cancelling and rescheduling: the only code that writes Appointment rows.
+
+Each write runs in one write transaction that first locks the clinicians and the patient
+involved (PostgreSQL: SELECT ... FOR UPDATE on their rows; SQLite: BEGIN IMMEDIATE takes the
+database write lock), then checks the slot against hours, time off and appointments, then
+inserts. The partial unique indexes and PostgreSQL's exclusion constraints back this up: if
+anything slips past the checks, the database refuses the row and the caller gets SlotUnavailable.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from portal.auth.models import User
+from portal.booking.availability import Interval, free_slots
+from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
+from portal.booking.slots import busy_intervals, local_day_bounds, weekly_blocks
+from portal.database import utc_now, write_transaction
+from portal.extensions import db
+
+
+class BookingError(Exception):
+    """A booking request that cannot be carried out; `message` is shown to the person."""
+
+    message = "That appointment cannot be booked."
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.message)
+        if message:
+            self.message = message
+
+
+class SlotUnavailable(BookingError):
+    message = "Sorry, that time was just taken."
+
+
+class NotBookable(BookingError):
+    message = "That time is not open for booking."
+
+
+class PatientAlreadyBooked(BookingError):
+    message = "You already have an appointment at that time."
+
+
+class AppointmentNotChangeable(BookingError):
+    message = "This appointment can no longer be changed."
+
+
+@dataclass(frozen=True)
+class BookingPolicy:
+    """The clinic's booking rules: its zone, the minimum notice and how far ahead one may book."""
+
+    zone: ZoneInfo
+    notice: timedelta = timedelta(0)
+    horizon: timedelta = timedelta(days=365)
+
+    @classmethod
+    def from_config(cls) -> "BookingPolicy":
+        config = current_app.config
+        return cls(zone=ZoneInfo(config["CLINIC_TIMEZONE"]),
+                   notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
+                   horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]))
+
+
+def _lock(model, ids) -> None:
+    """Lock rows in id order, so two transactions never wait on each other in a cycle."""
+    for row_id in sorted(set(ids)):
+        db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+
+
+def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: datetime, *,
+                policy: BookingPolicy, now: datetime) -> datetime:
+    """Raise unless `start` is a free slot of the clinician for this type; return its end."""
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    if start < now + policy.notice:
+        raise NotBookable("That time has passed or is too soon to book online. Please pick a later time.")
+    if start > now + policy.horizon:
+        raise NotBookable("That time is too far ahead to book yet. Please pick an earlier time.")
+    if not clinician.active or not appointment_type.active:
+        raise NotBookable("That clinician or visit type is not taking bookings.")
+    local_day = start.astimezone(policy.zone).date()
+    period = local_day_bounds(local_day, local_day, policy.zone)
+    busy = busy_intervals([clinician.id], period)[clinician.id]
+    offered = free_slots(weekly_blocks([clinician.id])[clinician.id], busy,
+                         duration=end - start, first_day=local_day, last_day=local_day,
+                         zone=policy.zone, now=now, notice=policy.notice)
+    if Interval(start, end) in offered:
+        return end
+    if any(b.start < end and start < b.end for b in _active_appointments(clinician.id, start, end)):
+        raise SlotUnavailable()
+    raise NotBookable("That time is outside the clinician's working hours. Please pick one of the times shown.")
+
+
+def _active_appointments(clinician_id: int, start: datetime, end: datetime) -> list[Interval]:
+    rows = db.session.execute(select(Appointment.start_at, Appointment.end_at).where(
+        Appointment.clinician_id == clinician_id, Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.start_at < end, Appointment.end_at > start))
+    return [Interval(s, e) for s, e in rows]
+
+
+def _check_patient_free(patient_id: int, start: datetime, end: datetime) -> None:
+    clash = db.session.scalar(select(Appointment.id).where(
+        Appointment.patient_id == patient_id, Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.start_at < end, Appointment.end_at > start).limit(1))
+    if clash is not None:
+        raise PatientAlreadyBooked()
+
+
+def _by_idempotency_key(key: str | None) -> Appointment | None:
+    if not key:
+        return None
+    return db.session.scalar(select(Appointment).where(Appointment.idempotency_key == key))
+
+
+def _replay(key: str | None, patient_id: int) -> Appointment | None:
+    """The appointment an earlier submit of the same form made, if any."""
+    existing = _by_idempotency_key(key)
+    if existing is not None and existing.patient_id != patient_id:
+        raise BookingError("This form was already used. Please start again.")
+    return existing
+
+
+def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
+                     idempotency_key: str | None = None, booked_by_id: int | None = None,
+                     policy: BookingPolicy | None = None, now: datetime | None = None) -> Appointment:
+    """Book a free slot for a patient. A repeated idempotency key returns the first booking."""
+    if start.tzinfo is None:
+        raise ValueError("book_appointment needs an aware datetime")
+    policy = policy or BookingPolicy.from_config()
+    now = now or utc_now()
+    try:
+        with write_transaction():
+            if (existing := _replay(idempotency_key, patient_id)) is not None:
+                return existing
+            appointment = _insert_locked(
+                patient_id=patient_id, clinician_id=clinician_id, appointment_type_id=appointment_type_id,
+                start=start, idempotency_key=idempotency_key, booked_by_id=booked_by_id or patient_id,
+                policy=policy, now=now, lock_clinicians=[clinician_id])
+    except IntegrityError:
+        # Another transaction committed first (the unique key or an index refused our row).
+        if (existing := _replay(idempotency_key, patient_id)) is not None:
+            return existing
+        raise SlotUnavailable() from None
+    return appointment
+
+
+def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
+                   idempotency_key: str | None, booked_by_id: int, policy: BookingPolicy, now: datetime,
+                   lock_clinicians: list[int], rescheduled_from_id: int | None = None) -> Appointment:
+    _lock(Clinician, lock_clinicians)
+    _lock(User, [patient_id])
+    clinician = db.session.get(Clinician, clinician_id)
+    appointment_type = db.session.get(AppointmentType, appointment_type_id)
+    patient = db.session.get(User, patient_id)
+    if clinician is None or appointment_type is None or patient is None:
+        raise NotBookable("That clinician or visit type does not exist.")
+    end = _check_slot(clinician, appointment_type, start, policy=policy, now=now)
+    _check_patient_free(patient_id, start, end)
+    appointment = Appointment(patient_id=patient_id, clinician_id=clinician_id,
+                              appointment_type_id=appointment_type_id, start_at=start, end_at=end,
+                              status=AppointmentStatus.BOOKED, idempotency_key=idempotency_key or None,
+                              booked_by_id=booked_by_id, rescheduled_from_id=rescheduled_from_id)
+    db.session.add(appointment)
+    db.session.flush()
+    return appointment
+
+
+def _changeable(appointment_id: int, *, by_user: User, now: datetime) -> Appointment:
+    """The appointment, locked, if `by_user` may still change it."""
+    appointment = db.session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
+    if appointment is None or (by_user.role == "patient" and appointment.patient_id != by_user.id):
+        raise AppointmentNotChangeable("That appointment was not found.")
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise AppointmentNotChangeable(f"This appointment is {appointment.status.replace('_', ' ')} "
+                                       "and can no longer be changed.")
+    if appointment.start_at <= now:
+        raise AppointmentNotChangeable("This appointment has already started and can no longer be changed.")
+    return appointment
+
+
+def _mark_cancelled(appointment: Appointment, *, by_user: User, reason: str, now: datetime) -> None:
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancellation_reason = reason.strip()[:300] or "No reason given"
+    appointment.cancelled_at = now
+    appointment.cancelled_by_id = by_user.id
+
+
+def cancel_appointment(appointment_id: int, *, by_user: User, reason: str, now: datetime | None = None) -> Appointment:
+    """Cancel a booked appointment; the row is kept with who cancelled, when and why."""
+    now = now or utc_now()
+    with write_transaction():
+        appointment = _changeable(appointment_id, by_user=by_user, now=now)
+        _mark_cancelled(appointment, by_user=by_user, reason=reason, now=now)
+    return appointment
+
+
+def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: datetime,
+                           new_clinician_id: int | None = None, idempotency_key: str | None = None,
+                           policy: BookingPolicy | None = None, now: datetime | None = None) -> Appointment:
+    """Move an appointment in one transaction: the old one is cancelled and the new one booked
+    together, or neither happens, so the patient never ends with both or with none."""
+    policy = policy or BookingPolicy.from_config()
+    now = now or utc_now()
+    patient_id = None
+    try:
+        with write_transaction():
+            old = db.session.get(Appointment, appointment_id)
+            if old is None:
+                raise AppointmentNotChangeable("That appointment was not found.")
+            patient_id = old.patient_id
+            if (existing := _replay(idempotency_key, patient_id)) is not None:
+                return existing
+            clinician_id = new_clinician_id or old.clinician_id
+            # Lock the clinicians before the appointment row, in the same order as booking does.
+            _lock(Clinician, [old.clinician_id, clinician_id])
+            old = _changeable(appointment_id, by_user=by_user, now=now)
+            _mark_cancelled(old, by_user=by_user, reason="Moved to another time", now=now)
+            db.session.flush()  # frees the old slot, so a move to an overlapping time is possible
+            new = _insert_locked(
+                patient_id=old.patient_id, clinician_id=clinician_id,
+                appointment_type_id=old.appointment_type_id, start=new_start, idempotency_key=idempotency_key,
+                booked_by_id=by_user.id, policy=policy, now=now, lock_clinicians=[],
+                rescheduled_from_id=old.id)
+    except IntegrityError:
+        if (existing := _replay(idempotency_key, patient_id)) is not None:
+            return existing
+        raise SlotUnavailable() from None
+    return new

@@ -1,0 +1,99 @@
+"""Free times from the database: loads hours, time off and appointments in three queries and
+hands them to the pure availability engine."""
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
+from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, TimeOff, WorkingHours
+from portal.extensions import db
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free time offered to a patient: when, and which clinicians can take it."""
+
+    start: datetime
+    end: datetime
+    clinician_ids: tuple[int, ...]
+
+
+def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> Interval:
+    """The UTC interval from local midnight of first_day to local midnight after last_day."""
+    start = datetime.combine(first_day, time(0), zone).astimezone(timezone.utc)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
+    return Interval(start, end)
+
+
+def busy_intervals(clinician_ids: Collection[int], period: Interval) -> dict[int, list[Interval]]:
+    """Active appointments and time off per clinician that touch `period`."""
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    appointments = db.session.execute(
+        select(Appointment.clinician_id, Appointment.start_at, Appointment.end_at).where(
+            Appointment.clinician_id.in_(clinician_ids), Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.start_at < period.end, Appointment.end_at > period.start))
+    time_off = db.session.execute(
+        select(TimeOff.clinician_id, TimeOff.start_at, TimeOff.end_at).where(
+            TimeOff.clinician_id.in_(clinician_ids), TimeOff.start_at < period.end, TimeOff.end_at > period.start))
+    for clinician_id, start, end in [*appointments, *time_off]:
+        busy[clinician_id].append(Interval(start, end))
+    return busy
+
+
+def weekly_blocks(clinician_ids: Collection[int]) -> dict[int, list[WeeklyBlock]]:
+    blocks: dict[int, list[WeeklyBlock]] = defaultdict(list)
+    rows = db.session.execute(
+        select(WorkingHours.clinician_id, WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
+        .where(WorkingHours.clinician_id.in_(clinician_ids)))
+    for clinician_id, weekday, start, end in rows:
+        blocks[clinician_id].append(WeeklyBlock(weekday, start, end))
+    return blocks
+
+
+def active_clinician_ids() -> list[int]:
+    return list(db.session.scalars(select(Clinician.id).where(Clinician.active).order_by(Clinician.id)))
+
+
+def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Collection[int], *,
+                            first_day: date, last_day: date, zone: ZoneInfo, now: datetime,
+                            notice: timedelta = timedelta(0)) -> dict[int, list[Interval]]:
+    """Every free slot of `appointment_type` for each clinician over the local days given."""
+    period = local_day_bounds(first_day, last_day, zone)
+    blocks = weekly_blocks(clinician_ids)
+    busy = busy_intervals(clinician_ids, period)
+    duration = timedelta(minutes=appointment_type.duration_minutes)
+    return {
+        clinician_id: free_slots(blocks[clinician_id], busy[clinician_id], duration=duration,
+                                 first_day=first_day, last_day=last_day, zone=zone, now=now, notice=notice)
+        for clinician_id in clinician_ids
+    }
+
+
+def open_slots(appointment_type: AppointmentType, *, first_day: date, last_day: date, zone: ZoneInfo,
+               now: datetime, notice: timedelta = timedelta(0), clinician_id: int | None = None) -> list[Slot]:
+    """Free slots for one clinician, or for "any clinician" merged by time."""
+    clinician_ids = [clinician_id] if clinician_id is not None else active_clinician_ids()
+    by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
+                                           last_day=last_day, zone=zone, now=now, notice=notice)
+    return [Slot(interval.start, interval.end, ids) for interval, ids in merge_clinician_slots(by_clinician)]
+
+
+def next_open_slots(appointment_type: AppointmentType, *, after: datetime, zone: ZoneInfo, now: datetime,
+                    notice: timedelta, limit: int = 5, clinician_id: int | None = None,
+                    search_days: int = 28) -> list[Slot]:
+    """The first `limit` free slots starting at or after `after`, looking up to `search_days` ahead."""
+    earliest = max(after, now + notice)
+    first_day = earliest.astimezone(zone).date()
+    found: list[Slot] = []
+    for week_start in range(0, search_days, 7):
+        week_first = first_day + timedelta(days=week_start)
+        slots = open_slots(appointment_type, first_day=week_first, last_day=week_first + timedelta(days=6),
+                           zone=zone, now=earliest, clinician_id=clinician_id)
+        found.extend(slots)
+        if len(found) >= limit:
+            break
+    return found[:limit]

@@ -1,0 +1,53 @@
+"""Settings, read from the environment once when the app is made.
+
+Every clinic fact a page or message needs is a setting here, so a deployment changes them
+without touching code. Demo defaults are plainly fictional.
+"""
+import os
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one made once and kept in the instance folder.
+
+    Keeping it in a file means sessions survive a restart of `make run`; production sets it.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise RuntimeError(f"CLINIC_TIMEZONE={name!r} is not an IANA time zone name") from error
+    return name
+
+
+def from_environment(instance_path: Path) -> dict:
+    env = os.environ.get
+    return {
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance_path / 'portal.db'}"),
+        "SECRET_KEY": _secret_key(instance_path),
+        "CLINIC_TIMEZONE": _zone(env("CLINIC_TIMEZONE", "America/Chicago")),
+        "CLINIC_NAME": env("CLINIC_NAME", "Riverside Vein & Leg Clinic"),
+        "CLINIC_PHONE": env("CLINIC_PHONE", "(555) 010-4477"),
+        "CLINIC_ADDRESS": env("CLINIC_ADDRESS", "100 Example Avenue, Suite 2, Springfield"),
+        "EMERGENCY_NUMBER": env("EMERGENCY_NUMBER", "911"),
+        # Patients book at least this long ahead, so the clinic can prepare (front desk can override).
+        "BOOKING_MIN_NOTICE_MINUTES": int(env("BOOKING_MIN_NOTICE_MINUTES", "60")),
+        # How far ahead a patient may book.
+        "BOOKING_HORIZON_DAYS": int(env("BOOKING_HORIZON_DAYS", "90")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
+        "REMEMBER_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,  # a form left open over lunch still submits; the token is per session
+    }

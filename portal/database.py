@@ -1,0 +1,82 @@
+"""Database details the domain code relies on: UTC datetimes on every backend, and write
+transactions that serialise booking writers on SQLite as PostgreSQL's row locks do."""
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+from portal.extensions import db
+
+WRITE_OPTION = "portal_write_transaction"
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime in Python; timestamptz on PostgreSQL, naive UTC text on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        # SQLite compares timestamps as text: store one fixed format without an offset.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout and our own BEGIN, per SQLAlchemy's pysqlite recipe.
+
+    pysqlite's own BEGIN is deferred, so two writers can both read "slot free" and then both
+    write; BEGIN IMMEDIATE takes the write lock first, so writers queue behind busy_timeout.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction():
+    """A transaction for writes that carry invariants; commits on success, rolls back on error.
+
+    It starts fresh: a read transaction already open may hold a stale snapshot (and SQLite
+    cannot upgrade one to a write lock), so it is ended first. Callers keep no unsaved changes.
+    """
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("write_transaction() entered with unsaved changes in the session")
+    session.rollback()
+    session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,123 @@
+"""`flask --app wsgi seed-demo`: demo accounts, clinicians, hours, visit types and a few bookings.
+
+Idempotent: every row is looked up before it is made, and demo bookings carry fixed
+idempotency keys, so a second run changes nothing.
+"""
+from datetime import date, time, timedelta
+
+import click
+from sqlalchemy import select
+
+from portal.auth.models import Role, User
+from portal.booking.models import Appointment, AppointmentType, Clinician, Route, WorkingHours
+from portal.booking.service import BookingError, BookingPolicy, book_appointment
+from portal.booking.slots import next_open_slots
+from portal.database import utc_now
+from portal.extensions import db
+
+DEMO_PASSWORD = "demo-password-1"
+
+DEMO_USERS = [
+    # email, name, role, date of birth, phone
+    ("patient@example.com", "Pat Example", Role.PATIENT, date(1954, 3, 14), "(555) 010-2001"),
+    ("desk@example.com", "Dana Desk", Role.DESK, None, "(555) 010-2002"),
+    ("doctor@example.com", "Dr. Maria Alvarez", Role.DOCTOR, None, "(555) 010-2003"),
+    ("admin@example.com", "Alex Admin", Role.ADMIN, None, "(555) 010-2004"),
+    ("okafor@example.com", "Dr. Samuel Okafor", Role.DOCTOR, None, "(555) 010-2005"),
+    ("lee@example.com", "Jordan Lee", Role.DOCTOR, None, "(555) 010-2006"),
+    ("ruth.demo@example.com", "Ruth Demo", Role.PATIENT, date(1948, 11, 2), "(555) 010-3001"),
+    ("george.demo@example.com", "George Demo", Role.PATIENT, date(1961, 6, 25), "(555) 010-3002"),
+]
+
+APPOINTMENT_TYPES = [
+    (Route.GENERAL_CONSULT, "General consultation", 30,
+     "A conversation and examination with a doctor about your legs, sleep and symptoms."),
+    (Route.VASCULAR_ULTRASOUND, "Leg vein ultrasound", 45,
+     "A painless scan of the veins in your legs (duplex ultrasound) to see how well they work."),
+    (Route.SLEEP_STUDY_REFERRAL, "Sleep study referral visit", 30,
+     "A visit to talk about your sleep and, if needed, arrange a sleep study."),
+]
+
+MORNING, AFTERNOON = (time(8, 30), time(12, 0)), (time(13, 0), time(17, 0))
+CLINICIANS = [
+    # user email, display name, title, weekly hours {weekday: [(start, end), ...]}
+    ("doctor@example.com", "Dr. Maria Alvarez", "Vascular medicine",
+     {day: [MORNING, AFTERNOON] for day in range(0, 5)}),  # two blocks a day, lunch gap
+    ("okafor@example.com", "Dr. Samuel Okafor", "Sleep medicine",
+     {0: [(time(9, 0), time(17, 0))], 2: [(time(9, 0), time(17, 0))], 3: [(time(12, 0), time(19, 0))]}),
+    ("lee@example.com", "Jordan Lee", "Vascular sonographer",
+     {day: [(time(8, 0), time(15, 0))] for day in (1, 2, 3, 4)}),
+]
+
+DEMO_BOOKINGS = [
+    # idempotency key, patient email, route, clinician email, days ahead to start looking
+    ("demo-booking-1", "patient@example.com", Route.GENERAL_CONSULT, "doctor@example.com", 3),
+    ("demo-booking-2", "ruth.demo@example.com", Route.VASCULAR_ULTRASOUND, "lee@example.com", 2),
+    ("demo-booking-3", "george.demo@example.com", Route.SLEEP_STUDY_REFERRAL, "okafor@example.com", 4),
+    ("demo-booking-4", "ruth.demo@example.com", Route.GENERAL_CONSULT, "doctor@example.com", 9),
+]
+
+
+def _user(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def seed_demo() -> list[str]:
+    """Make whatever demo data is missing; returns what was made, one line each."""
+    made: list[str] = []
+    for email, name, role, born, phone in DEMO_USERS:
+        if _user(email) is None:
+            user = User(email=email, name=name, role=role, date_of_birth=born, phone=phone)
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            made.append(f"user {email} ({role})")
+    for route, name, minutes, description in APPOINTMENT_TYPES:
+        if db.session.scalar(select(AppointmentType).where(AppointmentType.route == route)) is None:
+            db.session.add(AppointmentType(route=route, name=name, duration_minutes=minutes, description=description))
+            made.append(f"appointment type {route}")
+    db.session.flush()
+    for email, display_name, title, hours in CLINICIANS:
+        user = _user(email)
+        if db.session.scalar(select(Clinician).where(Clinician.user_id == user.id)) is None:
+            clinician = Clinician(user=user, display_name=display_name, title=title)
+            clinician.working_hours = [WorkingHours(weekday=day, start_time=start, end_time=end)
+                                       for day, blocks in hours.items() for start, end in blocks]
+            db.session.add(clinician)
+            made.append(f"clinician {display_name}")
+    db.session.commit()
+    made.extend(_seed_bookings())
+    return made
+
+
+def _seed_bookings() -> list[str]:
+    policy = BookingPolicy.from_config()
+    now = utc_now()
+    made = []
+    for key, patient_email, route, clinician_email, days_ahead in DEMO_BOOKINGS:
+        patient = _user(patient_email)
+        clinician = db.session.scalar(select(Clinician).where(Clinician.user_id == _user(clinician_email).id))
+        appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route))
+        if db.session.scalar(select(Appointment.id).where(Appointment.idempotency_key == key)) is not None:
+            continue
+        for slot in next_open_slots(appointment_type, after=now + timedelta(days=days_ahead), zone=policy.zone,
+                                    now=now, notice=policy.notice, clinician_id=clinician.id, limit=3):
+            try:
+                book_appointment(patient_id=patient.id, clinician_id=clinician.id,
+                                 appointment_type_id=appointment_type.id, start=slot.start,
+                                 idempotency_key=key, policy=policy, now=now)
+            except BookingError:
+                continue
+            made.append(f"booking {key} for {patient_email}")
+            break
+    return made
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no accounts yet (first run).")
+def seed_demo_command(if_empty: bool):
+    """Load the demo accounts, clinicians and bookings (safe to run again)."""
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("The database already has accounts; demo data not loaded.")
+        return
+    made = seed_demo()
+    click.echo("\n".join(made) if made else "Demo data already present; nothing changed.")

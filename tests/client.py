@@ -1,0 +1,40 @@
+"""Test-client helpers: read the CSRF token off a page and submit forms as a browser would."""
+import re
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_PATTERN.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    """Every hidden input of the page, as the browser would send them."""
+    fields = {}
+    for tag in re.findall(r"<input[^>]*type=\"hidden\"[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name:
+            fields[name.group(1)] = value.group(1) if value else ""
+    return fields
+
+
+def submit(client, url: str, data: dict | None = None, *, form_page: str | None = None, **kwargs):
+    """GET the page holding the form, then POST to `url` with its hidden fields plus `data`."""
+    page = client.get(form_page or url)
+    assert page.status_code == 200, f"GET {form_page or url} answered {page.status_code}"
+    return client.post(url, data={**hidden_fields(page.get_data(as_text=True)), **(data or {})}, **kwargs)
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = "demo-password-1"):
+        return submit(self.client, "/auth/login", {"email": email, "password": password})
+
+    def logout(self):
+        page = self.client.get("/")
+        return self.client.post("/auth/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})

@@ -1,0 +1,104 @@
+"""Fixtures: an app on a freshly migrated database per test, with CSRF on.
+
+SQLite (default): the schema is migrated once into a template file, copied for each test.
+PostgreSQL (TEST_DATABASE_URL set): one database made for the run and dropped after it,
+migrated once, every table truncated after each test.
+"""
+import os
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from portal import create_app
+from portal.extensions import db
+from tests.client import AuthActions
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True,
+               "CLINIC_TIMEZONE": "America/Chicago", "BOOKING_MIN_NOTICE_MINUTES": 60,
+               "BOOKING_HORIZON_DAYS": 90}
+
+
+def _make_app(url: str):
+    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+
+
+def migrate_empty_database(url: str) -> None:
+    app = _make_app(url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A database of its own for this run on the TEST_DATABASE_URL server, dropped afterwards."""
+    server = make_url(TEST_DATABASE_URL)
+    name = f"portal_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as error:
+        admin.dispose()
+        if os.environ.get("CI") == "true":
+            pytest.exit(f"PostgreSQL at {server.render_as_string()} is not reachable: {error}", returncode=3)
+        pytest.skip(f"PostgreSQL not reachable: {error}")
+    url = server.set(database=name).render_as_string(hide_password=False)
+    migrate_empty_database(url)
+    yield url
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "portal.db"
+    migrate_empty_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """A clean, migrated database for one test."""
+    if TEST_DATABASE_URL:
+        url = request.getfixturevalue("postgres_database")
+        yield url
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        engine.dispose()
+    else:
+        path = tmp_path / "portal.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(database_url):
+    app = _make_app(database_url)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

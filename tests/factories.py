@@ -1,0 +1,61 @@
+"""Test data in a line: a test names only what matters to it."""
+import itertools
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from portal.auth.models import Role, User
+from portal.booking.models import AppointmentType, Clinician, Route, TimeOff, WorkingHours
+from portal.extensions import db
+
+PASSWORD = "demo-password-1"
+CHICAGO = ZoneInfo("America/Chicago")
+_counter = itertools.count(1)
+
+
+def make_user(*, role: str = Role.PATIENT, email: str | None = None, name: str | None = None,
+              password: str = PASSWORD) -> User:
+    n = next(_counter)
+    user = User(email=email or f"user{n}@example.com", name=name or f"Test Person {n}", role=role,
+                date_of_birth=date(1960, 1, 1), phone="(555) 010-0000")
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_type(route: str = Route.GENERAL_CONSULT, minutes: int = 30, name: str | None = None) -> AppointmentType:
+    appointment_type = AppointmentType(route=route, name=name or route.replace("_", " ").capitalize(),
+                                       duration_minutes=minutes)
+    db.session.add(appointment_type)
+    db.session.commit()
+    return appointment_type
+
+
+def make_clinician(*, name: str | None = None, hours: dict[int, list[tuple[time, time]]] | None = None) -> Clinician:
+    """A clinician working 09:00-17:00 on every weekday unless `hours` says otherwise."""
+    user = make_user(role=Role.DOCTOR)
+    hours = hours if hours is not None else {day: [(time(9), time(17))] for day in range(7)}
+    clinician = Clinician(user=user, display_name=name or user.name, working_hours=[
+        WorkingHours(weekday=day, start_time=start, end_time=end) for day, blocks in hours.items()
+        for start, end in blocks])
+    db.session.add(clinician)
+    db.session.commit()
+    return clinician
+
+
+def make_time_off(clinician: Clinician, start: datetime, end: datetime, reason: str = "Leave") -> TimeOff:
+    time_off = TimeOff(clinician_id=clinician.id, start_at=start, end_at=end, reason=reason)
+    db.session.add(time_off)
+    db.session.commit()
+    return time_off
+
+
+def local(day: date, hour: int, minute: int = 0, zone: ZoneInfo = CHICAGO) -> datetime:
+    """An aware datetime at a clinic wall-clock time."""
+    return datetime.combine(day, time(hour, minute), zone)
+
+
+def future_weekday(weekday: int = 1, weeks_ahead: int = 1) -> date:
+    """A date `weeks_ahead` weeks from now that falls on `weekday` (0 = Monday)."""
+    today = date.today()
+    return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
