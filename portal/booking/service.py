@@ -133,12 +133,15 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
     now = now or utc_now()
     try:
         with write_transaction():
+            _lock(Clinician, [clinician_id])
+            _lock(User, [patient_id])
+            # Checked after the locks: a concurrent submit of the same form has committed by now.
             if (existing := _replay(idempotency_key, patient_id)) is not None:
                 return existing
             appointment = _insert_locked(
                 patient_id=patient_id, clinician_id=clinician_id, appointment_type_id=appointment_type_id,
                 start=start, idempotency_key=idempotency_key, booked_by_id=booked_by_id or patient_id,
-                policy=policy, now=now, lock_clinicians=[clinician_id])
+                policy=policy, now=now)
     except IntegrityError:
         # Another transaction committed first (the unique key or an index refused our row).
         if (existing := _replay(idempotency_key, patient_id)) is not None:
@@ -149,9 +152,8 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
 
 def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                    idempotency_key: str | None, booked_by_id: int, policy: BookingPolicy, now: datetime,
-                   lock_clinicians: list[int], rescheduled_from_id: int | None = None) -> Appointment:
-    _lock(Clinician, lock_clinicians)
-    _lock(User, [patient_id])
+                   rescheduled_from_id: int | None = None) -> Appointment:
+    """Check and insert one appointment; the caller holds the clinician and patient locks."""
     clinician = db.session.get(Clinician, clinician_id)
     appointment_type = db.session.get(AppointmentType, appointment_type_id)
     patient = db.session.get(User, patient_id)
@@ -170,7 +172,9 @@ def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: i
 
 def _changeable(appointment_id: int, *, by_user: User, now: datetime) -> Appointment:
     """The appointment, locked, if `by_user` may still change it."""
-    appointment = db.session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
+    appointment = db.session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+        .execution_options(populate_existing=True))  # the locked row, not a copy read before the lock
     if appointment is None or (by_user.role == "patient" and appointment.patient_id != by_user.id):
         raise AppointmentNotChangeable("That appointment was not found.")
     if appointment.status != AppointmentStatus.BOOKED:
@@ -211,19 +215,20 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
             if old is None:
                 raise AppointmentNotChangeable("That appointment was not found.")
             patient_id = old.patient_id
+            clinician_id = new_clinician_id or old.clinician_id
+            # Same lock order as booking (clinicians, then the appointment, then the patient),
+            # so a move and a booking never wait on each other in a cycle.
+            _lock(Clinician, [old.clinician_id, clinician_id])
             if (existing := _replay(idempotency_key, patient_id)) is not None:
                 return existing
-            clinician_id = new_clinician_id or old.clinician_id
-            # Lock the clinicians before the appointment row, in the same order as booking does.
-            _lock(Clinician, [old.clinician_id, clinician_id])
             old = _changeable(appointment_id, by_user=by_user, now=now)
+            _lock(User, [patient_id])
             _mark_cancelled(old, by_user=by_user, reason="Moved to another time", now=now)
             db.session.flush()  # frees the old slot, so a move to an overlapping time is possible
             new = _insert_locked(
-                patient_id=old.patient_id, clinician_id=clinician_id,
+                patient_id=patient_id, clinician_id=clinician_id,
                 appointment_type_id=old.appointment_type_id, start=new_start, idempotency_key=idempotency_key,
-                booked_by_id=by_user.id, policy=policy, now=now, lock_clinicians=[],
-                rescheduled_from_id=old.id)
+                booked_by_id=by_user.id, policy=policy, now=now, rescheduled_from_id=old.id)
     except IntegrityError:
         if (existing := _replay(idempotency_key, patient_id)) is not None:
             return existing
