@@ -1,6 +1,8 @@
 """Test-client helpers: read the CSRF token off a page and submit forms as a browser would."""
 import re
 
+from flask.testing import FlaskClient
+
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -38,3 +40,16 @@ class AuthActions:
     def logout(self):
         page = self.client.get("/")
         return self.client.post("/auth/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+class OwnContextClient(FlaskClient):
+    """A test client whose every request (redirects included) runs in a fresh app context.
+
+    The fixtures keep an app context pushed for the test's own database work, and Flask would
+    reuse it for requests: `g` (where Flask-Login caches current_user) and the session would then
+    carry over between requests and between clients. A server gives each request its own.
+    """
+
+    def run_wsgi_app(self, environ, buffered=False):
+        with self.application.app_context():
+            return super().run_wsgi_app(environ, buffered=buffered)

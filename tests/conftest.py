@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.extensions import db
-from tests.client import AuthActions
+from tests.client import AuthActions, OwnContextClient
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": True,
@@ -23,12 +23,14 @@ BASE_CONFIG = {"TESTING": True, "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED":
                "BOOKING_HORIZON_DAYS": 90}
 
 
-def _make_app(url: str):
-    return create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+def make_app(url: str, **config):
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url, **config})
+    app.test_client_class = OwnContextClient
+    return app
 
 
 def migrate_empty_database(url: str) -> None:
-    app = _make_app(url)
+    app = make_app(url)
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -82,7 +84,7 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def app(database_url):
-    app = _make_app(database_url)
+    app = make_app(database_url)
     with app.app_context():
         yield app
         db.session.remove()

@@ -6,6 +6,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+def _strip(value: str | None) -> str | None:
+    """Autofill and phone keyboards add spaces around what people type."""
+    return value.strip() if isinstance(value, str) else value
+
+
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ().-]{7,20}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -28,16 +33,16 @@ def _phone_is_plausible(form, field):
 
 
 class RegistrationForm(FlaskForm):
-    name = StringField("Full name", validators=[
+    name = StringField("Full name", filters=[_strip], validators=[
         DataRequired("Please enter your name."), Length(max=120, message="Please use at most 120 characters.")])
-    email = EmailField("Email address", validators=[
+    email = EmailField("Email address", filters=[_strip], validators=[
         DataRequired("Please enter your email address."),
         Email("That does not look like an email address, for example name@example.com.",
               check_deliverability=False),
         Length(max=254)])
     date_of_birth = DateField("Date of birth", validators=[
         DataRequired("Please enter your date of birth."), _date_of_birth_is_plausible])
-    phone = TelField("Phone number", validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
+    phone = TelField("Phone number", filters=[_strip], validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
     password = PasswordField("Choose a password", validators=[
         DataRequired("Please choose a password."),
         Length(min=MIN_PASSWORD_LENGTH, max=200,
@@ -47,5 +52,6 @@ class RegistrationForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Please enter your email address."), Length(max=254)])
+    email = EmailField("Email address", filters=[_strip],
+                       validators=[DataRequired("Please enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Please enter your password."), Length(max=200)])

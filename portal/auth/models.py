@@ -52,12 +52,13 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         try:
-            _hasher.verify(self.password_hash, password)
+            return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
-        if _hasher.check_needs_rehash(self.password_hash):
-            self.set_password(password)  # saved with the login's commit
-        return True
+
+    def password_needs_rehash(self) -> bool:
+        """True when argon2's parameters have changed since this hash was made."""
+        return _hasher.check_needs_rehash(self.password_hash)
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -66,12 +67,12 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.role}>"
 
 
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 def verify_dummy_password(password: str) -> None:
     """Spend the same time as a real check, so a login does not reveal which emails exist."""
     try:
         _hasher.verify(_DUMMY_HASH, password)
     except VerificationError:
         pass
-
-
-_DUMMY_HASH = _hasher.hash("not-a-real-password")

@@ -1,10 +1,11 @@
-"""Account writes: registering a patient (by the patient, and later by the front desk)."""
+"""Account logic: registering a patient (by the patient, and later by the front desk) and
+checking a login."""
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal.auth.models import Role, User, normalise_email
+from portal.auth.models import Role, User, normalise_email, verify_dummy_password
 from portal.database import write_transaction
 from portal.extensions import db
 
@@ -29,4 +30,19 @@ def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, 
             session.add(user)
     except IntegrityError as error:  # a concurrent registration won the unique index
         raise EmailTaken(email) from error
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active account with this email and password, or None (in the same time either way)."""
+    user = find_user_by_email(email)
+    if user is None:
+        verify_dummy_password(password)
+        return None
+    if not user.check_password(password) or not user.is_active:
+        return None
+    if user.password_needs_rehash():
+        with write_transaction():
+            user = db.session.get(User, user.id)
+            user.set_password(password)
     return user

@@ -3,9 +3,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
+
 from portal.auth.forms import LoginForm, RegistrationForm
-from portal.auth.models import Role, User, verify_dummy_password
-from portal.auth.service import EmailTaken, find_user_by_email, register_patient
+from portal.auth.models import Role, User
+from portal.auth.service import EmailTaken, authenticate, register_patient
 from portal.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -59,11 +60,8 @@ def login():
         return redirect(_home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user_by_email(form.email.data)
-        if user is None:
-            verify_dummy_password(form.password.data)
-        if user is not None and user.check_password(form.password.data) and user.is_active:
-            db.session.commit()  # keeps a rehashed password, if argon2's parameters changed
+        user = authenticate(form.email.data, form.password.data)
+        if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or _home_for(user))
         form.password.errors.append("That email and password do not match an account.")

@@ -1,10 +1,13 @@
 """Patient booking forms. The slot travels in hidden fields and is re-checked by the service."""
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
+
+
+PLAUSIBLE_DISTANCE = timedelta(days=3650)  # anything further from today is a tampered form
 
 
 def _aware_iso_datetime(form, field):
@@ -12,7 +15,7 @@ def _aware_iso_datetime(form, field):
         moment = datetime.fromisoformat(field.data or "")
     except ValueError:
         raise ValidationError("That time could not be read. Please pick a time again.") from None
-    if moment.tzinfo is None:
+    if moment.tzinfo is None or abs(moment - datetime.now(timezone.utc)) > PLAUSIBLE_DISTANCE:
         raise ValidationError("That time could not be read. Please pick a time again.")
 
 
@@ -21,7 +24,7 @@ class ConfirmSlotForm(FlaskForm):
     the same page twice (double click, back button, retry) books once."""
 
     start = HiddenField(validators=[DataRequired("Please pick a time."), _aware_iso_datetime])
-    clinician_id = HiddenField(validators=[DataRequired("Please pick a time."), Regexp(r"^\d{1,9}$")])
+    clinician_id = HiddenField(validators=[DataRequired("Please pick a time."), Regexp(r"^[0-9]{1,9}$")])
     idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
 
     def fill(self, start: datetime, clinician_id: int) -> "ConfirmSlotForm":
@@ -36,12 +39,9 @@ class ConfirmSlotForm(FlaskForm):
 
 
 CANCEL_REASONS = [
-    ("", "Choose a reason (optional)"),
-    ("I feel better", "I feel better"),
-    ("The time no longer suits me", "The time no longer suits me"),
-    ("I booked by mistake", "I booked by mistake"),
-    ("I will see another doctor", "I will see another doctor"),
-    ("Other", "Other"),
+    SelectChoice("", "Choose a reason (optional)"),
+    *(SelectChoice(reason) for reason in ("I feel better", "The time no longer suits me", "I booked by mistake",
+                                          "I will see another doctor", "Other")),
 ]
 
 

@@ -10,8 +10,9 @@ from sqlalchemy.orm import joinedload
 from portal.auth.guards import roles_required
 from portal.booking.forms import CancelForm, ConfirmSlotForm
 from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, Route
-from portal.booking.service import (BookingError, BookingPolicy, SlotUnavailable, book_appointment,
-                                    cancel_appointment, reschedule_appointment)
+from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
+                                    SlotUnavailable, book_appointment, cancel_appointment,
+                                    reschedule_appointment)
 from portal.booking.slots import Slot, next_open_slots, open_slots
 from portal.database import utc_now
 from portal.extensions import db
@@ -45,8 +46,8 @@ def _clinicians() -> dict[int, Clinician]:
 
 
 def _chosen_clinician(clinicians: dict[int, Clinician]) -> int | None:
-    wanted = request.args.get("clinician", "")
-    return int(wanted) if wanted.isdigit() and int(wanted) in clinicians else None
+    wanted = request.args.get("clinician", type=int)
+    return wanted if wanted in clinicians else None
 
 
 def _slots_by_day(slots: list[Slot], policy: BookingPolicy, first_day: date) -> list[tuple[date, list[Slot]]]:
@@ -67,7 +68,7 @@ def _week_page(template: str, appointment_type: AppointmentType, **context):
     clinicians = _clinicians()
     clinician_id = _chosen_clinician(clinicians)
     slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=policy.zone,
-                       now=now, notice=policy.notice, clinician_id=clinician_id)
+                       now=now, notice=policy.notice, clinician_id=clinician_id, latest_start=now + policy.horizon)
     return render_template(
         template, appointment_type=appointment_type, days=_slots_by_day(slots, policy, first_day),
         first_day=first_day, last_day=last_day, clinicians=clinicians, clinician_id=clinician_id,
@@ -84,62 +85,78 @@ def book():
 
 
 def _slot_from_query() -> tuple[datetime, Clinician] | None:
+    """The slot a time link names, if it could be one: an aware time within the booking window
+    and a clinician that exists. The service checks the rest when the patient confirms."""
     try:
         start = datetime.fromisoformat(request.args.get("start", ""))
     except ValueError:
         return None
-    clinician = db.session.get(Clinician, int(request.args["clinician"])) if request.args.get(
-        "clinician", "").isdigit() else None
-    if start.tzinfo is None or clinician is None:
+    clinician_id = request.args.get("clinician", type=int)
+    now = utc_now()
+    if start.tzinfo is None or not now <= start <= now + BookingPolicy.from_config().horizon:
         return None
-    return start, clinician
+    if clinician_id is None or not 0 < clinician_id < 2**31:
+        return None
+    clinician = db.session.get(Clinician, clinician_id)
+    return (start, clinician) if clinician is not None else None
 
 
 def _alternatives(appointment_type: AppointmentType, after: datetime) -> list[Slot]:
+    """The next free times of this type from `after` on: what the loser of a race is offered."""
     policy = BookingPolicy.from_config()
-    return next_open_slots(appointment_type, after=after, zone=policy.zone, now=utc_now(), notice=policy.notice)
+    now = utc_now()
+    latest_start = now + policy.horizon
+    return next_open_slots(appointment_type, after=min(after, latest_start), zone=policy.zone, now=now,
+                           notice=policy.notice, latest_start=latest_start)
 
 
 @bp.route("/book/confirm", methods=["GET", "POST"])
 @roles_required("patient")
 def confirm_booking():
     appointment_type = _chosen_type(_appointment_types())
+
+    def book(form: ConfirmSlotForm) -> Appointment:
+        return book_appointment(patient_id=current_user.id, clinician_id=int(form.clinician_id.data),
+                                appointment_type_id=appointment_type.id, start=form.start_at,
+                                idempotency_key=form.idempotency_key.data)
+
+    return _confirm_slot(appointment_type, book, success=f"Your {appointment_type.name.lower()} is booked.",
+                         endpoint="booking.confirm_booking", endpoint_args={"type": appointment_type.route},
+                         back=url_for(".book", type=appointment_type.route))
+
+
+def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, endpoint: str, endpoint_args: dict,
+                  back: str, moving: Appointment | None = None):
+    """GET shows the picked slot with a fresh idempotency key; POST books it with `write(form)`
+    and redirects (Post/Redirect/Get), or shows why not with the next free times."""
     form = ConfirmSlotForm()
+    action = url_for(endpoint, **endpoint_args)
     if form.validate_on_submit():
         try:
-            appointment = book_appointment(
-                patient_id=current_user.id, clinician_id=int(form.clinician_id.data),
-                appointment_type_id=appointment_type.id, start=form.start_at,
-                idempotency_key=form.idempotency_key.data)
+            appointment = write(form)
+        except (AppointmentNotChangeable, FormAlreadyUsed) as error:
+            flash(error.message, "error")  # other times would fail the same way: say why, go back
+            return redirect(url_for(".my_appointments"))
         except BookingError as error:
-            return _slot_refused(error, appointment_type, form.start_at,
-                                 pick_url=lambda slot: url_for(".confirm_booking", type=appointment_type.route,
-                                                               start=slot.start.isoformat(),
-                                                               clinician=slot.clinician_ids[0]))
-        flash(f"Your {appointment_type.name.lower()} is booked.", "success")
+            alternatives = _alternatives(appointment_type, form.start_at)
+            return render_template("booking/taken.html", error=error, appointment_type=appointment_type,
+                                   alternatives=alternatives, pick_endpoint=endpoint, pick_args=endpoint_args), (
+                409 if isinstance(error, SlotUnavailable) else 422)
+        flash(success, "success")
         return redirect(url_for(".my_appointments", booked=appointment.id))
     if request.method == "POST":
         flash("Something was missing from that form. Please pick a time again.", "error")
-        return redirect(url_for(".book", type=appointment_type.route))
+        return redirect(back)
     picked = _slot_from_query()
     if picked is None:
         flash("Please pick one of the times shown.", "error")
-        return redirect(url_for(".book", type=appointment_type.route))
+        return redirect(back)
     start, clinician = picked
     form.fill(start, clinician.id)
     return render_template("booking/confirm.html", form=form, appointment_type=appointment_type,
-                           clinician=clinician, start=start,
+                           clinician=clinician, start=start, moving=moving,
                            end=start + timedelta(minutes=appointment_type.duration_minutes),
-                           action=url_for(".confirm_booking", type=appointment_type.route),
-                           back=url_for(".book", type=appointment_type.route))
-
-
-def _slot_refused(error: BookingError, appointment_type: AppointmentType, start: datetime, *, pick_url):
-    """The loser of a race (or a time no longer open) sees why and the next free times."""
-    alternatives = _alternatives(appointment_type, start)
-    status = 409 if isinstance(error, SlotUnavailable) else 422
-    return render_template("booking/taken.html", error=error, appointment_type=appointment_type,
-                           alternatives=alternatives, pick_url=pick_url), status
+                           action=action, back=back)
 
 
 @bp.get("/appointments/")
@@ -193,31 +210,12 @@ def reschedule(appointment_id: int):
 @roles_required("patient")
 def confirm_reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
-    appointment_type = appointment.appointment_type
-    form = ConfirmSlotForm()
-    if form.validate_on_submit():
-        try:
-            moved = reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
-                                           new_clinician_id=int(form.clinician_id.data),
-                                           idempotency_key=form.idempotency_key.data)
-        except BookingError as error:
-            return _slot_refused(error, appointment_type, form.start_at,
-                                 pick_url=lambda slot: url_for(".confirm_reschedule", appointment_id=appointment_id,
-                                                               start=slot.start.isoformat(),
-                                                               clinician=slot.clinician_ids[0]))
-        flash("Your appointment has been moved.", "success")
-        return redirect(url_for(".my_appointments", booked=moved.id))
-    if request.method == "POST":
-        flash("Something was missing from that form. Please pick a time again.", "error")
-        return redirect(url_for(".reschedule", appointment_id=appointment_id))
-    picked = _slot_from_query()
-    if picked is None:
-        flash("Please pick one of the times shown.", "error")
-        return redirect(url_for(".reschedule", appointment_id=appointment_id))
-    start, clinician = picked
-    form.fill(start, clinician.id)
-    return render_template("booking/confirm.html", form=form, appointment_type=appointment_type,
-                           clinician=clinician, start=start, moving=appointment,
-                           end=start + timedelta(minutes=appointment_type.duration_minutes),
-                           action=url_for(".confirm_reschedule", appointment_id=appointment_id),
-                           back=url_for(".reschedule", appointment_id=appointment_id))
+
+    def move(form: ConfirmSlotForm) -> Appointment:
+        return reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
+                                      new_clinician_id=int(form.clinician_id.data),
+                                      idempotency_key=form.idempotency_key.data)
+
+    return _confirm_slot(appointment.appointment_type, move, success="Your appointment has been moved.",
+                         endpoint="booking.confirm_reschedule", endpoint_args={"appointment_id": appointment_id},
+                         back=url_for(".reschedule", appointment_id=appointment_id), moving=appointment)

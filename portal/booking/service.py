@@ -49,6 +49,10 @@ class AppointmentNotChangeable(BookingError):
     message = "This appointment can no longer be changed."
 
 
+class FormAlreadyUsed(BookingError):
+    message = "This page was already used to book, and that booking has since changed. Please pick a time again."
+
+
 @dataclass(frozen=True)
 class BookingPolicy:
     """The clinic's booking rules: its zone, the minimum notice and how far ahead one may book."""
@@ -74,11 +78,11 @@ def _lock(model, ids) -> None:
 def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: datetime, *,
                 policy: BookingPolicy, now: datetime) -> datetime:
     """Raise unless `start` is a free slot of the clinician for this type; return its end."""
-    end = start + timedelta(minutes=appointment_type.duration_minutes)
     if start < now + policy.notice:
         raise NotBookable("That time has passed or is too soon to book online. Please pick a later time.")
     if start > now + policy.horizon:
         raise NotBookable("That time is too far ahead to book yet. Please pick an earlier time.")
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
     if not clinician.active or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     local_day = start.astimezone(policy.zone).date()
@@ -116,10 +120,14 @@ def _by_idempotency_key(key: str | None) -> Appointment | None:
 
 
 def _replay(key: str | None, patient_id: int) -> Appointment | None:
-    """The appointment an earlier submit of the same form made, if any."""
+    """The appointment an earlier submit of the same form made, if any and still active.
+
+    A form whose booking was cancelled or moved since (the back button, days later) must not
+    claim success for a booking that no longer stands.
+    """
     existing = _by_idempotency_key(key)
-    if existing is not None and existing.patient_id != patient_id:
-        raise BookingError("This form was already used. Please start again.")
+    if existing is not None and (existing.patient_id != patient_id or not existing.is_active):
+        raise FormAlreadyUsed()
     return existing
 
 

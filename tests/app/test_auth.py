@@ -73,9 +73,6 @@ def test_register_stores_the_email_in_lower_case(client):
     assert stored_user("pat.mixed@example.com") is not None
 
 
-@pytest.mark.xfail(reason="BUG: RegistrationForm.email has no strip filter, so an address with a trailing "
-                          "space (autofill, phone keyboards) is refused as 'does not look like an email', "
-                          "though login and normalise_email accept it", strict=True)
 def test_register_accepts_an_email_with_surrounding_spaces(client):
     response = submit(client, "/auth/register", {**VALID_REGISTRATION, "email": " pat@example.com "})
 

@@ -4,20 +4,19 @@ from datetime import date, time
 
 import pytest
 
-from portal import create_app
 from portal.auth.models import User
 from portal.booking.models import AppointmentType, Clinician
 from portal.extensions import db
 from tests import factories
-from tests.conftest import BASE_CONFIG
+from tests.conftest import make_app
 
 THREADS = 30
 
 
 @pytest.fixture
 def app(database_url):
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
-                      "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 5, "max_overflow": 5, "pool_timeout": 60}})
+    app = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={
+        "pool_size": THREADS + 5, "max_overflow": 5, "pool_timeout": 60})
     with app.app_context():
         yield app
         db.session.remove()
