@@ -67,7 +67,7 @@ def seed_clinic(first_day: date) -> tuple[AppointmentType, list[int], dict[int, 
     clinician_ids, patient_of = [], {}
     for n in range(CLINICIANS):
         user = User(email=f"clinician{n}@example.com", name=f"Clinician {n}", role=Role.DOCTOR, password_hash="x")
-        clinician = Clinician(user=user, display_name=user.name, working_hours=[
+        clinician = Clinician(user=user, display_name=user.name, appointment_types=[follow_up], working_hours=[
             WorkingHours(weekday=day, start_time=time(8), end_time=time(18)) for day in range(7)])
         patient = User(email=f"patient{n}@example.com", name=f"Patient {n}", role=Role.PATIENT, password_hash="x")
         db.session.add_all([clinician, patient])

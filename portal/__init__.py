@@ -5,18 +5,19 @@ from zoneinfo import ZoneInfo
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 
-from portal import config
+from portal import config as settings
 from portal.database import configure_sqlite
 from portal.extensions import csrf, db, login_manager, migrate
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Make the app: settings from the environment (or `test_config`), extensions, blueprints."""
+def create_app(config: dict | None = None) -> Flask:
+    """Make the app: settings from the environment, overridden by `config` (tests), extensions,
+    blueprints, the CLI and error pages."""
     app = Flask(__name__, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
-    if test_config:
-        app.config.from_mapping(test_config)
+    app.config.from_mapping(settings.from_environment(Path(app.instance_path)))
+    if config:
+        app.config.from_mapping(config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

@@ -40,12 +40,14 @@ APPOINTMENT_TYPES = [
 
 MORNING, AFTERNOON = (time(8, 30), time(12, 0)), (time(13, 0), time(17, 0))
 CLINICIANS = [
-    # user email, display name, title, weekly hours {weekday: [(start, end), ...]}
+    # user email, display name, title, visits given, weekly hours {weekday: [(start, end), ...]}
     ("doctor@example.com", "Dr. Maria Alvarez", "Vascular medicine",
+     (Route.GENERAL_CONSULT, Route.VASCULAR_ULTRASOUND),
      {day: [MORNING, AFTERNOON] for day in range(0, 5)}),  # two blocks a day, lunch gap
     ("okafor@example.com", "Dr. Samuel Okafor", "Sleep medicine",
+     (Route.GENERAL_CONSULT, Route.SLEEP_STUDY_REFERRAL),
      {0: [(time(9, 0), time(17, 0))], 2: [(time(9, 0), time(17, 0))], 3: [(time(12, 0), time(19, 0))]}),
-    ("lee@example.com", "Jordan Lee", "Vascular sonographer",
+    ("lee@example.com", "Jordan Lee", "Vascular sonographer", (Route.VASCULAR_ULTRASOUND,),
      {day: [(time(8, 0), time(15, 0))] for day in (1, 2, 3, 4)}),
 ]
 
@@ -76,10 +78,12 @@ def seed_demo() -> list[str]:
             db.session.add(AppointmentType(route=route, name=name, duration_minutes=minutes, description=description))
             made.append(f"appointment type {route}")
     db.session.flush()
-    for email, display_name, title, hours in CLINICIANS:
+    types = {t.route: t for t in db.session.scalars(select(AppointmentType))}
+    for email, display_name, title, routes, hours in CLINICIANS:
         user = _user(email)
         if db.session.scalar(select(Clinician).where(Clinician.user_id == user.id)) is None:
-            clinician = Clinician(user=user, display_name=display_name, title=title)
+            clinician = Clinician(user=user, display_name=display_name, title=title,
+                                  appointment_types=[types[route] for route in routes])
             clinician.working_hours = [WorkingHours(weekday=day, start_time=start, end_time=end)
                                        for day, blocks in hours.items() for start, end in blocks]
             db.session.add(clinician)

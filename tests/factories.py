@@ -4,6 +4,8 @@ import itertools
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from portal.auth.models import Role, User
 from portal.booking.models import AppointmentType, Clinician, Route, TimeOff, WorkingHours
 from portal.extensions import db
@@ -38,17 +40,20 @@ def make_type(route: str = Route.GENERAL_CONSULT, minutes: int = 30, name: str |
     appointment_type = AppointmentType(route=route, name=name or route.replace("_", " ").capitalize(),
                                        duration_minutes=minutes)
     db.session.add(appointment_type)
+    for clinician in db.session.scalars(select(Clinician)):  # every clinician gives it, unless a test says otherwise
+        clinician.appointment_types.append(appointment_type)
     db.session.commit()
     return appointment_type
 
 
 def make_clinician(*, name: str | None = None, hours: dict[int, list[tuple[time, time]]] | None = None) -> Clinician:
-    """A clinician working 09:00-17:00 on every weekday unless `hours` says otherwise."""
+    """A clinician working 09:00-17:00 on every day unless `hours` says otherwise, giving
+    every kind of visit there is (make_type adds new kinds to every clinician too)."""
     user = make_user(role=Role.DOCTOR)
     hours = hours if hours is not None else {day: [(time(9), time(17))] for day in range(7)}
     clinician = Clinician(user=user, display_name=name or user.name, working_hours=[
         WorkingHours(weekday=day, start_time=start, end_time=end) for day, blocks in hours.items()
-        for start, end in blocks])
+        for start, end in blocks], appointment_types=list(db.session.scalars(select(AppointmentType))))
     db.session.add(clinician)
     db.session.commit()
     return clinician

@@ -6,7 +6,7 @@ DESIGN.md; the indexes below back them up in the database itself.
 from datetime import datetime, time
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
@@ -36,6 +36,14 @@ ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 _ACTIVE_SQL = "status IN ('booked', 'checked_in')"
 
 
+# Which kinds of visit each clinician gives: a sonographer scans, a sleep physician sees sleep referrals.
+clinician_appointment_type = Table(
+    "clinician_appointment_type", db.metadata,
+    Column("clinician_id", ForeignKey("clinician.id", ondelete="CASCADE"), primary_key=True),
+    Column("appointment_type_id", ForeignKey("appointment_type.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Clinician(db.Model):
     __tablename__ = "clinician"
 
@@ -49,6 +57,11 @@ class Clinician(db.Model):
     working_hours: Mapped[list["WorkingHours"]] = relationship(
         back_populates="clinician", order_by="(WorkingHours.weekday, WorkingHours.start_time)")
     time_off: Mapped[list["TimeOff"]] = relationship(back_populates="clinician", order_by="TimeOff.start_at")
+    appointment_types: Mapped[list["AppointmentType"]] = relationship(
+        secondary=clinician_appointment_type, order_by="AppointmentType.id")
+
+    def offers(self, appointment_type: "AppointmentType") -> bool:
+        return any(t.id == appointment_type.id for t in self.appointment_types)
 
     def __repr__(self) -> str:
         return f"<Clinician {self.id} {self.display_name}>"

@@ -13,7 +13,7 @@ from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType,
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     SlotUnavailable, book_appointment, cancel_appointment,
                                     reschedule_appointment)
-from portal.booking.slots import Slot, next_open_slots, open_slots
+from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.database import utc_now
 from portal.extensions import db
 
@@ -41,8 +41,9 @@ def _week_start(today: date) -> date:
     return min(max(first, today), today + BookingPolicy.from_config().horizon)
 
 
-def _clinicians() -> dict[int, Clinician]:
-    return {c.id: c for c in db.session.scalars(select(Clinician).where(Clinician.active).order_by(Clinician.id))}
+def _clinicians_offering(appointment_type: AppointmentType) -> dict[int, Clinician]:
+    ids = clinician_ids_offering(appointment_type)
+    return {c.id: c for c in db.session.scalars(select(Clinician).where(Clinician.id.in_(ids)).order_by(Clinician.id))}
 
 
 def _chosen_clinician(clinicians: dict[int, Clinician]) -> int | None:
@@ -65,7 +66,7 @@ def _week_page(template: str, appointment_type: AppointmentType, **context):
     today = now.astimezone(policy.zone).date()
     first_day = _week_start(today)
     last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
-    clinicians = _clinicians()
+    clinicians = _clinicians_offering(appointment_type)
     clinician_id = _chosen_clinician(clinicians)
     slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=policy.zone,
                        now=now, notice=policy.notice, clinician_id=clinician_id, latest_start=now + policy.horizon)

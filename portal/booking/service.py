@@ -85,6 +85,8 @@ def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: 
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     if not clinician.active or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
+    if not clinician.offers(appointment_type):
+        raise NotBookable(f"{clinician.display_name} does not give this kind of visit. Please pick one of the times shown.")
     local_day = start.astimezone(policy.zone).date()
     period = local_day_bounds(local_day, local_day, policy.zone)
     busy = busy_intervals([clinician.id], period)[clinician.id]

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
-from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, TimeOff, WorkingHours
+from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, TimeOff, WorkingHours,
+                                   clinician_appointment_type)
 from portal.extensions import db
 
 
@@ -78,8 +79,12 @@ def weekly_blocks(clinician_ids: Collection[int]) -> dict[int, list[WeeklyBlock]
     return blocks
 
 
-def active_clinician_ids() -> list[int]:
-    return list(db.session.scalars(select(Clinician.id).where(Clinician.active).order_by(Clinician.id)))
+def clinician_ids_offering(appointment_type: AppointmentType) -> list[int]:
+    """Active clinicians who give this kind of visit, in a stable order."""
+    return list(db.session.scalars(
+        select(Clinician.id).join(clinician_appointment_type)
+        .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == appointment_type.id)
+        .order_by(Clinician.id)))
 
 
 def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Collection[int], *,
@@ -102,7 +107,8 @@ def open_slots(appointment_type: AppointmentType, *, first_day: date, last_day: 
                latest_start: datetime | None = None) -> list[Slot]:
     """Free slots for one clinician, or for "any clinician" merged by time, starting no later
     than `latest_start` (the booking horizon) when given."""
-    clinician_ids = [clinician_id] if clinician_id is not None else active_clinician_ids()
+    offering = clinician_ids_offering(appointment_type)
+    clinician_ids = [clinician_id] if clinician_id in offering else offering
     by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
                                            last_day=last_day, zone=zone, now=now, notice=notice)
     return [Slot(interval.start, interval.end, ids) for interval, ids in merge_clinician_slots(by_clinician)

@@ -192,3 +192,29 @@ def test_started_appointments_cannot_be_moved_or_cancelled(setup):
         cancel_appointment(appointment.id, by_user=patient, reason="late", now=later)
     with pytest.raises(AppointmentNotChangeable):
         reschedule_appointment(appointment.id, by_user=patient, new_start=local(day, 14), now=later)
+
+
+def test_a_clinician_is_booked_only_for_the_visits_they_give(setup):
+    patient, appointment_type, clinician, day = setup
+    sonographer = factories.make_clinician(name="Sono Grapher")
+    sonographer.appointment_types = [factories.make_type(route="vascular_ultrasound", minutes=45)]
+    db.session.commit()
+    with pytest.raises(NotBookable, match="Sono Grapher does not give this kind of visit"):
+        book(patient, appointment_type, sonographer, local(day, 10))
+    assert db.session.scalar(select(Appointment)) is None
+
+
+def test_any_clinician_slots_come_only_from_clinicians_who_give_the_visit(setup):
+    from portal.booking.slots import open_slots
+    _, appointment_type, clinician, day = setup
+    sonographer = factories.make_clinician(name="Sono Grapher")
+    scan = factories.make_type(route="vascular_ultrasound", minutes=45)
+    clinician.appointment_types = [appointment_type]
+    sonographer.appointment_types = [scan]
+    db.session.commit()
+    slots = open_slots(appointment_type, first_day=day, last_day=day, zone=factories.CHICAGO,
+                       now=local(day, 0))
+    assert slots and {ids for slot in slots for ids in slot.clinician_ids} == {clinician.id}
+    # asking for the sonographer by id still only gives clinicians who give this visit
+    assert open_slots(appointment_type, first_day=day, last_day=day, zone=factories.CHICAGO, now=local(day, 0),
+                      clinician_id=sonographer.id) == slots
