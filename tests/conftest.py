@@ -1,8 +1,9 @@
 """Fixtures: an app on a freshly migrated database per test, with CSRF on.
 
-SQLite (default): the schema is migrated once into a template file, copied for each test.
-PostgreSQL (TEST_DATABASE_URL set): one database made for the run and dropped after it,
-migrated once, every table truncated after each test.
+Each test gets a database of its own, copied from one migrated once per run:
+SQLite (default): a template file copied into the test's temporary folder.
+PostgreSQL (TEST_DATABASE_URL set): CREATE DATABASE ... TEMPLATE on that server, dropped after
+the test; nothing is left behind on the server when the run ends.
 """
 import os
 import shutil
@@ -37,24 +38,24 @@ def migrate_empty_database(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_database():
-    """A database of its own for this run on the TEST_DATABASE_URL server, dropped afterwards."""
+def postgres_server():
+    """An AUTOCOMMIT engine on the TEST_DATABASE_URL server, and a migrated template database
+    made for this run; both go away at the end."""
     server = make_url(TEST_DATABASE_URL)
-    name = f"portal_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    template = f"portal_template_{uuid.uuid4().hex[:10]}"
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{template}"')
     except sa.exc.OperationalError as error:
         admin.dispose()
         if os.environ.get("CI") == "true":
             pytest.exit(f"PostgreSQL at {server.render_as_string()} is not reachable: {error}", returncode=3)
         pytest.skip(f"PostgreSQL not reachable: {error}")
-    url = server.set(database=name).render_as_string(hide_password=False)
-    migrate_empty_database(url)
-    yield url
+    migrate_empty_database(server.set(database=template).render_as_string(hide_password=False))
+    yield admin, server, template
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
     admin.dispose()
 
 
@@ -67,15 +68,15 @@ def sqlite_template(tmp_path_factory):
 
 @pytest.fixture
 def database_url(request, tmp_path):
-    """A clean, migrated database for one test."""
+    """A database of the test's own, migrated, dropped afterwards (a copy of the template)."""
     if TEST_DATABASE_URL:
-        url = request.getfixturevalue("postgres_database")
-        yield url
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        engine.dispose()
+        admin, server, template = request.getfixturevalue("postgres_server")
+        name = f"{template}_{uuid.uuid4().hex[:6]}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         path = tmp_path / "portal.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
