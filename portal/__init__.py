@@ -29,9 +29,13 @@ def create_app(config: dict | None = None) -> Flask:
     from portal import pages
     from portal.auth import views as auth_views
     from portal.booking import patient_views
+    from portal.triage import queue_views
+    from portal.triage import views as triage_views
     app.register_blueprint(pages.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(patient_views.bp)
+    app.register_blueprint(triage_views.bp)
+    app.register_blueprint(queue_views.bp)
 
     from portal import demo
     app.cli.add_command(demo.seed_demo_command)

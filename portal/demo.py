@@ -14,6 +14,9 @@ from portal.booking.service import BookingError, BookingPolicy, book_appointment
 from portal.booking.slots import next_open_slots
 from portal.database import utc_now
 from portal.extensions import db
+from portal.triage.models import TriageSubmission
+from portal.triage.rules import evaluate
+from portal.triage.service import latest_submission
 
 DEMO_PASSWORD = "demo-password-1"
 
@@ -26,7 +29,30 @@ DEMO_USERS = [
     ("okafor@example.com", "Dr. Samuel Okafor", Role.DOCTOR, None, "(555) 010-2005"),
     ("lee@example.com", "Jordan Lee", Role.DOCTOR, None, "(555) 010-2006"),
     ("ruth.demo@example.com", "Ruth Demo", Role.PATIENT, date(1948, 11, 2), "(555) 010-3001"),
-    ("george.demo@example.com", "George Demo", Role.PATIENT, date(1961, 6, 25), "(555) 010-3002"),
+    ("george.demo@example.com", "George Demo", Role.PATIENT, date(1968, 6, 25), "(555) 010-3002"),
+    ("lena.demo@example.com", "Lena Demo", Role.PATIENT, date(1986, 2, 9), "(555) 010-3003"),
+    ("maya.demo@example.com", "Maya Demo", Role.PATIENT, date(1997, 8, 30), "(555) 010-3004"),
+    ("susan.demo@example.com", "Susan Demo", Role.PATIENT, date(1991, 4, 17), "(555) 010-3005"),
+    ("frank.demo@example.com", "Frank Demo", Role.PATIENT, date(1965, 1, 5), "(555) 010-3006"),
+]
+
+FOUR_RLS_ANSWERS = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
+                    "rls_mimic": "none", "rls_frequency": "twice_weekly_or_more", "rls_impact": 2}
+SAFE = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no", "dvt_signs": "no", "svt_signs": "no"}
+
+# The worked cases of clinical/TRIAGE.md, one patient each: every route and urgency in the queue.
+DEMO_TRIAGE = [
+    ("patient@example.com", {**SAFE, **FOUR_RLS_ANSWERS, "age": 72, "sex": "female", "conditions": ["anaemia"],
+                             "medications": ["antidepressant"], "ferritin": 45}),
+    ("ruth.demo@example.com", {**SAFE, **FOUR_RLS_ANSWERS, "age": 78, "sex": "female",
+                               "leg_signs": ["varicose_veins", "ankle_swelling"], "venous_symptoms": "yes"}),
+    ("george.demo@example.com", {**SAFE, **FOUR_RLS_ANSWERS, "age": 58, "sex": "male", "snoring": "yes",
+                                 "observed_apnea": "yes", "tired_daytime": "yes", "high_blood_pressure": "yes"}),
+    ("lena.demo@example.com", {**SAFE, **FOUR_RLS_ANSWERS, "age": 40, "sex": "female", "rls_mimic": "cramp"}),
+    ("maya.demo@example.com", {**SAFE, "age": 29, "sex": "female", "pregnant": "yes", "dvt_signs": "yes"}),
+    ("susan.demo@example.com", {**SAFE, "age": 35, "sex": "female", "leg_signs": ["spider_veins"]}),
+    ("frank.demo@example.com", {**SAFE, "age": 61, "sex": "male", "leg_signs": ["varicose_veins"],
+                                "venous_symptoms": "yes", "pe_symptoms": "yes"}),
 ]
 
 APPOINTMENT_TYPES = [
@@ -89,7 +115,20 @@ def seed_demo() -> list[str]:
             db.session.add(clinician)
             made.append(f"clinician {display_name}")
     db.session.commit()
+    made.extend(_seed_triage())
     made.extend(_seed_bookings())
+    return made
+
+
+def _seed_triage() -> list[str]:
+    made = []
+    for email, answers in DEMO_TRIAGE:
+        patient = _user(email)
+        if db.session.scalar(select(TriageSubmission.id).where(TriageSubmission.patient_id == patient.id)) is None:
+            outcome = evaluate(answers)
+            db.session.add(TriageSubmission.from_outcome(answers, outcome, patient_id=patient.id))
+            made.append(f"triage for {email}: {outcome.route}, {outcome.urgency}")
+    db.session.commit()
     return made
 
 
@@ -105,10 +144,12 @@ def _seed_bookings() -> list[str]:
             continue
         for slot in next_open_slots(appointment_type, after=now + timedelta(days=days_ahead), zone=policy.zone,
                                     now=now, notice=policy.notice, clinician_id=clinician.id, limit=3):
+            submission = latest_submission(patient.id)
             try:
                 book_appointment(patient_id=patient.id, clinician_id=clinician.id,
                                  appointment_type_id=appointment_type.id, start=slot.start,
-                                 idempotency_key=key, policy=policy, now=now)
+                                 idempotency_key=key, policy=policy, now=now,
+                                 triage_submission_id=submission.id if submission.current_route == route else None)
             except BookingError:
                 continue
             made.append(f"booking {key} for {patient_email}")

@@ -75,3 +75,32 @@ def future_weekday(weekday: int = 1, weeks_ahead: int = 1) -> date:
     """A date `weeks_ahead` weeks from now that falls on `weekday` (0 = Monday)."""
     today = date.today()
     return today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks_ahead)
+
+
+SAFE_ANSWERS = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no", "dvt_signs": "no",
+                "svt_signs": "no", "age": 60, "sex": "female"}
+ANSWERS_FOR = {
+    # route, urgency -> answers that give them under rlsvein-1
+    ("general_consult", "routine"): {},
+    ("vascular_ultrasound", "routine"): {"leg_signs": ["varicose_veins"], "venous_symptoms": "yes"},
+    ("sleep_study_referral", "routine"): {"observed_apnea": "yes"},
+    ("vascular_ultrasound", "urgent"): {"dvt_signs": "yes"},
+    ("general_consult", "urgent"): {"drowsy_driving": "yes"},
+    ("general_consult", "emergency"): {"pe_symptoms": "yes"},
+    ("vascular_ultrasound", "emergency"): {"bleeding_vein": "yes"},
+}
+
+
+def make_submission(patient: User | None, route: str = "general_consult", urgency: str = "routine",
+                    **answers) -> "TriageSubmission":
+    """A stored triage for `patient` that the real rules route as asked."""
+    from portal.triage.models import TriageSubmission
+    from portal.triage.rules import evaluate
+
+    given = {**SAFE_ANSWERS, **ANSWERS_FOR[(route, urgency)], **answers}
+    outcome = evaluate(given)
+    assert (outcome.route, outcome.urgency) == (route, urgency), outcome
+    submission = TriageSubmission.from_outcome(given, outcome, patient_id=patient.id if patient else None)
+    db.session.add(submission)
+    db.session.commit()
+    return submission

@@ -12,14 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.auth.models import User
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
-
-
-class Route(StrEnum):
-    """The kinds of visit triage routes a patient to; each appointment type serves one."""
-
-    VASCULAR_ULTRASOUND = "vascular_ultrasound"
-    SLEEP_STUDY_REFERRAL = "sleep_study_referral"
-    GENERAL_CONSULT = "general_consult"
+from portal.triage.vocabulary import Route  # noqa: F401  (each appointment type serves one route)
 
 
 class AppointmentStatus(StrEnum):
@@ -150,6 +143,8 @@ class Appointment(db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    # The triage this visit was booked from: its route chose the type, its urgency the window.
+    triage_submission_id: Mapped[int | None] = mapped_column(ForeignKey("triage_submission.id"), index=True)
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

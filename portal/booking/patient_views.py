@@ -9,27 +9,41 @@ from sqlalchemy.orm import joinedload
 
 from portal.auth.guards import roles_required
 from portal.booking.forms import CancelForm, ConfirmSlotForm
-from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, Route
+from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     SlotUnavailable, book_appointment, cancel_appointment,
                                     reschedule_appointment)
 from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.database import utc_now
 from portal.extensions import db
+from portal.triage.models import TriageSubmission
+from portal.triage.service import latest_submission
+from portal.triage.vocabulary import Urgency
 
 bp = Blueprint("booking", __name__)
 
 DAYS_SHOWN = 7
 
 
-def _appointment_types() -> list[AppointmentType]:
-    return list(db.session.scalars(select(AppointmentType).where(AppointmentType.active).order_by(AppointmentType.id)))
+def _routed_type(submission: TriageSubmission) -> AppointmentType | None:
+    """The visit type the patient's triage (or a doctor's change to it) routes them to."""
+    return db.session.scalar(select(AppointmentType).where(
+        AppointmentType.route == submission.current_route, AppointmentType.active))
 
 
-def _chosen_type(types: list[AppointmentType]) -> AppointmentType:
-    wanted = request.args.get("type", Route.GENERAL_CONSULT)
-    return next((t for t in types if t.route == wanted), None) or next(
-        (t for t in types if t.route == Route.GENERAL_CONSULT), None) or (types[0] if types else abort(404))
+def _bookable_triage() -> tuple[TriageSubmission | None, AppointmentType | None, object]:
+    """The latest triage and its visit type, or the page to send the patient to instead:
+    the questions when there is none, the outcome page (emergency advice, or the 24-hour
+    times of an urgent case) when it is not routine."""
+    submission = latest_submission(current_user.id)
+    if submission is None:
+        flash("First, a few short questions, so that we book the right kind of visit for you.", "info")
+        return None, None, redirect(url_for("triage.start"))
+    appointment_type = _routed_type(submission)
+    if appointment_type is None:
+        flash("That kind of visit cannot be booked online just now. Please call us.", "error")
+        return None, None, redirect(url_for("pages.index"))
+    return submission, appointment_type, None
 
 
 def _week_start(today: date) -> date:
@@ -81,8 +95,12 @@ def _week_page(template: str, appointment_type: AppointmentType, **context):
 @bp.get("/book/")
 @roles_required("patient")
 def book():
-    types = _appointment_types()
-    return _week_page("booking/book.html", _chosen_type(types), appointment_types=types)
+    submission, appointment_type, elsewhere = _bookable_triage()
+    if elsewhere is not None:
+        return elsewhere
+    if submission.urgency != Urgency.ROUTINE:
+        return redirect(url_for("triage.outcome", submission_id=submission.id))
+    return _week_page("booking/book.html", appointment_type, submission=submission)
 
 
 def _slot_from_query() -> tuple[datetime, Clinician] | None:
@@ -114,12 +132,16 @@ def _alternatives(appointment_type: AppointmentType, after: datetime) -> list[Sl
 @bp.route("/book/confirm", methods=["GET", "POST"])
 @roles_required("patient")
 def confirm_booking():
-    appointment_type = _chosen_type(_appointment_types())
+    submission, appointment_type, elsewhere = _bookable_triage()
+    if elsewhere is not None:
+        return elsewhere
+    if submission.urgency == Urgency.EMERGENCY:
+        return redirect(url_for("triage.outcome", submission_id=submission.id))
 
     def book(form: ConfirmSlotForm) -> Appointment:
         return book_appointment(patient_id=current_user.id, clinician_id=int(form.clinician_id.data),
                                 appointment_type_id=appointment_type.id, start=form.start_at,
-                                idempotency_key=form.idempotency_key.data)
+                                idempotency_key=form.idempotency_key.data, triage_submission_id=submission.id)
 
     return _confirm_slot(appointment_type, book, success=f"Your {appointment_type.name.lower()} is booked.",
                          endpoint="booking.confirm_booking", endpoint_args={"type": appointment_type.route},

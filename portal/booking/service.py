@@ -20,6 +20,8 @@ from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStat
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_blocks
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
+from portal.triage.models import TriageSubmission
+from portal.triage.vocabulary import Urgency
 
 
 class BookingError(Exception):
@@ -47,6 +49,10 @@ class PatientAlreadyBooked(BookingError):
 
 class AppointmentNotChangeable(BookingError):
     message = "This appointment can no longer be changed."
+
+
+class TriageNotBookable(BookingError):
+    """The patient's triage does not allow this booking (an emergency, or outside an urgent window)."""
 
 
 class FormAlreadyUsed(BookingError):
@@ -133,10 +139,34 @@ def _replay(key: str | None, patient_id: int) -> Appointment | None:
     return existing
 
 
+URGENT_WINDOW = timedelta(hours=24)
+
+
+def _check_triage(submission_id: int | None, *, patient_id: int, appointment_type: AppointmentType,
+                  start: datetime, now: datetime) -> None:
+    """An emergency never ends in a booking; an urgent case books its route within 24 hours
+    (TRIAGE.md, "What each urgency does in the portal")."""
+    if submission_id is None:
+        return
+    submission = db.session.get(TriageSubmission, submission_id)
+    if submission is None or submission.patient_id != patient_id:
+        raise TriageNotBookable("Please answer the questions again before booking.")
+    if submission.urgency == Urgency.EMERGENCY:
+        raise TriageNotBookable("Your answers mean you need emergency care now, not a booked visit. "
+                                "Please call the emergency number or go to the emergency department.")
+    if appointment_type.route != submission.current_route:
+        raise TriageNotBookable("That kind of visit does not match your answers. Please pick one of the times shown.")
+    if submission.urgency == Urgency.URGENT and start > now + URGENT_WINDOW:
+        raise TriageNotBookable("You need to be seen within 24 hours. Please pick a time in the next 24 hours, "
+                                "or call us today.")
+
+
 def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                      idempotency_key: str | None = None, booked_by_id: int | None = None,
+                     triage_submission_id: int | None = None,
                      policy: BookingPolicy | None = None, now: datetime | None = None) -> Appointment:
-    """Book a free slot for a patient. A repeated idempotency key returns the first booking."""
+    """Book a free slot for a patient. A repeated idempotency key returns the first booking.
+    With a triage submission, its urgency and route are enforced here, not only in the pages."""
     if start.tzinfo is None:
         raise ValueError("book_appointment needs an aware datetime")
     policy = policy or BookingPolicy.from_config()
@@ -151,7 +181,7 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
             appointment = _insert_locked(
                 patient_id=patient_id, clinician_id=clinician_id, appointment_type_id=appointment_type_id,
                 start=start, idempotency_key=idempotency_key, booked_by_id=booked_by_id or patient_id,
-                policy=policy, now=now)
+                policy=policy, now=now, triage_submission_id=triage_submission_id)
     except IntegrityError:
         # Another transaction committed first (the unique key or an index refused our row).
         if (existing := _replay(idempotency_key, patient_id)) is not None:
@@ -162,19 +192,22 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
 
 def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                    idempotency_key: str | None, booked_by_id: int, policy: BookingPolicy, now: datetime,
-                   rescheduled_from_id: int | None = None) -> Appointment:
+                   rescheduled_from_id: int | None = None, triage_submission_id: int | None = None) -> Appointment:
     """Check and insert one appointment; the caller holds the clinician and patient locks."""
     clinician = db.session.get(Clinician, clinician_id)
     appointment_type = db.session.get(AppointmentType, appointment_type_id)
     patient = db.session.get(User, patient_id)
     if clinician is None or appointment_type is None or patient is None:
         raise NotBookable("That clinician or visit type does not exist.")
+    _check_triage(triage_submission_id, patient_id=patient_id, appointment_type=appointment_type,
+                  start=start, now=now)
     end = _check_slot(clinician, appointment_type, start, policy=policy, now=now)
     _check_patient_free(patient_id, start, end)
     appointment = Appointment(patient_id=patient_id, clinician_id=clinician_id,
                               appointment_type_id=appointment_type_id, start_at=start, end_at=end,
                               status=AppointmentStatus.BOOKED, idempotency_key=idempotency_key or None,
-                              booked_by_id=booked_by_id, rescheduled_from_id=rescheduled_from_id)
+                              booked_by_id=booked_by_id, rescheduled_from_id=rescheduled_from_id,
+                              triage_submission_id=triage_submission_id)
     db.session.add(appointment)
     db.session.flush()
     return appointment
@@ -238,7 +271,8 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
             new = _insert_locked(
                 patient_id=patient_id, clinician_id=clinician_id,
                 appointment_type_id=old.appointment_type_id, start=new_start, idempotency_key=idempotency_key,
-                booked_by_id=by_user.id, policy=policy, now=now, rescheduled_from_id=old.id)
+                booked_by_id=by_user.id, policy=policy, now=now, rescheduled_from_id=old.id,
+                triage_submission_id=old.triage_submission_id)
     except IntegrityError:
         if (existing := _replay(idempotency_key, patient_id)) is not None:
             return existing

@@ -87,9 +87,12 @@ def slot_day() -> date:
     return factories.future_weekday(1)
 
 
-def logged_in_patient(app, **user_fields):
-    """A new patient account and a browser of their own, logged in."""
+def logged_in_patient(app, triage=("general_consult", "routine"), **user_fields):
+    """A new patient account, triaged (routine general consult unless `triage` says otherwise),
+    and a browser of their own, logged in."""
     patient = factories.make_user(**user_fields)
+    if triage:
+        factories.make_submission(patient, *triage)
     email = patient.email
     # End the test's read transaction: on SQLite (WAL) a session that read before the app wrote
     # may not write afterwards ("database is locked" at once, busy_timeout does not help).
@@ -162,18 +165,16 @@ def test_week_shows_free_times_in_clinic_time(app):
 
 
 def test_week_names_a_zone_with_underscores_as_people_write_it(database_url):
-    from portal import create_app
-    from tests.client import OwnContextClient
-    from tests.conftest import BASE_CONFIG
+    from tests.conftest import make_app
 
-    west = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url,
-                       "CLINIC_TIMEZONE": "America/Los_Angeles"})
-    west.test_client_class = OwnContextClient
+    west = make_app(database_url, CLINIC_TIMEZONE="America/Los_Angeles")
     try:
         with west.app_context():
             factories.make_type()
             factories.make_clinician()
-            email = factories.make_user().email
+            patient = factories.make_user()
+            factories.make_submission(patient)
+            email = patient.email
         browser = west.test_client()
         AuthActions(browser).login(email)
         page = text(browser.get("/book/"))

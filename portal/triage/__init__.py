@@ -1,0 +1,1 @@
+"""Triage: the questionnaire, the rule set `rlsvein-1` that routes each answer set, and its pages."""

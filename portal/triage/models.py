@@ -1,0 +1,130 @@
+"""Stored triage: the answers and the outcome exactly as evaluated, and the doctors' reviews beside them.
+
+A submission's answers, outcome and rules version are written once and never changed (an ORM
+guard refuses it). What a doctor does later is a TriageReview row; the submission only keeps
+its current review state and current route, so the queue can filter and sort without joins.
+"""
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event, inspect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.auth.models import User
+from portal.database import UTCDateTime, utc_now
+from portal.extensions import db
+from portal.triage.rules import TriageOutcome
+from portal.triage.vocabulary import Urgency
+
+_ROUTES_SQL = "('vascular_ultrasound', 'sleep_study_referral', 'general_consult')"
+
+
+class ReviewState(StrEnum):
+    UNREVIEWED = "unreviewed"
+    REVIEWED = "reviewed"
+
+
+class TriageSubmission(db.Model):
+    __tablename__ = "triage_submission"
+    __table_args__ = (
+        CheckConstraint("urgency IN ('routine', 'urgent', 'emergency')", name="urgency_known"),
+        CheckConstraint(f"route IN {_ROUTES_SQL}", name="route_known"),
+        CheckConstraint(f"current_route IN {_ROUTES_SQL}", name="current_route_known"),
+        CheckConstraint("review_state IN ('unreviewed', 'reviewed')", name="review_state_known"),
+        # The doctors' queue: most urgent first, then oldest first.
+        Index("ix_triage_submission_queue", "urgency_rank", "created_at"),
+        Index("ix_triage_submission_patient_created", "patient_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None while an anonymous visitor has not yet registered or logged in.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answers: Mapped[dict] = mapped_column(JSON)
+    outcome: Mapped[dict] = mapped_column(JSON)  # TriageOutcome.to_dict(), as evaluated
+    rules_version: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(32))  # the outcome's route, copied for queries
+    urgency: Mapped[str] = mapped_column(String(16))
+    urgency_rank: Mapped[int]
+    # Only early-stopped at the emergency questions: the rest was never asked.
+    complete: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    review_state: Mapped[str] = mapped_column(String(16), default=ReviewState.UNREVIEWED)
+    current_route: Mapped[str] = mapped_column(String(32))  # the route after any doctor's change
+
+    patient: Mapped[User | None] = relationship()
+    reviews: Mapped[list["TriageReview"]] = relationship(
+        back_populates="submission", order_by="TriageReview.created_at")
+
+    @classmethod
+    def from_outcome(cls, answers: dict, outcome: TriageOutcome, *, patient_id: int | None,
+                     complete: bool = True) -> "TriageSubmission":
+        return cls(patient_id=patient_id, answers=answers, outcome=outcome.to_dict(),
+                   rules_version=outcome.version, route=outcome.route, urgency=outcome.urgency,
+                   urgency_rank=Urgency(outcome.urgency).rank, complete=complete,
+                   current_route=outcome.route, review_state=ReviewState.UNREVIEWED)
+
+    @property
+    def result(self) -> TriageOutcome:
+        return TriageOutcome.from_dict(self.outcome)
+
+    @property
+    def is_emergency(self) -> bool:
+        return self.urgency == Urgency.EMERGENCY
+
+    def age_on(self, day: date) -> int | None:
+        born = self.patient.date_of_birth if self.patient else None
+        if born is None:
+            return self.answers.get("age")
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+IMMUTABLE_COLUMNS = ("answers", "outcome", "rules_version", "route", "urgency", "urgency_rank", "complete",
+                     "created_at")
+
+
+@event.listens_for(TriageSubmission, "before_update")
+def _refuse_changes_to_what_was_submitted(mapper, connection, submission):
+    state = inspect(submission)
+    changed = [name for name in IMMUTABLE_COLUMNS if state.attrs[name].history.has_changes()]
+    if changed:
+        raise ValueError(f"triage submission {submission.id}: {', '.join(changed)} cannot change after submission")
+
+
+class ReviewAction(StrEnum):
+    REVIEWED = "reviewed"
+    ROUTE_CHANGED = "route_changed"
+
+
+class TriageReview(db.Model):
+    """One thing a doctor did to a case: marked it reviewed, or changed its route (with a reason)."""
+
+    __tablename__ = "triage_review"
+    __table_args__ = (
+        CheckConstraint("action IN ('reviewed', 'route_changed')", name="action_known"),
+        CheckConstraint("action <> 'route_changed' OR (old_route IS NOT NULL AND new_route IS NOT NULL "
+                        "AND length(reason) > 0)", name="route_change_complete"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("triage_submission.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    old_route: Mapped[str | None] = mapped_column(String(32))
+    new_route: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    submission: Mapped[TriageSubmission] = relationship(back_populates="reviews")
+    reviewer: Mapped[User] = relationship()
+
+
+class TriageDraft(db.Model):
+    """Answers in progress, kept on the server: the browser holds only the draft's random token."""
+
+    __tablename__ = "triage_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, onupdate=utc_now)

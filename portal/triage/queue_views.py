@@ -1,0 +1,103 @@
+"""The doctors' queue of triaged cases, most urgent first, and the case page with its review."""
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import joinedload, selectinload
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Length
+
+from portal.auth.guards import roles_required
+from portal.auth.models import Role
+from portal.booking.models import ACTIVE_STATUSES, Appointment
+from portal.database import utc_now
+from portal.extensions import db
+from portal.triage.models import ReviewState, TriageReview, TriageSubmission
+from portal.triage.questions import QUESTIONS, STEPS, describe_answer
+from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT
+from portal.triage.service import ReviewError, record_review
+from portal.triage.vocabulary import Route, Urgency
+
+bp = Blueprint("queue", __name__, url_prefix="/queue")
+
+PAGE_SIZE = 25
+ROUTE_LABELS = {Route.VASCULAR_ULTRASOUND: "Vascular ultrasound", Route.SLEEP_STUDY_REFERRAL: "Sleep study referral",
+                Route.GENERAL_CONSULT: "General consult"}
+
+
+def _filter_value(name: str, allowed) -> str | None:
+    value = request.args.get(name, "")
+    return value if value in allowed else None
+
+
+@bp.get("/")
+@roles_required(Role.DOCTOR)
+def queue():
+    """Three queries whatever the number of cases: the count, one page of cases with their
+    patients and a booked-or-not flag, and nothing per row."""
+    route = _filter_value("route", set(Route))
+    urgency = _filter_value("urgency", set(Urgency))
+    review = _filter_value("review", set(ReviewState))
+    booked = exists().where(Appointment.triage_submission_id == TriageSubmission.id,
+                            Appointment.status.in_(ACTIVE_STATUSES))
+    conditions = []
+    if route:
+        conditions.append(TriageSubmission.current_route == route)
+    if urgency:
+        conditions.append(TriageSubmission.urgency == urgency)
+    if review:
+        conditions.append(TriageSubmission.review_state == review)
+    total = db.session.scalar(select(func.count(TriageSubmission.id)).where(*conditions))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = db.session.execute(
+        select(TriageSubmission, booked.label("booked")).where(*conditions)
+        .options(joinedload(TriageSubmission.patient))
+        .order_by(TriageSubmission.urgency_rank.desc(), TriageSubmission.created_at, TriageSubmission.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    filters = {"route": route or "", "urgency": urgency or "", "review": review or ""}
+    return render_template("queue/queue.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
+                           today=utc_now().date(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
+                           flag_text=FLAG_TEXT)
+
+
+class ReviewForm(FlaskForm):
+    new_route = SelectField("Route", choices=[("", "Keep the current route")] + [
+        (route.value, label) for route, label in ROUTE_LABELS.items()], validate_choice=True)
+    reason = TextAreaField("Note (a reason is required to change the route)", validators=[
+        Length(max=2000, message="Please keep the note under 2,000 characters.")])
+
+
+@bp.route("/<int:submission_id>", methods=["GET", "POST"])
+@roles_required(Role.DOCTOR)
+def case(submission_id: int):
+    submission = db.session.scalar(
+        select(TriageSubmission).where(TriageSubmission.id == submission_id)
+        .options(joinedload(TriageSubmission.patient),
+                 selectinload(TriageSubmission.reviews).joinedload(TriageReview.reviewer)))
+    if submission is None:
+        abort(404)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            record_review(submission.id, doctor=current_user, new_route=form.new_route.data or None,
+                          reason=form.reason.data)
+        except ReviewError as error:
+            form.reason.errors.append(str(error))
+        else:
+            flash("Your review is saved.", "success")
+            return redirect(url_for(".case", submission_id=submission.id))
+    appointments = []
+    if submission.patient_id is not None:
+        appointments = db.session.scalars(
+            select(Appointment).where(Appointment.patient_id == submission.patient_id)
+            .options(joinedload(Appointment.clinician), joinedload(Appointment.appointment_type))
+            .order_by(Appointment.start_at.desc())).all()
+    grouped_answers = [(step, [(QUESTIONS[qid], describe_answer(qid, submission.answers.get(qid)))
+                               for qid in step.question_ids]) for step in STEPS]
+    page = render_template("queue/case.html", submission=submission, result=submission.result, form=form,
+                           grouped_answers=grouped_answers, appointments=appointments, today=date.today(),
+                           route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT, flag_text=FLAG_TEXT)
+    return page, 400 if form.errors else 200

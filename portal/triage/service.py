@@ -1,0 +1,96 @@
+"""Triage writes: answers in progress, the submission, attaching it to an account, doctors' reviews."""
+import secrets
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import select, update
+
+from portal.auth.models import User
+from portal.database import write_transaction
+from portal.extensions import db
+from portal.triage.models import ReviewAction, ReviewState, TriageDraft, TriageReview, TriageSubmission
+from portal.triage.questions import AnswerError
+from portal.triage.rules import TriageOutcome, evaluate, evaluate_safety
+from portal.triage.vocabulary import Route
+
+
+class ReviewError(ValueError):
+    """A review that cannot be recorded; the message says why."""
+
+
+def draft_for(token: str | None) -> TriageDraft | None:
+    return db.session.scalar(select(TriageDraft).where(TriageDraft.token == token)) if token else None
+
+
+def save_answers(token: str | None, answers: Mapping[str, object], *, drop: Iterable[str] = ()) -> str:
+    """Merge one step's answers into the draft (made if needed); returns the draft's token."""
+    with write_transaction():
+        draft = draft_for(token)
+        if draft is None:
+            draft = TriageDraft(token=secrets.token_urlsafe(32), answers={})
+            db.session.add(draft)
+        merged = {key: value for key, value in {**draft.answers, **answers}.items()
+                  if value is not None and key not in set(drop)}
+        draft.answers = merged  # a new dict, so the JSON column sees the change
+    return draft.token
+
+
+def submit(token: str, *, patient_id: int | None, emergency_only: bool = False) -> TriageSubmission:
+    """Evaluate the draft's answers, store them with their outcome, and discard the draft.
+
+    `emergency_only` stores the safety answers alone when they already mean emergency care;
+    otherwise every required answer must be there (AnswerError names the first missing one).
+    """
+    with write_transaction():
+        draft = draft_for(token)
+        if draft is None:
+            raise AnswerError("Your answers have expired. Please start the questions again.")
+        answers = dict(draft.answers)
+        outcome: TriageOutcome | None = evaluate_safety(answers) if emergency_only else evaluate(answers)
+        if outcome is None:
+            raise AnswerError("Please answer the remaining questions.")
+        submission = TriageSubmission.from_outcome(answers, outcome, patient_id=patient_id,
+                                                   complete=not emergency_only)
+        db.session.add(submission)
+        db.session.delete(draft)
+    return submission
+
+
+def claim_submissions(submission_ids: Iterable[int], user: User) -> int:
+    """Attach anonymous submissions made in this browser to the account that just logged in."""
+    ids = [int(i) for i in submission_ids]
+    if not ids:
+        return 0
+    with write_transaction():
+        result = db.session.execute(update(TriageSubmission).where(
+            TriageSubmission.id.in_(ids), TriageSubmission.patient_id.is_(None)).values(patient_id=user.id))
+    return result.rowcount
+
+
+def latest_submission(patient_id: int) -> TriageSubmission | None:
+    return db.session.scalar(select(TriageSubmission).where(TriageSubmission.patient_id == patient_id)
+                             .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+
+
+def record_review(submission_id: int, *, doctor: User, new_route: str | None = None,
+                  reason: str = "") -> TriageReview:
+    """Mark a case reviewed, or change its route (a reason is required). Both are kept as history."""
+    reason = (reason or "").strip()
+    with write_transaction():
+        submission = db.session.scalar(select(TriageSubmission).where(TriageSubmission.id == submission_id)
+                                       .with_for_update())
+        if submission is None:
+            raise ReviewError("That case was not found.")
+        if new_route and new_route != submission.current_route:
+            if new_route not in set(Route):
+                raise ReviewError("Please choose one of the routes.")
+            if not reason:
+                raise ReviewError("Please give the reason for changing the route.")
+            review = TriageReview(submission=submission, reviewer_id=doctor.id, action=ReviewAction.ROUTE_CHANGED,
+                                  old_route=submission.current_route, new_route=new_route, reason=reason[:2000])
+            submission.current_route = new_route
+        else:
+            review = TriageReview(submission=submission, reviewer_id=doctor.id, action=ReviewAction.REVIEWED,
+                                  reason=reason[:2000])
+        submission.review_state = ReviewState.REVIEWED
+        db.session.add(review)
+    return review

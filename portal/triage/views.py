@@ -1,0 +1,189 @@
+"""The patient questionnaire (a few short steps) and its outcome page."""
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, user_logged_in
+from flask_wtf import FlaskForm
+
+from portal.auth.models import Role
+from portal.booking.models import AppointmentType
+from portal.booking.service import BookingPolicy
+from portal.booking.slots import open_slots
+from portal.database import utc_now
+from portal.extensions import db
+from portal.triage import service
+from portal.triage.models import TriageSubmission
+from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
+from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.vocabulary import Route, Urgency
+from sqlalchemy import select
+
+bp = Blueprint("triage", __name__, url_prefix="/triage")
+
+DRAFT_KEY = "triage_draft"
+SUBMISSIONS_KEY = "triage_submissions"  # ids answered in this browser before logging in
+STEP_IDS = [step.id for step in STEPS]
+URGENT_WINDOW = timedelta(hours=24)
+
+ROUTE_EXPLAINED = {
+    Route.VASCULAR_ULTRASOUND: (
+        "A scan of the veins in your legs",
+        "A duplex ultrasound is a painless scan with a hand-held probe and gel on the skin. It shows how blood "
+        "flows in the leg veins, whether the valves in them work, and whether there is a clot. It takes about "
+        "45 minutes and you can go home straight after."),
+    Route.SLEEP_STUDY_REFERRAL: (
+        "A visit about your sleep",
+        "Some of your answers suggest your sleep should be looked at more closely, for example for pauses in "
+        "breathing or leg movements during sleep. A doctor will talk with you and, if it is needed, arrange a "
+        "sleep study, where your breathing and movements are recorded overnight."),
+    Route.GENERAL_CONSULT: (
+        "A general consultation",
+        "A doctor will talk with you about your legs, your sleep and your symptoms, examine you, and may suggest "
+        "blood tests such as iron levels. Together you decide on the next steps."),
+}
+
+
+def _may_answer() -> bool:
+    return not current_user.is_authenticated or current_user.role == Role.PATIENT
+
+
+@bp.get("/")
+def start():
+    if not _may_answer():
+        abort(403)
+    return render_template("triage/start.html", steps=STEPS)
+
+
+def _visible_questions(step, answers):
+    """The step's questions, leaving out those that do not apply (pregnancy for a male patient)."""
+    return [QUESTIONS[qid] for qid in step.question_ids
+            if QUESTIONS[qid].only_if is None or answers.get(QUESTIONS[qid].only_if[0]) in (
+                None, QUESTIONS[qid].only_if[1])]
+
+
+def _raw_answer(question):
+    return request.form.getlist(question.id) if question.kind == "list" else request.form.get(question.id)
+
+
+@bp.route("/step/<step_id>", methods=["GET", "POST"])
+def step(step_id: str):
+    if not _may_answer():
+        abort(403)
+    if step_id not in STEP_IDS:
+        abort(404)
+    position = STEP_IDS.index(step_id)
+    current = STEPS[position]
+    draft = service.draft_for(session.get(DRAFT_KEY))
+    answers = dict(draft.answers) if draft else {}
+    if position > 0 and not all(qid in answers for qid in EMERGENCY_QUESTION_IDS):
+        return redirect(url_for(".step", step_id=STEP_IDS[0]))  # safety questions always come first
+    form = FlaskForm()  # CSRF only; the questions are parsed from questions.py
+    errors: dict[str, str] = {}
+    if request.method == "POST" and form.validate_on_submit():
+        given: dict[str, object] = {}
+        for question in _visible_questions(current, {**answers, **_sex_now(current)}):
+            try:
+                given[question.id] = parse_answer(question, _raw_answer(question))
+            except AnswerError as error:
+                errors[question.id] = str(error)
+            if question.required and given.get(question.id) is None and question.id not in errors:
+                errors[question.id] = "Please answer this question."
+        going_back = request.form.get("action") == "back"
+        dropped = _not_applicable(current, given)
+        if going_back or not errors:
+            session[DRAFT_KEY] = service.save_answers(
+                session.get(DRAFT_KEY), {k: v for k, v in given.items() if k not in errors}, drop=dropped)
+        if going_back:
+            return redirect(url_for(".step", step_id=STEP_IDS[max(position - 1, 0)]))
+        if not errors:
+            return _after_step(position)
+        answers.update({k: v for k, v in given.items() if k not in errors})
+    elif request.method == "POST":
+        errors["_form"] = "This page had expired. Please check your answers and press Continue again."
+    return render_template("triage/step.html", step=current, position=position, steps=STEPS, form=form,
+                           questions=_visible_questions(current, answers), answers=answers,
+                           raw=request.form if errors else None, errors=errors), 400 if errors else 200
+
+
+def _sex_now(current):
+    """The sex answered on this very page, so a question that depends on it is judged on it."""
+    if "sex" in current.question_ids and request.form.get("sex"):
+        return {"sex": request.form.get("sex")}
+    return {}
+
+
+def _not_applicable(current, given):
+    return [q.id for q in (QUESTIONS[qid] for qid in current.question_ids)
+            if q.only_if and given.get(q.only_if[0]) not in (None, q.only_if[1])]
+
+
+def _after_step(position: int):
+    token = session.get(DRAFT_KEY)
+    patient_id = current_user.id if current_user.is_authenticated else None
+    if position == 0:
+        draft = service.draft_for(token)
+        from portal.triage.rules import evaluate_safety
+        if evaluate_safety(draft.answers) is not None:
+            return _finish(token, patient_id, emergency_only=True)
+    if position + 1 < len(STEPS):
+        return redirect(url_for(".step", step_id=STEP_IDS[position + 1]))
+    return _finish(token, patient_id)
+
+
+def _finish(token, patient_id, *, emergency_only=False):
+    try:
+        submission = service.submit(token, patient_id=patient_id, emergency_only=emergency_only)
+    except AnswerError as error:
+        flash(str(error), "error")
+        missing_step = QUESTIONS[error.question_id].step if error.question_id in QUESTIONS else STEP_IDS[0]
+        return redirect(url_for(".step", step_id=missing_step))
+    session.pop(DRAFT_KEY, None)
+    if patient_id is None:
+        session[SUBMISSIONS_KEY] = [*session.get(SUBMISSIONS_KEY, []), submission.id][-10:]
+    return redirect(url_for(".outcome", submission_id=submission.id))
+
+
+@user_logged_in.connect
+def _claim_anonymous_answers(app, user, **extra):
+    """Answers given before logging in or registering become the patient's own."""
+    ids = session.pop(SUBMISSIONS_KEY, [])
+    if ids and user.role == Role.PATIENT:
+        service.claim_submissions(ids, user)
+
+
+def _visible_submission(submission_id: int) -> TriageSubmission:
+    submission = db.session.get(TriageSubmission, submission_id)
+    if submission is None:
+        abort(404)
+    if current_user.is_authenticated and current_user.role == Role.DOCTOR:
+        return submission
+    if current_user.is_authenticated and current_user.role == Role.PATIENT and submission.patient_id == current_user.id:
+        return submission
+    if submission.patient_id is None and submission_id in session.get(SUBMISSIONS_KEY, []):
+        return submission
+    abort(404)
+
+
+def urgent_slots(appointment_type: AppointmentType):
+    """Free times of this type within the next 24 hours: all an urgent case is offered."""
+    policy = BookingPolicy.from_config()
+    now = utc_now()
+    local_today = now.astimezone(policy.zone).date()
+    return open_slots(appointment_type, first_day=local_today, last_day=local_today + timedelta(days=1),
+                      zone=policy.zone, now=now, notice=policy.notice, latest_start=now + URGENT_WINDOW)
+
+
+@bp.get("/<int:submission_id>")
+def outcome(submission_id: int):
+    submission = _visible_submission(submission_id)
+    result = submission.result
+    route = Route(submission.current_route)
+    appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route))
+    slots = urgent_slots(appointment_type) if (
+        submission.urgency == Urgency.URGENT and appointment_type is not None) else []
+    return render_template(
+        "triage/outcome.html", submission=submission, result=result, route=route,
+        route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
+        reasons=[RULE_TEXT[rule] for rule in result.reasons if rule in RULE_TEXT],
+        advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
+        emergency_number=current_app.config["EMERGENCY_NUMBER"])

@@ -1,0 +1,37 @@
+"""The routes and urgencies a triage outcome can have, defined once as string enums.
+
+The values are the strings stored in the database, shown in URLs and filters and written in
+clinical/TRIAGE.md; every other module uses these enums instead of spelling the strings again.
+Pure: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["Route", "Urgency"]
+
+
+class Route(StrEnum):
+    """The kind of first visit a triaged patient is routed to."""
+
+    VASCULAR_ULTRASOUND = "vascular_ultrasound"  # duplex scan of the leg veins
+    SLEEP_STUDY_REFERRAL = "sleep_study_referral"
+    GENERAL_CONSULT = "general_consult"
+
+
+# Defined outside the enum so it does not become a member.
+_URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
+
+
+class Urgency(StrEnum):
+    """How soon the patient must be seen; compare with `rank` (routine < urgent < emergency)."""
+
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        """0 for routine, 1 for urgent, 2 for emergency: the order used to pick the highest."""
+        return _URGENCY_RANK[self.value]

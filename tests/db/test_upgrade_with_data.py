@@ -1,0 +1,63 @@
+"""Upgrading a database that already holds bookings keeps every row (SQLite rebuilds tables
+in batch migrations, which once failed on the foreign keys that point at them)."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from portal.extensions import db
+from tests.conftest import TEST_DATABASE_URL, make_app
+
+
+@pytest.fixture
+def empty_database_url(request, tmp_path):
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin, server, _ = request.getfixturevalue("postgres_server")
+    name = f"portal_upgrade_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_upgrade_from_the_first_revision_keeps_bookings(empty_database_url):
+    app = make_app(empty_database_url)
+    start = datetime(2030, 1, 7, 15, tzinfo=timezone.utc)
+    with app.app_context():
+        upgrade(revision="0001")
+        rows = [
+            "INSERT INTO user_account (id, email, name, password_hash, role, active, created_at) VALUES "
+            "(1, 'p@example.com', 'P', 'x', 'patient', true, :now), (2, 'd@example.com', 'D', 'x', 'doctor', true, :now)",
+            "INSERT INTO appointment_type (id, name, route, duration_minutes, description, active) VALUES "
+            "(1, 'Consult', 'general_consult', 30, '', true)",
+            "INSERT INTO clinician (id, user_id, display_name, title, active) VALUES (1, 2, 'D', '', true)",
+            "INSERT INTO appointment (id, patient_id, clinician_id, appointment_type_id, start_at, end_at, status, "
+            "created_at, updated_at) VALUES (1, 1, 1, 1, :start, :end, 'cancelled', :now, :now)",
+            "INSERT INTO appointment (id, patient_id, clinician_id, appointment_type_id, start_at, end_at, status, "
+            "rescheduled_from_id, created_at, updated_at) VALUES (2, 1, 1, 1, :later, :later_end, 'booked', 1, :now, :now)",
+        ]
+        values = {"now": datetime.now(timezone.utc), "start": start, "end": start + timedelta(minutes=30),
+                  "later": start + timedelta(hours=2), "later_end": start + timedelta(hours=2, minutes=30)}
+        if db.engine.dialect.name == "sqlite":  # naive UTC text, as the app stores it there
+            values = {k: v.replace(tzinfo=None) for k, v in values.items()}
+        with db.engine.begin() as connection:
+            for statement in rows:
+                connection.execute(sa.text(statement), values)
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            appointments = connection.execute(sa.text(
+                "SELECT id, status, rescheduled_from_id, triage_submission_id FROM appointment ORDER BY id")).all()
+            offered = connection.execute(sa.text(
+                "SELECT clinician_id, appointment_type_id FROM clinician_appointment_type")).all()
+            if db.engine.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+        db.engine.dispose()
+    assert [tuple(row) for row in appointments] == [(1, "cancelled", None, None), (2, "booked", 1, None)]
+    assert [tuple(row) for row in offered] == [(1, 1)]  # existing clinicians keep every visit type
