@@ -1,1 +1,1 @@
-"""Triage: the questionnaire, the rule set `rlsvein-1` that routes each answer set, and its pages."""
+"""Triage: the questionnaire, the rule set `rlsvein-1` that routes each answer set, its pages."""

@@ -87,10 +87,9 @@ YES_NO = (Choice("yes", "Yes"), Choice("no", "No"))
 YES_NO_UNSURE = YES_NO + (Choice("not_sure", "Not sure"),)
 
 
-def _yes_no(id: str, text: str, step: str, clinician_label: str, help: str = "",
-            only_if: tuple[str, str] | None = None) -> Question:
+def _yes_no(id: str, text: str, step: str, clinician_label: str, help: str = "") -> Question:
     return Question(id=id, kind="yes_no", text=text, help=help, choices=YES_NO, step=step,
-                    only_if=only_if, clinician_label=clinician_label)
+                    clinician_label=clinician_label)
 
 
 def _red_flag(id: str, text: str, step: str, clinician_label: str, help: str = "") -> Question:
@@ -219,27 +218,23 @@ _QUESTION_LIST: tuple[Question, ...] = (
         "rls",
         "Urge to move the legs",
     ),
-    # The follow-ups describe that urge, so they are asked only when there is one.
     _yes_no(
         "rls_rest",
         "Does it start or get worse when you rest, sit or lie down?",
         "rls",
         "Worse at rest",
-        only_if=("rls_urge", "yes"),
     ),
     _yes_no(
         "rls_movement_relief",
         "Does moving or walking ease it, at least while you keep moving?",
         "rls",
         "Eased by movement",
-        only_if=("rls_urge", "yes"),
     ),
     _yes_no(
         "rls_evening",
         "Is it worse in the evening or at night, or does it only happen then?",
         "rls",
         "Worse in the evening or night",
-        only_if=("rls_urge", "yes"),
     ),
     Question(
         id="rls_mimic",
@@ -253,7 +248,6 @@ _QUESTION_LIST: tuple[Question, ...] = (
             Choice("none", "None of these"),
         ),
         step="rls",
-        only_if=("rls_urge", "yes"),
         clinician_label="RLS mimic described",
     ),
     Question(
@@ -266,7 +260,6 @@ _QUESTION_LIST: tuple[Question, ...] = (
             Choice("first_time", "It has only just started"),
         ),
         step="rls",
-        only_if=("rls_urge", "yes"),
         clinician_label="RLS frequency",
     ),
     Question(
@@ -277,7 +270,6 @@ _QUESTION_LIST: tuple[Question, ...] = (
         minimum=0,
         maximum=3,
         step="rls",
-        only_if=("rls_urge", "yes"),
         clinician_label="RLS impact (0-3)",
     ),
     # --- sleep (STOP-Bang items, Epworth, periodic limb movements) -------------------------------
@@ -445,8 +437,8 @@ STEPS: tuple[Step, ...] = (
     Step(
         "rls",
         "Restless legs",
-        "Questions about an urge to move your legs. If you do not have one, answer No to "
-        "the first question and go on.",
+        "Questions about an urge to move your legs. If you never have one, answer No to the "
+        "first question and leave the others empty.",
         _ids_of_step("rls"),
     ),
     Step(

@@ -88,7 +88,7 @@ class TriageOutcome:
         )
 
 
-# --- the answers as the rules read them ------------------------------------------------------------
+# --- the answers as the rules read them -----------------------------------------------------------
 
 
 def _above(number: float | None, limit: float) -> bool:
@@ -171,7 +171,7 @@ class Facts:
         return self.four_rls_answers_yes and self.rls_mimic == "none"
 
 
-# --- urgency rules (the highest that fires wins) ---------------------------------------------------
+# --- urgency rules (the highest that fires wins) --------------------------------------------------
 
 
 def e1_pulmonary_embolism(f: Facts) -> bool:
@@ -233,7 +233,7 @@ URGENCY_RULES: tuple[UrgencyRule, ...] = (
 )
 
 
-# --- route rules (the first that matches wins) -----------------------------------------------------
+# --- route rules (the first that matches wins) ----------------------------------------------------
 
 
 def r1_clot_or_bleeding(f: Facts) -> bool:
@@ -327,7 +327,7 @@ def route_rule_for(f: Facts) -> RouteRule:
     return _first_route_rule(f, ROUTE_RULES_UNDER_18 if f.under_18 else None)
 
 
-# --- flags for the clinician (never change route or urgency) ---------------------------------------
+# --- flags for the clinician (never change route or urgency) --------------------------------------
 
 
 def f1_probable_rls(f: Facts, route_rule: str) -> bool:
@@ -418,7 +418,7 @@ FLAG_RULES: tuple[FlagRule, ...] = (
 )
 
 
-# --- evaluation ------------------------------------------------------------------------------------
+# --- evaluation -----------------------------------------------------------------------------------
 
 
 def _highest(urgencies: list[Urgency]) -> Urgency:
@@ -481,7 +481,7 @@ def evaluate_safety(answers: Mapping[str, object]) -> TriageOutcome | None:
     )
 
 
-# --- words -------------------------------------------------------------------------------------------
+# --- words ----------------------------------------------------------------------------------------
 
 # For the patient: what they told us and what it can mean, never a diagnosis, and never a promise
 # that vein treatment relieves restless legs (the evidence for that is weak).
