@@ -184,6 +184,8 @@ def outcome(submission_id: int):
     return render_template(
         "triage/outcome.html", submission=submission, result=result, route=route,
         route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
-        reasons=[RULE_TEXT[rule] for rule in result.reasons if rule in RULE_TEXT],
+        # Why it is urgent goes in the alert; why this visit goes with the visit.
+        urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
+        route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
         advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
         emergency_number=current_app.config["EMERGENCY_NUMBER"])
