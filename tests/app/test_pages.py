@@ -31,7 +31,7 @@ def test_landing_page_names_the_clinic_and_the_emergency_number(app, client):
     assert app.config["CLINIC_NAME"] in page
     assert f"call {app.config['EMERGENCY_NUMBER']}" in page.replace("<strong>", "").replace("</strong>", "")
     assert app.config["CLINIC_PHONE"] in page
-    assert "Log in" in page and "Create an account" in page
+    assert "Log in" in page and "Find the right visit" in page and "/triage/" in page
 
 
 def test_landing_page_shows_the_clinic_settings(database_url):
