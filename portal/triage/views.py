@@ -4,26 +4,25 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.booking.models import AppointmentType
-from portal.booking.service import BookingPolicy
+from portal.booking.service import URGENT_WINDOW, BookingPolicy
 from portal.booking.slots import open_slots
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage import service
 from portal.triage.models import TriageSubmission
 from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
-from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE, evaluate_safety
 from portal.triage.vocabulary import Route, Urgency
-from sqlalchemy import select
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 
 DRAFT_KEY = "triage_draft"
 SUBMISSIONS_KEY = "triage_submissions"  # ids answered in this browser before logging in
 STEP_IDS = [step.id for step in STEPS]
-URGENT_WINDOW = timedelta(hours=24)
 
 ROUTE_EXPLAINED = {
     Route.VASCULAR_ULTRASOUND: (
@@ -122,7 +121,6 @@ def _after_step(position: int):
     patient_id = current_user.id if current_user.is_authenticated else None
     if position == 0:
         draft = service.draft_for(token)
-        from portal.triage.rules import evaluate_safety
         if evaluate_safety(draft.answers) is not None:
             return _finish(token, patient_id, emergency_only=True)
     if position + 1 < len(STEPS):
