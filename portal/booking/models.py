@@ -27,6 +27,8 @@ class AppointmentStatus(StrEnum):
 
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 _ACTIVE_SQL = "status IN ('booked', 'checked_in')"
+# An overbook is a deliberate double-booking by the front desk: the clinician rules skip it.
+_ACTIVE_NOT_OVERBOOK_SQL = "status IN ('booked', 'checked_in') AND NOT overbook"
 
 
 # Which kinds of visit each clinician gives: a sonographer scans, a sleep physician sees sleep referrals.
@@ -119,11 +121,12 @@ class Appointment(db.Model):
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         CheckConstraint(
             "status IN ('booked', 'checked_in', 'fulfilled', 'cancelled', 'noshow')", name="status_known"),
+        CheckConstraint("NOT overbook OR coalesce(length(overbook_reason), 0) > 0", name="overbook_has_reason"),
         # Invariants 1 and 2 backed by the database: no two active rows start together for one
         # clinician or one patient. PostgreSQL also gets exclusion constraints on the time range
         # (see the migration), which catch overlaps with different starts.
         Index("uq_appointment_clinician_start_active", "clinician_id", "start_at", unique=True,
-              sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
+              sqlite_where=text(_ACTIVE_NOT_OVERBOOK_SQL), postgresql_where=text(_ACTIVE_NOT_OVERBOOK_SQL)),
         Index("uq_appointment_patient_start_active", "patient_id", "start_at", unique=True,
               sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
         Index("ix_appointment_clinician_period", "clinician_id", "start_at", "end_at"),
@@ -140,6 +143,9 @@ class Appointment(db.Model):
     # The booking form's key: a second submit of the same form finds this row instead of booking twice.
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     cancellation_reason: Mapped[str | None] = mapped_column(String(300))
+    overbook: Mapped[bool] = mapped_column(default=False)
+    overbook_reason: Mapped[str | None] = mapped_column(String(300))
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))

@@ -14,6 +14,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import audit
+from portal.audit import AuditAction
 from portal.auth.models import User
 from portal.booking.availability import Interval, free_slots
 from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
@@ -53,6 +55,10 @@ class AppointmentNotChangeable(BookingError):
 
 class TriageNotBookable(BookingError):
     """The patient's triage does not allow this booking (an emergency, or outside an urgent window)."""
+
+
+class StatusChangeRefused(BookingError):
+    message = "That change of status is not possible for this appointment."
 
 
 class FormAlreadyUsed(BookingError):
@@ -163,10 +169,12 @@ def _check_triage(submission_id: int | None, *, patient_id: int, appointment_typ
 
 def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                      idempotency_key: str | None = None, booked_by_id: int | None = None,
-                     triage_submission_id: int | None = None,
+                     triage_submission_id: int | None = None, overbook_reason: str | None = None,
                      policy: BookingPolicy | None = None, now: datetime | None = None) -> Appointment:
     """Book a free slot for a patient. A repeated idempotency key returns the first booking.
-    With a triage submission, its urgency and route are enforced here, not only in the pages."""
+    With a triage submission, its urgency and route are enforced here, not only in the pages.
+    With `overbook_reason` (front desk only, checked by the caller), the clinician may already be
+    busy then: a deliberate squeeze-in, stored and audited as such; the patient rule still holds."""
     if start.tzinfo is None:
         raise ValueError("book_appointment needs an aware datetime")
     policy = policy or BookingPolicy.from_config()
@@ -181,7 +189,8 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
             appointment = _insert_locked(
                 patient_id=patient_id, clinician_id=clinician_id, appointment_type_id=appointment_type_id,
                 start=start, idempotency_key=idempotency_key, booked_by_id=booked_by_id or patient_id,
-                policy=policy, now=now, triage_submission_id=triage_submission_id)
+                policy=policy, now=now, triage_submission_id=triage_submission_id,
+                overbook_reason=(overbook_reason or "").strip() or None)
     except IntegrityError:
         # Another transaction committed first (the unique key or an index refused our row).
         if (existing := _replay(idempotency_key, patient_id)) is not None:
@@ -192,7 +201,8 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
 
 def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                    idempotency_key: str | None, booked_by_id: int, policy: BookingPolicy, now: datetime,
-                   rescheduled_from_id: int | None = None, triage_submission_id: int | None = None) -> Appointment:
+                   rescheduled_from_id: int | None = None, triage_submission_id: int | None = None,
+                   overbook_reason: str | None = None) -> Appointment:
     """Check and insert one appointment; the caller holds the clinician and patient locks."""
     clinician = db.session.get(Clinician, clinician_id)
     appointment_type = db.session.get(AppointmentType, appointment_type_id)
@@ -201,16 +211,36 @@ def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: i
         raise NotBookable("That clinician or visit type does not exist.")
     _check_triage(triage_submission_id, patient_id=patient_id, appointment_type=appointment_type,
                   start=start, now=now)
-    end = _check_slot(clinician, appointment_type, start, policy=policy, now=now)
+    if overbook_reason:
+        end = _check_overbook(clinician, appointment_type, start, now=now)
+    else:
+        end = _check_slot(clinician, appointment_type, start, policy=policy, now=now)
     _check_patient_free(patient_id, start, end)
     appointment = Appointment(patient_id=patient_id, clinician_id=clinician_id,
                               appointment_type_id=appointment_type_id, start_at=start, end_at=end,
                               status=AppointmentStatus.BOOKED, idempotency_key=idempotency_key or None,
                               booked_by_id=booked_by_id, rescheduled_from_id=rescheduled_from_id,
-                              triage_submission_id=triage_submission_id)
+                              triage_submission_id=triage_submission_id, overbook=bool(overbook_reason),
+                              overbook_reason=overbook_reason)
     db.session.add(appointment)
     db.session.flush()
+    if rescheduled_from_id is None:
+        audit.record(AuditAction.APPOINTMENT_OVERBOOKED if overbook_reason else AuditAction.APPOINTMENT_BOOKED,
+                     patient_id=patient_id, appointment_id=appointment.id, user_id=booked_by_id,
+                     detail=f"{appointment_type.name} with {clinician.display_name} at {start.isoformat()}"
+                            + (f"; overbook: {overbook_reason}" if overbook_reason else ""))
     return appointment
+
+
+def _check_overbook(clinician: Clinician, appointment_type: AppointmentType, start: datetime, *,
+                    now: datetime) -> datetime:
+    """A squeeze-in may overlap the clinician's other appointments, but not lie in the past."""
+    end = start + timedelta(minutes=appointment_type.duration_minutes)
+    if end <= now:
+        raise NotBookable("That time has already passed.")
+    if not clinician.active or not appointment_type.active:
+        raise NotBookable("That clinician or visit type is not taking bookings.")
+    return end
 
 
 def _changeable(appointment_id: int, *, by_user: User, now: datetime) -> Appointment:
@@ -241,6 +271,8 @@ def cancel_appointment(appointment_id: int, *, by_user: User, reason: str, now: 
     with write_transaction():
         appointment = _changeable(appointment_id, by_user=by_user, now=now)
         _mark_cancelled(appointment, by_user=by_user, reason=reason, now=now)
+        audit.record(AuditAction.APPOINTMENT_CANCELLED, patient_id=appointment.patient_id,
+                     appointment_id=appointment.id, user_id=by_user.id, detail=appointment.cancellation_reason)
     return appointment
 
 
@@ -273,8 +305,51 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
                 appointment_type_id=old.appointment_type_id, start=new_start, idempotency_key=idempotency_key,
                 booked_by_id=by_user.id, policy=policy, now=now, rescheduled_from_id=old.id,
                 triage_submission_id=old.triage_submission_id)
+            audit.record(AuditAction.APPOINTMENT_MOVED, patient_id=patient_id, appointment_id=new.id,
+                         user_id=by_user.id, detail=f"from {old.start_at.isoformat()} (appointment {old.id}) "
+                                                    f"to {new.start_at.isoformat()}")
     except IntegrityError:
         if (existing := _replay(idempotency_key, patient_id)) is not None:
             return existing
         raise SlotUnavailable() from None
     return new
+
+
+# Which status may follow which (FHIR Appointment); anything else is refused.
+_NEXT_STATUS = {
+    AppointmentStatus.CHECKED_IN: ({AppointmentStatus.BOOKED}, AuditAction.APPOINTMENT_CHECKED_IN),
+    AppointmentStatus.NOSHOW: ({AppointmentStatus.BOOKED}, AuditAction.APPOINTMENT_NO_SHOW),
+    AppointmentStatus.FULFILLED: ({AppointmentStatus.CHECKED_IN}, AuditAction.APPOINTMENT_FULFILLED),
+}
+_STATUS_WORDS = {"booked": "booked", "checked_in": "checked in", "fulfilled": "attended",
+                 "cancelled": "cancelled", "noshow": "a no-show"}
+
+
+def change_status(appointment_id: int, to_status: str, *, by_user: User, policy: BookingPolicy | None = None,
+                  now: datetime | None = None) -> Appointment:
+    """Check in (only from booked, only on its day), mark a no-show (only from booked, only
+    after its start) or mark attended (only from checked in). Anything else changes nothing."""
+    policy = policy or BookingPolicy.from_config()
+    now = now or utc_now()
+    if to_status not in _NEXT_STATUS:
+        raise StatusChangeRefused()
+    allowed_from, action = _NEXT_STATUS[to_status]
+    with write_transaction():
+        appointment = db.session.scalar(select(Appointment).where(Appointment.id == appointment_id)
+                                        .with_for_update().execution_options(populate_existing=True))
+        if appointment is None:
+            raise StatusChangeRefused("That appointment was not found.")
+        if appointment.status not in allowed_from:
+            raise StatusChangeRefused(
+                f"This appointment is {_STATUS_WORDS[appointment.status]}, so it cannot be marked "
+                f"{_STATUS_WORDS[to_status]}.")
+        if to_status == AppointmentStatus.CHECKED_IN and (
+                appointment.start_at.astimezone(policy.zone).date() != now.astimezone(policy.zone).date()):
+            raise StatusChangeRefused("A patient can only be checked in on the day of the appointment.")
+        if to_status == AppointmentStatus.NOSHOW and now < appointment.start_at:
+            raise StatusChangeRefused("A no-show can only be marked after the appointment's start time.")
+        appointment.status = to_status
+        if to_status == AppointmentStatus.CHECKED_IN:
+            appointment.checked_in_at = now
+        audit.record(action, patient_id=appointment.patient_id, appointment_id=appointment.id, user_id=by_user.id)
+    return appointment
