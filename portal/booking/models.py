@@ -3,7 +3,7 @@
 Appointment rows are written only by portal.booking.service, which keeps the invariants of
 DESIGN.md; the indexes below back them up in the database itself.
 """
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
@@ -82,7 +82,10 @@ class AppointmentType(db.Model):
 
 
 class WorkingHours(db.Model):
-    """One block of a clinician's weekly hours; a day may have several (a lunch gap between)."""
+    """One block of a clinician's weekly hours; a day may have several (a lunch gap between).
+
+    Rows with the same effective_from make one version of the week; a version holds from its
+    date until the next version's (NULL: from the start)."""
 
     __tablename__ = "working_hours"
     __table_args__ = (
@@ -93,6 +96,7 @@ class WorkingHours(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id", ondelete="CASCADE"), index=True)
     weekday: Mapped[int]  # 0 = Monday ... 6 = Sunday
+    effective_from: Mapped[date | None]
     start_time: Mapped[time]
     end_time: Mapped[time]
 

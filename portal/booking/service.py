@@ -19,7 +19,7 @@ from portal.audit import AuditAction
 from portal.auth.models import User
 from portal.booking.availability import Interval, free_slots
 from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
-from portal.booking.slots import busy_intervals, local_day_bounds, weekly_blocks
+from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
@@ -102,7 +102,7 @@ def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: 
     local_day = start.astimezone(policy.zone).date()
     period = local_day_bounds(local_day, local_day, policy.zone)
     busy = busy_intervals([clinician.id], period)[clinician.id]
-    offered = free_slots(weekly_blocks([clinician.id])[clinician.id], busy,
+    offered = free_slots(weekly_schedules([clinician.id])[clinician.id].blocks_on(local_day), busy,
                          duration=end - start, first_day=local_day, last_day=local_day,
                          zone=policy.zone, now=now, notice=policy.notice)
     if Interval(start, end) in offered:

@@ -64,14 +64,41 @@ def busy_intervals(clinician_ids: Collection[int], period: Interval) -> dict[int
     return busy
 
 
-def weekly_blocks(clinician_ids: Collection[int]) -> dict[int, list[WeeklyBlock]]:
-    blocks: dict[int, list[WeeklyBlock]] = defaultdict(list)
+@dataclass(frozen=True)
+class WeeklySchedule:
+    """A clinician's weekly hours over time: each version holds from its date until the next
+    version's date (a version without a date holds from the start)."""
+
+    versions: tuple[tuple[date | None, tuple[WeeklyBlock, ...]], ...] = ()
+
+    def segments(self, first_day: date, last_day: date) -> list[tuple[date, date, tuple[WeeklyBlock, ...]]]:
+        """The days from first_day to last_day cut where the hours change, each with its blocks."""
+        cuts = []
+        for index, (since, blocks) in enumerate(self.versions):
+            until = self.versions[index + 1][0] - timedelta(days=1) if index + 1 < len(self.versions) else last_day
+            start = max(first_day, since or first_day)
+            end = min(last_day, until)
+            if start <= end:
+                cuts.append((start, end, blocks))
+        return cuts
+
+    def blocks_on(self, day: date) -> tuple[WeeklyBlock, ...]:
+        return next((blocks for start, _, blocks in self.segments(day, day)), ())
+
+
+def weekly_schedules(clinician_ids: Collection[int]) -> dict[int, WeeklySchedule]:
+    """Every version of each clinician's weekly hours, in one query."""
+    by_version: dict[int, dict[date | None, list[WeeklyBlock]]] = defaultdict(lambda: defaultdict(list))
     rows = db.session.execute(
-        select(WorkingHours.clinician_id, WorkingHours.weekday, WorkingHours.start_time, WorkingHours.end_time)
-        .where(WorkingHours.clinician_id.in_(clinician_ids)))
-    for clinician_id, weekday, start, end in rows:
-        blocks[clinician_id].append(WeeklyBlock(weekday, start, end))
-    return blocks
+        select(WorkingHours.clinician_id, WorkingHours.effective_from, WorkingHours.weekday,
+               WorkingHours.start_time, WorkingHours.end_time).where(WorkingHours.clinician_id.in_(clinician_ids)))
+    for clinician_id, since, weekday, start, end in rows:
+        by_version[clinician_id][since].append(WeeklyBlock(weekday, start, end))
+    return defaultdict(WeeklySchedule, {
+        clinician_id: WeeklySchedule(tuple(sorted(
+            ((since, tuple(blocks)) for since, blocks in versions.items()),
+            key=lambda version: version[0] or date.min)))
+        for clinician_id, versions in by_version.items()})
 
 
 def clinician_ids_offering(appointment_type: AppointmentType) -> list[int]:
@@ -89,11 +116,12 @@ def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Co
     period = local_day_bounds(first_day, last_day, zone)
     duration = timedelta(minutes=appointment_type.duration_minutes)
     with _collector_paused():
-        blocks = weekly_blocks(clinician_ids)
+        schedules = weekly_schedules(clinician_ids)
         busy = busy_intervals(clinician_ids, period)
         return {
-            clinician_id: free_slots(blocks[clinician_id], busy[clinician_id], duration=duration,
-                                     first_day=first_day, last_day=last_day, zone=zone, now=now, notice=notice)
+            clinician_id: [slot for start, end, blocks in schedules[clinician_id].segments(first_day, last_day)
+                           for slot in free_slots(blocks, busy[clinician_id], duration=duration, first_day=start,
+                                                  last_day=end, zone=zone, now=now, notice=notice)]
             for clinician_id in clinician_ids
         }
 

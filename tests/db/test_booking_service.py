@@ -218,3 +218,23 @@ def test_any_clinician_slots_come_only_from_clinicians_who_give_the_visit(setup)
     # asking for the sonographer by id still only gives clinicians who give this visit
     assert open_slots(appointment_type, first_day=day, last_day=day, zone=factories.CHICAGO, now=local(day, 0),
                       clinician_id=sonographer.id) == slots
+
+
+def test_a_new_version_of_the_weekly_hours_applies_from_its_date(setup):
+    from portal.booking.models import WorkingHours
+    from portal.booking.slots import open_slots
+    patient, appointment_type, clinician, day = setup
+    # From `day` on, this clinician works afternoons only (13:00-15:00), every day.
+    db.session.add_all([WorkingHours(clinician_id=clinician.id, weekday=d, effective_from=day,
+                                     start_time=time(13), end_time=time(15)) for d in range(7)])
+    db.session.commit()
+    before, after = day - timedelta(days=1), day
+    slots = open_slots(appointment_type, first_day=before, last_day=after, zone=factories.CHICAGO,
+                       now=local(before, 0))
+    starts = [s.start.astimezone(factories.CHICAGO).strftime("%a %H:%M") for s in slots]
+    assert starts[0] == local(before, 9).strftime("%a %H:%M")  # the old week: 09:00-12:00, 13:00-17:00
+    assert [s for s in starts if s.startswith(after.strftime("%a"))] == [
+        local(after, h, m).strftime("%a %H:%M") for h, m in ((13, 0), (13, 30), (14, 0), (14, 30))]
+    with pytest.raises(NotBookable):
+        book(patient, appointment_type, clinician, local(after, 10))
+    assert book(patient, appointment_type, clinician, local(after, 13, 30)).start_at == local(after, 13, 30)
