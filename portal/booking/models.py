@@ -163,6 +163,7 @@ class Appointment(db.Model):
     clinician: Mapped[Clinician] = relationship()
     appointment_type: Mapped[AppointmentType] = relationship()
     rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id])
+    triage_submission: Mapped["TriageSubmission | None"] = relationship()  # noqa: F821
 
     @property
     def is_active(self) -> bool:

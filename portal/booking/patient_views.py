@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload
 from portal.auth.guards import roles_required
 from portal.booking.forms import CancelForm, ConfirmSlotForm
 from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician
-from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
-                                    SlotUnavailable, book_appointment, cancel_appointment,
+from portal.booking.service import (URGENT_WINDOW, AppointmentNotChangeable, BookingError, BookingPolicy,
+                                    FormAlreadyUsed, SlotUnavailable, book_appointment, cancel_appointment,
                                     reschedule_appointment)
 from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.database import utc_now
@@ -73,7 +73,7 @@ def _slots_by_day(slots: list[Slot], policy: BookingPolicy, first_day: date) -> 
     return [(day, grouped.get(day, [])) for day in days]
 
 
-def _week_page(template: str, appointment_type: AppointmentType, **context):
+def _week_page(template: str, appointment_type: AppointmentType, latest_start: datetime, **context):
     """The week of free times for one visit type, shared by booking and rescheduling."""
     policy = BookingPolicy.from_config()
     now = utc_now()
@@ -83,7 +83,7 @@ def _week_page(template: str, appointment_type: AppointmentType, **context):
     clinicians = _clinicians_offering(appointment_type)
     clinician_id = _chosen_clinician(clinicians)
     slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=policy.zone,
-                       now=now, notice=policy.notice, clinician_id=clinician_id, latest_start=now + policy.horizon)
+                       now=now, notice=policy.notice, clinician_id=clinician_id, latest_start=latest_start)
     return render_template(
         template, appointment_type=appointment_type, days=_slots_by_day(slots, policy, first_day),
         first_day=first_day, last_day=last_day, clinicians=clinicians, clinician_id=clinician_id,
@@ -100,7 +100,7 @@ def book():
         return elsewhere
     if submission.urgency != Urgency.ROUTINE:
         return redirect(url_for("triage.outcome", submission_id=submission.id))
-    return _week_page("booking/book.html", appointment_type, submission=submission)
+    return _week_page("booking/book.html", appointment_type, _latest_start(submission), submission=submission)
 
 
 def _slot_from_query() -> tuple[datetime, Clinician] | None:
@@ -120,11 +120,18 @@ def _slot_from_query() -> tuple[datetime, Clinician] | None:
     return (start, clinician) if clinician is not None else None
 
 
-def _alternatives(appointment_type: AppointmentType, after: datetime) -> list[Slot]:
+def _latest_start(submission: TriageSubmission | None) -> datetime:
+    """The last start a patient may book: the horizon, or 24 hours for an urgent case."""
+    now = utc_now()
+    window = URGENT_WINDOW if submission is not None and submission.urgency == Urgency.URGENT else (
+        BookingPolicy.from_config().horizon)
+    return now + window
+
+
+def _alternatives(appointment_type: AppointmentType, after: datetime, latest_start: datetime) -> list[Slot]:
     """The next free times of this type from `after` on: what the loser of a race is offered."""
     policy = BookingPolicy.from_config()
     now = utc_now()
-    latest_start = now + policy.horizon
     return next_open_slots(appointment_type, after=min(after, latest_start), zone=policy.zone, now=now,
                            notice=policy.notice, latest_start=latest_start)
 
@@ -145,11 +152,11 @@ def confirm_booking():
 
     return _confirm_slot(appointment_type, book, success=f"Your {appointment_type.name.lower()} is booked.",
                          endpoint="booking.confirm_booking", endpoint_args={"type": appointment_type.route},
-                         back=url_for(".book", type=appointment_type.route))
+                         back=url_for(".book", type=appointment_type.route), latest_start=_latest_start(submission))
 
 
 def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, endpoint: str, endpoint_args: dict,
-                  back: str, moving: Appointment | None = None):
+                  back: str, latest_start: datetime, moving: Appointment | None = None):
     """GET shows the picked slot with a fresh idempotency key; POST books it with `write(form)`
     and redirects (Post/Redirect/Get), or shows why not with the next free times."""
     form = ConfirmSlotForm()
@@ -161,7 +168,7 @@ def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, end
             flash(error.message, "error")  # other times would fail the same way: say why, go back
             return redirect(url_for(".my_appointments"))
         except BookingError as error:
-            alternatives = _alternatives(appointment_type, form.start_at)
+            alternatives = _alternatives(appointment_type, form.start_at, latest_start)
             return render_template("booking/taken.html", error=error, appointment_type=appointment_type,
                                    alternatives=alternatives, pick_endpoint=endpoint, pick_args=endpoint_args), (
                 409 if isinstance(error, SlotUnavailable) else 422)
@@ -219,20 +226,33 @@ def cancel(appointment_id: int):
     return render_template("booking/cancel.html", appointment=appointment, form=form), 400 if form.errors else 200
 
 
+def _emergency_outcome():
+    """The emergency page, when the patient's latest answers mean emergency care: no new time then."""
+    latest = latest_submission(current_user.id)
+    if latest is not None and latest.urgency == Urgency.EMERGENCY:
+        return redirect(url_for("triage.outcome", submission_id=latest.id))
+    return None
+
+
 @bp.get("/appointments/<int:appointment_id>/reschedule")
 @roles_required("patient")
 def reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
+    if (emergency := _emergency_outcome()) is not None:
+        return emergency
     if not appointment.status == "booked" or appointment.start_at <= utc_now():
         flash("This appointment can no longer be moved.", "error")
         return redirect(url_for(".my_appointments"))
-    return _week_page("booking/reschedule.html", appointment.appointment_type, appointment=appointment)
+    return _week_page("booking/reschedule.html", appointment.appointment_type,
+                      _latest_start(appointment.triage_submission), appointment=appointment)
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule/confirm", methods=["GET", "POST"])
 @roles_required("patient")
 def confirm_reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
+    if (emergency := _emergency_outcome()) is not None:
+        return emergency
 
     def move(form: ConfirmSlotForm) -> Appointment:
         return reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
@@ -241,4 +261,5 @@ def confirm_reschedule(appointment_id: int):
 
     return _confirm_slot(appointment.appointment_type, move, success="Your appointment has been moved.",
                          endpoint="booking.confirm_reschedule", endpoint_args={"appointment_id": appointment_id},
-                         back=url_for(".reschedule", appointment_id=appointment_id), moving=appointment)
+                         back=url_for(".reschedule", appointment_id=appointment_id), moving=appointment,
+                         latest_start=_latest_start(appointment.triage_submission))

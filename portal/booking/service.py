@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.audit import AuditAction
-from portal.auth.models import User
+from portal.auth.models import Role, User
 from portal.booking.availability import Interval, free_slots
 from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
@@ -167,6 +167,15 @@ def _check_triage(submission_id: int | None, *, patient_id: int, appointment_typ
                                 "or call us today.")
 
 
+def _check_not_an_emergency(patient_id: int) -> None:
+    """A patient whose latest answers mean emergency care gets no new time of any kind online."""
+    latest = db.session.scalar(select(TriageSubmission.urgency).where(TriageSubmission.patient_id == patient_id)
+                               .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+    if latest == Urgency.EMERGENCY:
+        raise TriageNotBookable("Your answers mean you need emergency care now, not a booked visit. "
+                                "Please call the emergency number or go to the emergency department.")
+
+
 def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                      idempotency_key: str | None = None, booked_by_id: int | None = None,
                      triage_submission_id: int | None = None, overbook_reason: str | None = None,
@@ -298,6 +307,8 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
                 return existing
             old = _changeable(appointment_id, by_user=by_user, now=now)
             _lock(User, [patient_id])
+            if by_user.role == Role.PATIENT:
+                _check_not_an_emergency(patient_id)
             _mark_cancelled(old, by_user=by_user, reason="Moved to another time", now=now)
             db.session.flush()  # frees the old slot, so a move to an overlapping time is possible
             new = _insert_locked(

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import SelectField, TextAreaField
+from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from portal.auth.guards import roles_required
@@ -64,8 +64,8 @@ def queue():
 
 
 class ReviewForm(FlaskForm):
-    new_route = SelectField("Route", choices=[("", "Keep the current route")] + [
-        (route.value, label) for route, label in ROUTE_LABELS.items()], validate_choice=True)
+    new_route = SelectField("Route", choices=[SelectChoice("", "Keep the current route")] + [
+        SelectChoice(route.value, label) for route, label in ROUTE_LABELS.items()], validate_choice=True)
     reason = TextAreaField("Note (a reason is required to change the route)", validators=[
         Length(max=2000, message="Please keep the note under 2,000 characters.")])
 

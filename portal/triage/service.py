@@ -41,11 +41,13 @@ def submit(token: str, *, patient_id: int | None, emergency_only: bool = False) 
     otherwise every required answer must be there (AnswerError names the first missing one).
     """
     with write_transaction():
-        draft = draft_for(token)
+        # Locked, so a double click on Finish makes one submission: the second finds no draft.
+        draft = db.session.scalar(select(TriageDraft).where(TriageDraft.token == token).with_for_update())
         if draft is None:
             raise AnswerError("Your answers have expired. Please start the questions again.")
         answers = dict(draft.answers)
-        outcome: TriageOutcome | None = evaluate_safety(answers) if emergency_only else evaluate(answers)
+        outcome: TriageOutcome | None = _complete_or_safety(answers) if emergency_only else evaluate(answers)
+        emergency_only = emergency_only and not _is_complete(answers)
         if outcome is None:
             raise AnswerError("Please answer the remaining questions.")
         submission = TriageSubmission.from_outcome(answers, outcome, patient_id=patient_id,
@@ -53,6 +55,20 @@ def submit(token: str, *, patient_id: int | None, emergency_only: bool = False) 
         db.session.add(submission)
         db.session.delete(draft)
     return submission
+
+
+def _is_complete(answers: Mapping[str, object]) -> bool:
+    try:
+        evaluate(answers)
+    except AnswerError:
+        return False
+    return True
+
+
+def _complete_or_safety(answers: Mapping[str, object]) -> TriageOutcome | None:
+    """At an emergency answer: the full outcome when every answer is there (the patient went
+    back to the first page), so the doctors see the route and flags; else the safety outcome."""
+    return evaluate(answers) if _is_complete(answers) else evaluate_safety(answers)
 
 
 def claim_submissions(submission_ids: Iterable[int], user: User) -> int:

@@ -176,7 +176,8 @@ def outcome(submission_id: int):
     submission = _visible_submission(submission_id)
     result = submission.result
     route = Route(submission.current_route)
-    appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route))
+    appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route,
+                                                                       AppointmentType.active))
     slots = urgent_slots(appointment_type) if (
         submission.urgency == Urgency.URGENT and appointment_type is not None) else []
     return render_template(

@@ -1,0 +1,634 @@
+"""The doctors' triage queue and case page, through the test client.
+
+Only doctors see them. The queue lists cases most urgent first, then oldest first, with filters
+and pages of 25, in a fixed number of queries however many cases there are. The case page shows
+every answer, the reasons and flags, the patient's appointments, and takes a review: marked
+reviewed, or the route changed with a reason, kept as history; the submission never changes.
+"""
+import html
+import itertools
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, func, select, text as sql
+
+from portal.auth.models import Role
+from portal.booking.models import Appointment, AppointmentStatus, Route
+from portal.booking.service import book_appointment
+from portal.extensions import db
+from portal.triage.models import TriageReview, TriageSubmission
+from portal.triage.questions import QUESTIONS, STEPS, describe_answer
+from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
+from portal.triage.service import record_review
+from tests import factories
+from tests.client import AuthActions, csrf_token, submit
+
+CHICAGO = factories.CHICAGO
+ALL_DAY = {weekday: [(time(0), time(23, 30))] for weekday in range(7)}
+LABELS = {"vascular_ultrasound": "Vascular ultrasound", "sleep_study_referral": "Sleep study referral",
+          "general_consult": "General consult"}
+NOW = datetime.now(timezone.utc)
+
+
+# --- reading pages ----------------------------------------------------------------------------
+
+def text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def words(markup: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", markup).split())
+
+
+def rows(response) -> list[str]:
+    """Each case row of the queue, as markup."""
+    return re.findall(r'<li class="case-row.*?</li>\s*(?=<li class="case-row|</ol>)', text(response), re.S)
+
+
+def row_ids(response) -> list[int]:
+    return [int(re.search(r'href="/queue/(\d+)"', row).group(1)) for row in rows(response)]
+
+
+def section(response, heading: str) -> str:
+    """The card whose heading is `heading`, as markup."""
+    match = re.search(rf'<section class="card">\s*<h2 class="small">{re.escape(heading)}</h2>(.*?)</section>',
+                      text(response), re.S)
+    assert match, f"no section {heading!r}"
+    return match.group(1)
+
+
+def location(response) -> str:
+    assert response.status_code in (301, 302, 303), response.status_code
+    return response.headers["Location"].split("?")[0]
+
+
+# --- the world --------------------------------------------------------------------------------
+
+def fresh() -> None:
+    """End the test's read transaction, so rows the app wrote are seen (and SQLite lets us write)."""
+    db.session.rollback()
+
+
+def browser_for(app, role: str = Role.DOCTOR, **fields):
+    user = factories.make_user(role=role, **fields)
+    email = user.email
+    fresh()
+    browser = app.test_client()
+    assert AuthActions(browser).login(email).status_code == 302
+    return user, browser
+
+
+def answers_for(route: str, urgency: str, **answers) -> dict:
+    return {**factories.SAFE_ANSWERS, **factories.ANSWERS_FOR[(route, urgency)], **answers}
+
+
+def new_case(patient, route="general_consult", urgency="routine", *, age_minutes: int = 0,
+             **answers) -> TriageSubmission:
+    """A stored submission the real rules route as asked, made `age_minutes` ago."""
+    given = answers_for(route, urgency, **answers)
+    outcome = evaluate(given)
+    assert (outcome.route, outcome.urgency) == (route, urgency), outcome
+    submission = TriageSubmission.from_outcome(given, outcome, patient_id=patient.id if patient else None)
+    submission.created_at = NOW - timedelta(minutes=age_minutes)
+    db.session.add(submission)
+    db.session.commit()
+    return submission
+
+
+def stored(submission_id: int) -> TriageSubmission:
+    fresh()
+    return db.session.get(TriageSubmission, submission_id)
+
+
+def reviews() -> list[TriageReview]:
+    fresh()
+    return list(db.session.scalars(select(TriageReview).order_by(TriageReview.id)))
+
+
+def age_today(born: date) -> int:
+    today = datetime.now(timezone.utc).date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class QueryCounter:
+    """Counts the SQL statements sent while it is on."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _count(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+
+def queries_for(browser, url: str) -> list[str]:
+    with QueryCounter(db.engine) as counter:
+        response = browser.get(url)
+    assert response.status_code == 200
+    return counter.statements
+
+
+# --- who may see it ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.ADMIN])
+def test_only_doctors_see_the_queue_and_cases(app, role):
+    case = new_case(factories.make_user())
+    _, browser = browser_for(app, role)
+    token = csrf_token(browser.get("/").get_data(as_text=True))
+
+    assert browser.get("/queue/").status_code == 403
+    assert browser.get(f"/queue/{case.id}").status_code == 403
+    response = browser.post(f"/queue/{case.id}", data={"csrf_token": token, "new_route": "", "reason": "ok"})
+    assert response.status_code == 403
+    assert reviews() == []
+    assert stored(case.id).review_state == "unreviewed"
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(app, client):
+    case = new_case(None)
+
+    for url in ["/queue/", f"/queue/{case.id}", "/queue/?page=2"]:
+        response = client.get(url)
+        assert location(response) == "/auth/login"
+    assert client.post(f"/queue/{case.id}", data={}).status_code in (302, 400)
+    assert reviews() == []
+
+
+def test_a_doctor_sees_the_queue(app):
+    _, browser = browser_for(app)
+
+    response = browser.get("/queue/")
+
+    assert response.status_code == 200
+    assert "Triage queue" in text(response)
+    assert "No cases match." in text(response)
+    assert browser.get("/queue/424242").status_code == 404
+
+
+# --- order, rows, filters, pages --------------------------------------------------------------
+
+def test_most_urgent_first_then_oldest_first(app):
+    patient = factories.make_user()
+    routine_old = new_case(patient, age_minutes=500)
+    urgent_new = new_case(patient, "vascular_ultrasound", "urgent", age_minutes=10)
+    emergency_new = new_case(patient, "general_consult", "emergency", age_minutes=5)
+    routine_new = new_case(patient, "sleep_study_referral", "routine", age_minutes=1)
+    urgent_old = new_case(patient, "general_consult", "urgent", age_minutes=300)
+    emergency_old = new_case(None, "vascular_ultrasound", "emergency", age_minutes=400)
+    _, browser = browser_for(app)
+
+    response = browser.get("/queue/")
+
+    assert row_ids(response) == [emergency_old.id, emergency_new.id, urgent_old.id, urgent_new.id,
+                                 routine_old.id, routine_new.id]
+    assert "6 cases, most urgent first, then oldest first." in words(text(response))
+
+
+def test_each_row_shows_patient_age_route_urgency_rules_flags_and_booking(app):
+    visit = factories.make_type(Route.VASCULAR_ULTRASOUND, 45, "Leg vein scan")
+    factories.make_type(Route.GENERAL_CONSULT, 30, "General consultation")
+    clinician = factories.make_clinician(hours=ALL_DAY)
+    booked_patient = factories.make_user(name="Alma Booked")
+    waiting_patient = factories.make_user(name="Ben Waiting")
+    booked = new_case(booked_patient, "vascular_ultrasound", "routine", age_minutes=20,
+                      leg_signs=["varicose_veins"], venous_symptoms="yes",
+                      rls_urge="yes", rls_rest="yes", rls_movement_relief="yes", rls_evening="yes")
+    waiting = new_case(waiting_patient, "general_consult", "routine", age_minutes=10,
+                       medications=["antihistamine"], snoring="yes", tired_daytime="yes")
+    anonymous = new_case(None, "general_consult", "routine", age_minutes=5, age=34)
+    book_appointment(patient_id=booked_patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
+                     start=factories.local(date.today() + timedelta(days=3), 9),
+                     triage_submission_id=booked.id)
+    _, browser = browser_for(app)
+
+    response = browser.get("/queue/")
+
+    first, second, third = (words(row) for row in rows(response))
+    assert row_ids(response) == [booked.id, waiting.id, anonymous.id]
+    assert "Alma Booked" in first and f"{age_today(date(1960, 1, 1))} y" in first
+    assert "Vascular ultrasound" in first and "Routine" in first
+    assert "· Booked" in first and "Not booked" not in first
+    assert CLINICIAN_RULE_TEXT["R3"] in first
+    assert FLAG_TEXT["F1"] in first and FLAG_TEXT["F3"] in first
+    assert "Ben Waiting" in second and "General consult" in second and "Not booked" in second
+    assert FLAG_TEXT["F4"] in second and FLAG_TEXT["F10"] in second and CLINICIAN_RULE_TEXT["R5"] in second
+    assert "Not registered yet" in third and "34 y" in third  # no account yet: the age answered
+    assert "Not reviewed" in first
+
+
+def test_a_cancelled_booking_does_not_count_as_booked(app):
+    visit = factories.make_type(Route.GENERAL_CONSULT)
+    clinician = factories.make_clinician(hours=ALL_DAY)
+    patient = factories.make_user()
+    case = new_case(patient)
+    db.session.add(Appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
+                               start_at=NOW + timedelta(days=2), end_at=NOW + timedelta(days=2, minutes=30),
+                               status=AppointmentStatus.CANCELLED, triage_submission_id=case.id))
+    db.session.commit()
+    _, browser = browser_for(app)
+
+    [row] = rows(browser.get("/queue/"))
+
+    assert "Not booked" in words(row)
+
+
+@pytest.fixture
+def mixed_queue(app):
+    """Seven cases over routes, urgencies and review states, and a doctor's browser."""
+    doctor, browser = browser_for(app)
+    patient = factories.make_user()
+    cases = {
+        "vu-routine": new_case(patient, "vascular_ultrasound", "routine", age_minutes=70),
+        "vu-urgent": new_case(patient, "vascular_ultrasound", "urgent", age_minutes=60),
+        "vu-emergency": new_case(patient, "vascular_ultrasound", "emergency", age_minutes=50),
+        "ss-routine": new_case(patient, "sleep_study_referral", "routine", age_minutes=40),
+        "gc-routine": new_case(patient, "general_consult", "routine", age_minutes=30),
+        "gc-urgent": new_case(patient, "general_consult", "urgent", age_minutes=20),
+        "gc-emergency": new_case(None, "general_consult", "emergency", age_minutes=10),
+    }
+    fresh()
+    record_review(cases["vu-routine"].id, doctor=doctor)
+    record_review(cases["gc-urgent"].id, doctor=doctor)
+    record_review(cases["ss-routine"].id, doctor=doctor, new_route="general_consult", reason="Snores only")
+    ids = {name: case.id for name, case in cases.items()}
+    return browser, ids
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("route=vascular_ultrasound", ["vu-emergency", "vu-urgent", "vu-routine"]),
+    ("route=general_consult", ["gc-emergency", "gc-urgent", "ss-routine", "gc-routine"]),  # the current route
+    ("route=sleep_study_referral", []),
+    ("urgency=emergency", ["vu-emergency", "gc-emergency"]),
+    ("urgency=urgent", ["vu-urgent", "gc-urgent"]),
+    ("urgency=routine", ["vu-routine", "ss-routine", "gc-routine"]),
+    ("review=reviewed", ["gc-urgent", "vu-routine", "ss-routine"]),
+    ("review=unreviewed", ["vu-emergency", "gc-emergency", "vu-urgent", "gc-routine"]),
+    ("route=vascular_ultrasound&review=unreviewed", ["vu-emergency", "vu-urgent"]),
+    ("route=general_consult&urgency=routine&review=reviewed", ["ss-routine"]),
+    ("route=nonsense&urgency=&review=maybe", ["vu-emergency", "gc-emergency", "vu-urgent", "gc-urgent",
+                                              "vu-routine", "ss-routine", "gc-routine"]),
+])
+def test_filters(mixed_queue, query, expected):
+    browser, ids = mixed_queue
+
+    response = browser.get(f"/queue/?{query}")
+
+    assert response.status_code == 200
+    assert row_ids(response) == [ids[name] for name in expected]
+    if not expected:
+        assert "No cases match." in text(response)
+
+
+def test_the_filter_form_shows_the_filters_chosen(mixed_queue):
+    browser, _ = mixed_queue
+
+    page = text(browser.get("/queue/?route=general_consult&urgency=urgent&review=reviewed"))
+
+    assert re.search(r'<option value="general_consult"\s+selected>', page)
+    assert re.search(r'<option value="urgent"\s+selected>', page)
+    assert re.search(r'<option value="reviewed"\s+selected>', page)
+
+
+def test_rows_show_review_state_and_a_changed_route(mixed_queue):
+    browser, ids = mixed_queue
+
+    response = browser.get("/queue/?urgency=routine")
+
+    by_id = dict(zip(row_ids(response), (words(row) for row in rows(response))))
+    assert "General consult (changed)" in by_id[ids["ss-routine"]]
+    assert "· Reviewed" in by_id[ids["vu-routine"]]
+    assert "Not reviewed" in by_id[ids["gc-routine"]]
+
+
+def test_the_queue_is_paginated_25_a_page(app):
+    patients = [factories.make_user() for _ in range(3)]
+    cases = [new_case(patients[n % 3], "general_consult", "routine", age_minutes=100 - n) for n in range(30)]
+    urgent = new_case(patients[0], "vascular_ultrasound", "urgent", age_minutes=1)
+    _, browser = browser_for(app)
+    expected = [urgent.id] + [case.id for case in cases]
+
+    first = browser.get("/queue/")
+    second = browser.get("/queue/?page=2")
+
+    assert row_ids(first) == expected[:25]
+    assert row_ids(second) == expected[25:]
+    assert "Page 1 of 2" in text(first) and "Page 2 of 2" in text(second)
+    assert 'href="/queue/?page=2' in text(first)
+    assert 'href="/queue/?page=1' in text(second)
+    assert "31 cases" in text(first)
+    assert row_ids(browser.get("/queue/?page=99")) == expected[25:]  # past the end: the last page
+    assert row_ids(browser.get("/queue/?page=0")) == expected[:25]
+    assert row_ids(browser.get("/queue/?page=two")) == expected[:25]
+
+
+def test_the_next_page_keeps_the_filters(app):
+    patient = factories.make_user()
+    for n in range(27):
+        new_case(patient, "general_consult", "routine", age_minutes=100 - n)
+    new_case(patient, "vascular_ultrasound", "routine")
+    _, browser = browser_for(app)
+
+    first = browser.get("/queue/?route=general_consult")
+    next_link = html.unescape(re.search(r'<a class="button" href="([^"]+)">Next', first.get_data(as_text=True)).group(1))
+
+    assert "route=general_consult" in next_link and "page=2" in next_link
+    assert len(row_ids(browser.get(next_link))) == 2
+
+
+# --- a fixed number of queries ----------------------------------------------------------------
+
+VARIANTS = [
+    answers_for("general_consult", "routine"),
+    answers_for("vascular_ultrasound", "routine", rls_urge="yes", rls_rest="yes", rls_movement_relief="yes",
+                rls_evening="yes"),
+    answers_for("sleep_study_referral", "routine", medications=["antidepressant"]),
+    answers_for("vascular_ultrasound", "urgent", pregnant="yes"),
+    answers_for("general_consult", "urgent"),
+    answers_for("general_consult", "emergency"),
+    answers_for("vascular_ultrasound", "emergency"),
+]
+
+
+def bulk_cases(count: int, patients, clinician, appointment_type, *, start_index: int = 0) -> None:
+    """`count` submissions in one commit, over routes, urgencies and patients (some not yet
+    registered), every tenth with a booked appointment."""
+    outcomes = [(answers, evaluate(answers)) for answers in VARIANTS]
+    submissions = []
+    for n in range(start_index, start_index + count):
+        answers, outcome = outcomes[n % len(outcomes)]
+        patient = patients[n % len(patients)]
+        submission = TriageSubmission.from_outcome(answers, outcome, patient_id=patient.id if patient else None)
+        submission.created_at = NOW - timedelta(minutes=n)
+        submissions.append(submission)
+    db.session.add_all(submissions)
+    db.session.flush()
+    slot = itertools.count()
+    for submission in submissions[::10]:
+        if submission.patient_id is None:
+            continue
+        start = NOW.replace(microsecond=0) + timedelta(days=30, hours=next(slot) + start_index)
+        db.session.add(Appointment(patient_id=submission.patient_id, clinician_id=clinician.id,
+                                   appointment_type_id=appointment_type.id, start_at=start,
+                                   end_at=start + timedelta(minutes=30), status=AppointmentStatus.BOOKED,
+                                   triage_submission_id=submission.id))
+    db.session.commit()
+
+
+def test_the_queue_runs_the_same_few_queries_for_10_or_1000_cases(app):
+    visit = factories.make_type(Route.GENERAL_CONSULT)
+    clinician = factories.make_clinician()
+    patients = [factories.make_user() for _ in range(6)] + [None]
+    bulk_cases(10, patients, clinician, visit)
+    _, browser = browser_for(app)
+    browser.get("/queue/")  # warm up: the first connection may ask the server about itself
+
+    small = queries_for(browser, "/queue/")
+    small_filtered = queries_for(browser, "/queue/?urgency=routine&review=unreviewed")
+    fresh()
+    bulk_cases(990, patients, clinician, visit, start_index=10)
+    fresh()
+    assert db.session.scalar(select(func.count()).select_from(TriageSubmission)) == 1000
+
+    large = queries_for(browser, "/queue/")
+    large_page = queries_for(browser, "/queue/?page=7")
+    large_filtered = queries_for(browser, "/queue/?urgency=routine&review=unreviewed")
+
+    assert len(small) == len(large) == len(large_page), (small, large)
+    assert len(small_filtered) == len(large_filtered)
+    assert len(large) <= 6, large
+    page = text(browser.get("/queue/?page=40"))
+    assert "Page 40 of 40" in page and "1000 cases" in page
+    assert "Booked" in page
+
+
+# --- the case page ----------------------------------------------------------------------------
+
+FLAGGED = {  # female 60, probable RLS, medicines that may worsen it, augmentation, STOP-Bang 3
+    "rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
+    "rls_mimic": "none", "rls_frequency": "twice_weekly_or_more", "rls_impact": 2,
+    "medications": ["antidepressant", "rls_dopaminergic"], "augmentation_signs": "yes",
+    "snoring": "yes", "tired_daytime": "yes", "leg_signs": ["varicose_veins", "ankle_swelling"],
+    "venous_symptoms": "yes", "height_cm": 165.0, "weight_kg": 70.0, "dvt_risks": ["cancer"],
+}
+
+
+def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments(app):
+    scan = factories.make_type(Route.VASCULAR_ULTRASOUND, 45, "Leg vein scan")
+    clinician = factories.make_clinician(name="Dr Okafor", hours=ALL_DAY)
+    patient = factories.make_user(name="Cora Case")
+    case = new_case(patient, "vascular_ultrasound", "routine", **FLAGGED)
+    assert {"F1", "F3", "F4", "F5", "F10"} <= set(case.outcome["flags"])
+    start = factories.local(date.today() + timedelta(days=2), 9)
+    book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=scan.id, start=start,
+                     triage_submission_id=case.id)
+    fresh()
+    case = stored(case.id)
+    _, browser = browser_for(app)
+
+    response = browser.get(f"/queue/{case.id}")
+
+    assert response.status_code == 200
+    page = text(response)
+    assert "Cora Case" in page and "Routine" in page
+    assert "rlsvein-1" in page
+    why = words(section(response, "Why: rules that fired"))
+    for rule in case.outcome["reasons"]:
+        assert CLINICIAN_RULE_TEXT[rule] in why
+    for flag in case.outcome["flags"]:
+        assert f"{flag} {FLAG_TEXT[flag]}" in why
+    assert "check ferritin and transferrin saturation" in why  # F3
+    assert "do not stop without the prescriber" in why  # F4
+    assert "Possible augmentation" in why  # F5
+    assert "Intermediate sleep-apnoea risk" in why  # F10
+
+    answers = section(response, "Answers")
+    groups = dict(re.findall(r"<h3>(.*?)</h3>(.*?)(?=<h3>|$)", answers, re.S))
+    assert list(groups) == [step.title for step in STEPS]
+    for step in STEPS:
+        shown = words(groups[step.title])
+        for qid in step.question_ids:
+            question = QUESTIONS[qid]
+            assert f"{question.clinician_label} {describe_answer(qid, case.answers.get(qid))}" in shown, qid
+    legs = words(groups["Your legs and veins"])
+    assert "Visible leg signs Varicose veins, Ankle swelling" in legs
+    assert "Clot risk factors Cancer, now or treated in the last 6 months" in legs
+    assert "RLS impact (0-3) 2 out of 3 (quite a lot)" in words(groups["Restless legs"])
+    assert "Height 165 cm" in words(groups["Your sleep"])
+
+    appointments = words(section(response, "Appointments"))
+    assert "Leg vein scan with Dr Okafor" in appointments and "booked" in appointments
+    assert start.astimezone(CHICAGO).strftime("%a %-d %b %Y, %-I:%M %p") in appointments
+
+
+def test_the_case_page_shows_a_likely_cosmetic_flag(app):
+    case = new_case(factories.make_user(), "general_consult", "routine", leg_signs=["spider_veins"])
+    _, browser = browser_for(app)
+
+    why = words(section(browser.get(f"/queue/{case.id}"), "Why: rules that fired"))
+
+    assert f"F9 {FLAG_TEXT['F9']}" in why
+    assert "Likely cosmetic" in why
+
+
+def test_the_case_page_of_an_emergency_stopped_early(app, client):
+    client_response = client.get("/triage/step/safety")
+    token = csrf_token(client_response.get_data(as_text=True))
+    response = client.post("/triage/step/safety", data={"csrf_token": token, "action": "next",
+                                                         "pe_symptoms": "no", "bleeding_vein": "yes",
+                                                         "cold_pale_leg": "no"})
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    _, browser = browser_for(app)
+
+    page = browser.get(f"/queue/{case_id}")
+
+    assert page.status_code == 200
+    assert "Not registered yet" in text(page)
+    assert "stopped at the emergency questions" in text(page)
+    assert "Emergency" in text(page)
+    assert CLINICIAN_RULE_TEXT["E2"] in text(page)
+    assert "Bleeding leg vein Yes" in words(section(page, "Answers"))
+    assert "Age Not answered" in words(section(page, "Answers"))
+    assert row_ids(browser.get("/queue/")) == [case_id]
+
+
+# --- reviewing --------------------------------------------------------------------------------
+
+def raw_stored(submission_id: int):
+    fresh()
+    return db.session.execute(sql("SELECT answers, outcome, rules_version, route, urgency, urgency_rank, "
+                                  "complete, created_at FROM triage_submission WHERE id = :id"),
+                              {"id": submission_id}).one()
+
+
+def test_a_doctor_marks_a_case_reviewed(app):
+    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    before = raw_stored(case.id)
+    doctor, browser = browser_for(app, name="Dr Reviewer")
+
+    response = submit(browser, f"/queue/{case.id}", {"new_route": "", "reason": ""})
+
+    assert location(response) == f"/queue/{case.id}"
+    [review] = reviews()
+    assert (review.action, review.reviewer_id, review.submission_id) == ("reviewed", doctor.id, case.id)
+    assert review.old_route is None and review.new_route is None
+    assert stored(case.id).review_state == "reviewed"
+    assert stored(case.id).current_route == "vascular_ultrasound"
+    assert raw_stored(case.id) == before
+    page = browser.get(f"/queue/{case.id}")
+    assert "Your review is saved." in text(page)
+    history = words(section(page, "Review"))
+    assert "Dr Reviewer marked it reviewed" in history
+    assert review.created_at.astimezone(CHICAGO).strftime("%-d %b %Y, %-I:%M %p") in history
+    assert row_ids(browser.get("/queue/?review=reviewed")) == [case.id]
+
+
+def test_keeping_the_route_with_a_note_marks_it_reviewed_with_the_note(app):
+    case = new_case(factories.make_user(), "general_consult", "routine")
+    _, browser = browser_for(app, name="Dr Noter")
+
+    submit(browser, f"/queue/{case.id}", {"new_route": "general_consult", "reason": "Fine as it is"})
+
+    [review] = reviews()
+    assert review.action == "reviewed" and review.reason == "Fine as it is"
+    assert "Dr Noter marked it reviewed: “Fine as it is”" in words(section(browser.get(f"/queue/{case.id}"),
+                                                                             "Review"))
+
+
+@pytest.mark.parametrize("reason", ["", "   \n  "])
+def test_changing_the_route_without_a_reason_is_refused_and_changes_nothing(app, reason):
+    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    before = raw_stored(case.id)
+    _, browser = browser_for(app)
+
+    response = submit(browser, f"/queue/{case.id}", {"new_route": "general_consult", "reason": reason})
+
+    assert response.status_code == 400
+    assert "Please give the reason for changing the route." in text(response)
+    assert reviews() == []
+    after = stored(case.id)
+    assert (after.current_route, after.review_state) == ("vascular_ultrasound", "unreviewed")
+    assert raw_stored(case.id) == before
+
+
+@pytest.mark.parametrize("fields, status", [
+    ({"new_route": "brain_surgery", "reason": "why not"}, 400),
+    ({"new_route": "general_consult", "reason": "x" * 2001}, 400),
+])
+def test_a_bad_review_form_changes_nothing(app, fields, status):
+    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    _, browser = browser_for(app)
+
+    response = submit(browser, f"/queue/{case.id}", fields)
+
+    assert response.status_code == status
+    assert reviews() == []
+    assert stored(case.id).current_route == "vascular_ultrasound"
+
+
+def test_a_review_without_a_csrf_token_changes_nothing(app):
+    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    _, browser = browser_for(app)
+
+    response = browser.post(f"/queue/{case.id}", data={"new_route": "general_consult", "reason": "Because"})
+
+    assert response.status_code == 400
+    assert reviews() == []
+    assert stored(case.id).current_route == "vascular_ultrasound"
+
+
+def test_a_route_change_is_kept_as_history_and_the_patient_books_the_new_route(app):
+    types = {route: factories.make_type(route, 30, name) for route, name in [
+        (Route.VASCULAR_ULTRASOUND, "Leg vein scan"), (Route.SLEEP_STUDY_REFERRAL, "Sleep assessment"),
+        (Route.GENERAL_CONSULT, "General consultation")]}
+    factories.make_clinician()
+    patient = factories.make_user()
+    patient_email = patient.email
+    case = new_case(patient, "vascular_ultrasound", "routine")
+    before = raw_stored(case.id)
+    answers_before, outcome_before = dict(case.answers), dict(case.outcome)
+    patient_browser = app.test_client()
+    AuthActions(patient_browser).login(patient_email)
+    assert "Leg vein scan" in text(patient_browser.get("/book/"))
+    doctor, browser = browser_for(app, name="Dr Changer")
+
+    response = submit(browser, f"/queue/{case.id}",
+                      {"new_route": "sleep_study_referral", "reason": "Snoring is the main complaint"})
+
+    assert location(response) == f"/queue/{case.id}"
+    [review] = reviews()
+    assert (review.action, review.old_route, review.new_route) == (
+        "route_changed", "vascular_ultrasound", "sleep_study_referral")
+    assert review.reason == "Snoring is the main complaint" and review.reviewer_id == doctor.id
+    after = stored(case.id)
+    assert (after.current_route, after.review_state) == ("sleep_study_referral", "reviewed")
+    assert (after.route, after.urgency) == ("vascular_ultrasound", "routine")  # what triage gave stays
+    assert after.answers == answers_before and after.outcome == outcome_before
+    assert raw_stored(case.id) == before  # the stored JSON itself is untouched
+
+    page = browser.get(f"/queue/{case.id}")
+    history = words(section(page, "Review"))
+    assert ("Dr Changer changed the route from Vascular ultrasound to Sleep study referral: "
+            "“Snoring is the main complaint”") in history
+    assert review.created_at.astimezone(CHICAGO).strftime("%-d %b %Y, %-I:%M %p") in history
+    assert "Sleep study referral (triage gave Vascular ultrasound)" in words(text(page))
+
+    # A second change goes on the history after the first.
+    submit(browser, f"/queue/{case.id}", {"new_route": "general_consult", "reason": "Discussed by phone"})
+    history = words(section(browser.get(f"/queue/{case.id}"), "Review"))
+    assert history.index("to Sleep study referral") < history.index(
+        "from Sleep study referral to General consult: “Discussed by phone”")
+    assert [r.action for r in reviews()] == ["route_changed", "route_changed"]
+    assert raw_stored(case.id) == before
+
+    book = text(patient_browser.get("/book/"))
+    assert "Your visit: General consultation" in book
+    assert types[Route.VASCULAR_ULTRASOUND].name not in book
+    assert "Sleep assessment" not in book
