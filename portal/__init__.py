@@ -28,14 +28,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import pages
     from portal.auth import views as auth_views
-    from portal.booking import patient_views
+    from portal import audit_views
+    from portal.booking import desk_patient_views, desk_views, patient_views, schedule_views
     from portal.triage import queue_views
     from portal.triage import views as triage_views
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(auth_views.bp)
-    app.register_blueprint(patient_views.bp)
-    app.register_blueprint(triage_views.bp)
-    app.register_blueprint(queue_views.bp)
+    for blueprint in (pages.bp, auth_views.bp, patient_views.bp, triage_views.bp, queue_views.bp, desk_views.bp,
+                      desk_patient_views.bp, schedule_views.bp, audit_views.bp):
+        app.register_blueprint(blueprint)
 
     from portal import demo
     app.cli.add_command(demo.seed_demo_command)
@@ -75,6 +74,10 @@ def _register_template_helpers(app: Flask) -> None:
     def clinic_facts():
         keys = ("CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE", "EMERGENCY_NUMBER")
         return {"clinic": {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}}
+
+    @app.context_processor
+    def endpoints():
+        return {"has_endpoint": lambda endpoint: endpoint in app.view_functions}
 
     @app.template_filter("local")
     def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):

@@ -36,6 +36,15 @@ DEMO_USERS = [
     ("frank.demo@example.com", "Frank Demo", Role.PATIENT, date(1965, 1, 5), "(555) 010-3006"),
 ]
 
+# A week of the clinic's ordinary work, booked by the front desk for these callers.
+WEEK_PATIENTS = [
+    ("Alice Moreno", date(1950, 5, 3)), ("Bernard Okoye", date(1944, 9, 21)), ("Carla Nguyen", date(1972, 12, 1)),
+    ("Dmitri Ivanov", date(1959, 7, 14)), ("Elena Rossi", date(1981, 3, 30)), ("Farid Haddad", date(1966, 11, 8)),
+    ("Grace Kim", date(1953, 2, 17)), ("Hector Silva", date(1948, 8, 5)), ("Ingrid Berg", date(1977, 6, 26)),
+    ("Jamal Carter", date(1962, 4, 11)), ("Keiko Tanaka", date(1957, 10, 2)), ("Luis Romero", date(1970, 1, 19)),
+]
+WEEK_BOOKINGS_PER_CLINICIAN_DAY = 4
+
 FOUR_RLS_ANSWERS = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
                     "rls_mimic": "none", "rls_frequency": "twice_weekly_or_more", "rls_impact": 2}
 SAFE = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no", "dvt_signs": "no", "svt_signs": "no"}
@@ -114,10 +123,49 @@ def seed_demo() -> list[str]:
                                        for day, blocks in hours.items() for start, end in blocks]
             db.session.add(clinician)
             made.append(f"clinician {display_name}")
+    for n, (name, born) in enumerate(WEEK_PATIENTS, start=1):
+        email = f"{name.split()[0].lower()}.week@example.com"
+        if _user(email) is None:
+            user = User(email=email, name=name, role=Role.PATIENT, date_of_birth=born, phone=f"(555) 010-4{n:03d}")
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+            made.append(f"user {email} (patient)")
     db.session.commit()
     made.extend(_seed_triage())
     made.extend(_seed_bookings())
+    made.extend(_seed_week())
     return made
+
+
+def _seed_week() -> list[str]:
+    """A week of desk bookings across the clinicians, spread over each working day.
+
+    Keyed by (patient, weekday offset), so a second run finds them and books nothing new."""
+    if db.session.scalar(select(Appointment.id).where(Appointment.idempotency_key.like("demo-week-%")).limit(1)):
+        return []
+    policy = BookingPolicy(zone=BookingPolicy.from_config().zone)  # the desk books with no notice
+    desk = _user("desk@example.com")
+    patients = [_user(f"{name.split()[0].lower()}.week@example.com") for name, _ in WEEK_PATIENTS]
+    now = utc_now()
+    booked = 0
+    clinicians = db.session.scalars(select(Clinician).order_by(Clinician.id)).all()
+    for day_offset in range(1, 8):
+        for clinician in clinicians:
+            appointment_type = clinician.appointment_types[day_offset % len(clinician.appointment_types)]
+            slots = next_open_slots(appointment_type, after=now + timedelta(days=day_offset), zone=policy.zone,
+                                    now=now, notice=timedelta(0), clinician_id=clinician.id, limit=12,
+                                    search_days=1)
+            for slot in slots[::3][:WEEK_BOOKINGS_PER_CLINICIAN_DAY]:
+                patient = patients[booked % len(patients)]
+                try:
+                    book_appointment(patient_id=patient.id, clinician_id=clinician.id,
+                                     appointment_type_id=appointment_type.id, start=slot.start,
+                                     idempotency_key=f"demo-week-{booked}", booked_by_id=desk.id, policy=policy,
+                                     now=now)
+                except BookingError:
+                    continue
+                booked += 1
+    return [f"a week of desk bookings: {booked} appointments"] if booked else []
 
 
 def _seed_triage() -> list[str]:

@@ -17,7 +17,7 @@ from portal.extensions import db
 from portal.triage.models import ReviewState, TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT
-from portal.triage.service import ReviewError, record_review
+from portal.triage.service import ReviewError, record_review, record_staff_view
 from portal.triage.vocabulary import Route, Urgency
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
@@ -89,6 +89,8 @@ def case(submission_id: int):
         else:
             flash("Your review is saved.", "success")
             return redirect(url_for(".case", submission_id=submission.id))
+    if request.method == "GET":
+        record_staff_view(submission, current_user)
     appointments = []
     if submission.patient_id is not None:
         appointments = db.session.scalars(

@@ -4,6 +4,8 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select, update
 
+from portal import audit
+from portal.audit import AuditAction
 from portal.auth.models import User
 from portal.database import write_transaction
 from portal.extensions import db
@@ -109,4 +111,15 @@ def record_review(submission_id: int, *, doctor: User, new_route: str | None = N
                                   reason=reason[:2000])
         submission.review_state = ReviewState.REVIEWED
         db.session.add(review)
+        audit.record(AuditAction.TRIAGE_REVIEWED, patient_id=submission.patient_id, user_id=doctor.id,
+                     detail=f"case {submission.id}: " + (
+                         f"route {review.old_route} -> {review.new_route}: {reason}"
+                         if review.action == ReviewAction.ROUTE_CHANGED else f"reviewed {reason}".strip()))
     return review
+
+
+def record_staff_view(submission: TriageSubmission, viewer: User) -> None:
+    """Every time staff open a patient's triage answers, the audit log says who and when."""
+    with write_transaction():
+        audit.record(AuditAction.TRIAGE_VIEWED, patient_id=submission.patient_id, user_id=viewer.id,
+                     detail=f"case {submission.id}")

@@ -154,6 +154,7 @@ def _visible_submission(submission_id: int) -> TriageSubmission:
     if submission is None:
         abort(404)
     if current_user.is_authenticated and current_user.role == Role.DOCTOR:
+        service.record_staff_view(submission, current_user)
         return submission
     if current_user.is_authenticated and current_user.role == Role.PATIENT and submission.patient_id == current_user.id:
         return submission

@@ -1,0 +1,166 @@
+"""Front-desk schedules: clinicians' weekly hours (in versions from a date) and time off."""
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, StringField, TimeField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from portal.auth.guards import roles_required
+from portal.auth.models import Role
+from portal.booking.models import Clinician, TimeOff
+from portal.booking.schedule_service import (WEEKDAYS, ScheduleError, add_time_off, appointments_outside_hours,
+                                             parse_day_blocks, remove_time_off, set_weekly_hours)
+from portal.booking.slots import weekly_schedules
+from portal.database import utc_now
+from portal.extensions import db
+
+bp = Blueprint("schedules", __name__, url_prefix="/desk/schedules")
+STAFF = (Role.DESK, Role.ADMIN)
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+
+
+class HoursForm(FlaskForm):
+    effective_from = DateField("These hours start on", validators=[DataRequired("Please give the first day.")])
+    monday = StringField("Monday", validators=[Length(max=200)])
+    tuesday = StringField("Tuesday", validators=[Length(max=200)])
+    wednesday = StringField("Wednesday", validators=[Length(max=200)])
+    thursday = StringField("Thursday", validators=[Length(max=200)])
+    friday = StringField("Friday", validators=[Length(max=200)])
+    saturday = StringField("Saturday", validators=[Length(max=200)])
+    sunday = StringField("Sunday", validators=[Length(max=200)])
+
+    def day_fields(self):
+        return [getattr(self, name.lower()) for name in WEEKDAYS]
+
+    def validate_effective_from(self, field):
+        if field.data and field.data < date.today() - timedelta(days=1):
+            raise ValidationError("New hours cannot start in the past.")
+
+
+class TimeOffForm(FlaskForm):
+    first_day = DateField("From (day)", validators=[DataRequired("Please give the first day.")])
+    start_time = TimeField("From (time)", validators=[Optional()])
+    last_day = DateField("Until (day)", validators=[DataRequired("Please give the last day.")])
+    end_time = TimeField("Until (time)", validators=[Optional()])
+    whole_days = BooleanField("Whole days")
+    reason = StringField("Reason", validators=[Length(max=200)])
+
+    def period(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """Local days and times as an aware interval; whole days run midnight to midnight."""
+        if self.whole_days.data or not (self.start_time.data and self.end_time.data):
+            start = datetime.combine(self.first_day.data, time(0), zone)
+            end = datetime.combine(self.last_day.data + timedelta(days=1), time(0), zone)
+        else:
+            start = datetime.combine(self.first_day.data, self.start_time.data, zone)
+            end = datetime.combine(self.last_day.data, self.end_time.data, zone)
+        return start, end
+
+
+def _text_of(blocks) -> dict[int, str]:
+    by_day: dict[int, list[str]] = {day: [] for day in range(7)}
+    for block in sorted(blocks, key=lambda b: (b.weekday, b.start)):
+        by_day[block.weekday].append(f"{block.start:%H:%M}-{block.end:%H:%M}")
+    return {day: ", ".join(texts) for day, texts in by_day.items()}
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def index():
+    clinicians = db.session.scalars(select(Clinician).order_by(Clinician.active.desc(), Clinician.display_name)).all()
+    schedules = weekly_schedules([c.id for c in clinicians])
+    today = utc_now().astimezone(_zone()).date()
+    current = {c.id: _text_of(schedules[c.id].blocks_on(today)) for c in clinicians}
+    return render_template("schedules/index.html", clinicians=clinicians, current=current, weekdays=WEEKDAYS)
+
+
+def _clinician(clinician_id: int) -> Clinician:
+    clinician = db.session.get(Clinician, clinician_id)
+    if clinician is None:
+        abort(404)
+    return clinician
+
+
+def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form: TimeOffForm, status: int = 200):
+    zone = _zone()
+    now = utc_now()
+    today = now.astimezone(zone).date()
+    schedule = weekly_schedules([clinician.id])[clinician.id]
+    versions = [(since, _text_of(blocks)) for since, blocks in schedule.versions
+                if since is None or since >= today or since == max(
+                    (s for s, _ in schedule.versions if s is not None and s <= today), default=None)]
+    time_off = db.session.scalars(select(TimeOff).where(TimeOff.clinician_id == clinician.id, TimeOff.end_at > now)
+                                  .order_by(TimeOff.start_at)).all()
+    to_move = appointments_outside_hours(clinician.id, zone, since=now)
+    return render_template("schedules/clinician.html", clinician=clinician, hours_form=hours_form,
+                           time_off_form=time_off_form, versions=versions, time_off=time_off, to_move=to_move,
+                           weekdays=WEEKDAYS, today=today), status
+
+
+@bp.get("/<int:clinician_id>")
+@roles_required(*STAFF)
+def clinician_page(clinician_id: int):
+    clinician = _clinician(clinician_id)
+    zone = _zone()
+    today = utc_now().astimezone(zone).date()
+    hours_form = HoursForm(prefix="hours")
+    hours_form.effective_from.data = today + timedelta(days=1)
+    for field, text in zip(hours_form.day_fields(), _text_of(
+            weekly_schedules([clinician.id])[clinician.id].blocks_on(today)).values()):
+        field.data = text
+    return _render_clinician(clinician, hours_form, TimeOffForm(prefix="off"))
+
+
+@bp.post("/<int:clinician_id>/hours")
+@roles_required(*STAFF)
+def save_hours(clinician_id: int):
+    clinician = _clinician(clinician_id)
+    form = HoursForm(prefix="hours")
+    if form.validate_on_submit():
+        hours = {}
+        for weekday, field in enumerate(form.day_fields()):
+            try:
+                hours[weekday] = parse_day_blocks(field.data, weekday)
+            except ScheduleError as error:
+                field.errors = [*field.errors, str(error)]
+        if not any(field.errors for field in form.day_fields()):
+            set_weekly_hours(clinician.id, effective_from=form.effective_from.data, hours=hours, by_user=current_user)
+            flash(f"New hours for {clinician.display_name} from {form.effective_from.data:%-d %B %Y} are saved.",
+                  "success")
+            return redirect(url_for(".clinician_page", clinician_id=clinician.id))
+    return _render_clinician(clinician, form, TimeOffForm(prefix="off"), 400)
+
+
+@bp.post("/<int:clinician_id>/time-off")
+@roles_required(*STAFF)
+def save_time_off(clinician_id: int):
+    clinician = _clinician(clinician_id)
+    form = TimeOffForm(prefix="off")
+    if form.validate_on_submit():
+        start, end = form.period(_zone())
+        try:
+            add_time_off(clinician.id, start=start, end=end, reason=form.reason.data or "", by_user=current_user)
+        except ScheduleError as error:
+            form.last_day.errors = [*form.last_day.errors, str(error)]
+        else:
+            flash("Time off saved. Any appointments it covers are listed below: please move them.", "success")
+            return redirect(url_for(".clinician_page", clinician_id=clinician.id))
+    return _render_clinician(clinician, HoursForm(prefix="hours"), form, 400)
+
+
+@bp.post("/time-off/<int:time_off_id>/remove")
+@roles_required(*STAFF)
+def delete_time_off(time_off_id: int):
+    time_off = db.session.get(TimeOff, time_off_id)
+    if time_off is None or not FlaskForm().validate_on_submit():
+        abort(404 if time_off is None else 400)
+    clinician_id = time_off.clinician_id
+    remove_time_off(time_off_id, by_user=current_user)
+    flash("Time off removed.", "success")
+    return redirect(url_for(".clinician_page", clinician_id=clinician_id))
