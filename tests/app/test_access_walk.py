@@ -1,0 +1,103 @@
+"""Walk every URL of the app as anonymous, patient, doctor, desk and admin, and check each answer
+against the table of who may see what. A new page fails this test until it is in the table."""
+from datetime import time
+
+import pytest
+from flask import url_for
+
+from portal.auth.models import Role
+from portal.booking.models import TimeOff
+from portal.booking.service import book_appointment
+from portal.extensions import db
+from tests import factories
+from tests.client import AuthActions, csrf_token
+from tests.factories import local
+
+EVERYONE = {"anonymous", Role.PATIENT, Role.DOCTOR, Role.DESK, Role.ADMIN}
+STAFF = {Role.DESK, Role.ADMIN}
+
+# Who may use each blueprint's pages; per-endpoint entries below override it.
+BY_BLUEPRINT = {
+    None: EVERYONE,  # static files
+    "pages": EVERYONE,
+    "auth": EVERYONE,
+    "booking": {Role.PATIENT},
+    "triage": {"anonymous", Role.PATIENT},
+    "queue": {Role.DOCTOR},
+    "desk": STAFF,
+    "desk_patients": STAFF,
+    "schedules": STAFF,
+    "audit": {Role.ADMIN},
+}
+BY_ENDPOINT = {
+    # A triage outcome: its patient and doctors; anyone else is told it does not exist.
+    "triage.outcome": {Role.PATIENT, Role.DOCTOR},
+}
+NOT_FOUND_INSTEAD_OF_FORBIDDEN = {"triage.outcome"}
+
+
+@pytest.fixture
+def world(app):
+    """One of everything a URL can name, owned by the patient who walks as 'patient'."""
+    users = {role: factories.make_user(role=role) for role in (Role.PATIENT, Role.DOCTOR, Role.DESK, Role.ADMIN)}
+    visit = factories.make_type()
+    clinician = factories.make_clinician(hours={d: [(time(8), time(18))] for d in range(7)})
+    day = factories.future_weekday()
+    submission = factories.make_submission(users[Role.PATIENT])
+    appointment = book_appointment(patient_id=users[Role.PATIENT].id, clinician_id=clinician.id,
+                                   appointment_type_id=visit.id, start=local(day, 10),
+                                   triage_submission_id=submission.id)
+    time_off = factories.make_time_off(clinician, local(day, 16), local(day, 17))
+    values = {"appointment_id": appointment.id, "submission_id": submission.id, "clinician_id": clinician.id,
+              "time_off_id": time_off.id, "patient_id": users[Role.PATIENT].id, "step_id": "safety",
+              "filename": "portal.css"}
+    emails = {role: user.email for role, user in users.items()}
+    db.session.rollback()
+    return emails, values
+
+
+def walk(app, values):
+    """Every (endpoint, method, url) of the url map, with arguments filled from `values`."""
+    with app.test_request_context():
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield rule.endpoint, method, url_for(rule.endpoint, **{a: values[a] for a in rule.arguments})
+
+
+def allowed(endpoint: str) -> set:
+    return BY_ENDPOINT.get(endpoint, BY_BLUEPRINT[endpoint.rpartition(".")[0] or None])
+
+
+@pytest.mark.parametrize("who", ["anonymous", Role.PATIENT, Role.DOCTOR, Role.DESK, Role.ADMIN])
+def test_every_url_answers_as_the_table_says(app, world, who):
+    emails, values = world
+    browser = app.test_client()
+    if who != "anonymous":
+        assert AuthActions(browser).login(emails[who]).status_code == 302
+    token = csrf_token(browser.get("/auth/login" if who == "anonymous" else "/").get_data(as_text=True))
+    wrong = []
+    for endpoint, method, url in walk(app, values):
+        if endpoint == "auth.logout":
+            continue  # walking on after logging out would walk as someone else
+        response = browser.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+        status, location = response.status_code, response.headers.get("Location", "")
+        sent_to_login = status == 302 and "/auth/login" in location
+        if status >= 500:
+            wrong.append(f"{method} {url}: {status}")
+        elif who in allowed(endpoint):
+            if status in (401, 403) or sent_to_login:
+                wrong.append(f"{method} {url}: {status} for {who}, who may use it")
+        elif who == "anonymous" and endpoint not in NOT_FOUND_INSTEAD_OF_FORBIDDEN:
+            if not sent_to_login:
+                wrong.append(f"{method} {url}: {status} for anonymous, expected the login page")
+        else:
+            expected = 404 if endpoint in NOT_FOUND_INSTEAD_OF_FORBIDDEN else 403
+            if status != expected:
+                wrong.append(f"{method} {url}: {status} for {who}, expected {expected}")
+    assert wrong == []
+
+
+def test_every_endpoint_is_in_the_table(app):
+    unknown = [rule.endpoint for rule in app.url_map.iter_rules()
+               if rule.endpoint not in BY_ENDPOINT and (rule.endpoint.rpartition(".")[0] or None) not in BY_BLUEPRINT]
+    assert unknown == []
