@@ -211,15 +211,18 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
 def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                    idempotency_key: str | None, booked_by_id: int, policy: BookingPolicy, now: datetime,
                    rescheduled_from_id: int | None = None, triage_submission_id: int | None = None,
-                   overbook_reason: str | None = None) -> Appointment:
-    """Check and insert one appointment; the caller holds the clinician and patient locks."""
+                   overbook_reason: str | None = None, enforce_triage: bool = True) -> Appointment:
+    """Check and insert one appointment; the caller holds the clinician and patient locks.
+    `enforce_triage` is off when staff move a visit: the link is kept, the patient's rules are not
+    theirs (a doctor may have changed the route since)."""
     clinician = db.session.get(Clinician, clinician_id)
     appointment_type = db.session.get(AppointmentType, appointment_type_id)
     patient = db.session.get(User, patient_id)
     if clinician is None or appointment_type is None or patient is None:
         raise NotBookable("That clinician or visit type does not exist.")
-    _check_triage(triage_submission_id, patient_id=patient_id, appointment_type=appointment_type,
-                  start=start, now=now)
+    if enforce_triage:
+        _check_triage(triage_submission_id, patient_id=patient_id, appointment_type=appointment_type,
+                      start=start, now=now)
     if overbook_reason:
         end = _check_overbook(clinician, appointment_type, start, now=now)
     else:
@@ -315,7 +318,7 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
                 patient_id=patient_id, clinician_id=clinician_id,
                 appointment_type_id=old.appointment_type_id, start=new_start, idempotency_key=idempotency_key,
                 booked_by_id=by_user.id, policy=policy, now=now, rescheduled_from_id=old.id,
-                triage_submission_id=old.triage_submission_id)
+                triage_submission_id=old.triage_submission_id, enforce_triage=by_user.role == Role.PATIENT)
             audit.record(AuditAction.APPOINTMENT_MOVED, patient_id=patient_id, appointment_id=new.id,
                          user_id=by_user.id, detail=f"from {old.start_at.isoformat()} (appointment {old.id}) "
                                                     f"to {new.start_at.isoformat()}")

@@ -152,3 +152,14 @@ def test_overbook_without_a_reason_is_refused_by_the_database(desk_setup):
     with pytest.raises(IntegrityError):
         db.session.commit()
     db.session.rollback()
+
+
+def test_the_desk_may_move_a_visit_whose_route_a_doctor_changed_since(desk_setup):
+    from portal.triage.service import record_review
+    desk, patient, visit, clinician, day = desk_setup
+    submission = factories.make_submission(patient)
+    appointment = book(patient, visit, clinician, local(day, 10), triage_submission_id=submission.id)
+    record_review(submission.id, doctor=factories.make_user(role=Role.DOCTOR), new_route="sleep_study_referral",
+                  reason="Snoring and apnoea reported at the phone call")
+    moved = reschedule_appointment(appointment.id, by_user=desk, new_start=local(day, 14))
+    assert moved.start_at == local(day, 14) and moved.triage_submission_id == submission.id
