@@ -8,13 +8,10 @@ it makes its own database on that server and drops it afterwards.
 
     .venv/bin/python bench/availability.py            # or: make bench
 """
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time as clock
-import uuid
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.scratch import scratch_database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
 from portal.booking.models import Appointment, AppointmentType, Clinician, WorkingHours  # noqa: E402
@@ -37,26 +34,6 @@ BASE_APPOINTMENTS = 5_000
 RUNS = 20
 ZONE = ZoneInfo("America/Chicago")
 QUARTER = timedelta(minutes=15)
-
-
-def scratch_database() -> tuple[str, callable]:
-    """A URL for an empty database, and a function that removes it."""
-    server = os.environ.get("DATABASE_URL")
-    if not server or server.startswith("sqlite"):
-        folder = tempfile.TemporaryDirectory()
-        return f"sqlite:///{folder.name}/bench.db", folder.cleanup
-    url = make_url(server)
-    name = f"portal_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def seed_clinic(first_day: date) -> tuple[AppointmentType, list[int], dict[int, int], list[datetime]]:

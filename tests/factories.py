@@ -92,7 +92,7 @@ ANSWERS_FOR = {
 
 
 def make_submission(patient: User | None, route: str = "general_consult", urgency: str = "routine",
-                    **answers) -> "TriageSubmission":
+                    **answers):
     """A stored triage for `patient` that the real rules route as asked."""
     from portal.triage.models import TriageSubmission
     from portal.triage.rules import evaluate

@@ -1,10 +1,13 @@
 """Account logic: registering a patient (by the patient, and later by the front desk) and
 checking a login."""
+import secrets
 from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from portal import audit
+from portal.audit import AuditAction
 from portal.auth.models import Role, User, normalise_email, verify_dummy_password
 from portal.database import write_transaction
 from portal.extensions import db
@@ -18,16 +21,23 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, password: str) -> User:
-    """Create a patient account; raises EmailTaken when the email (in any case) is in use."""
+def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, password: str | None,
+                     registered_by: User | None = None) -> User:
+    """Create a patient account, audited in the same transaction; raises EmailTaken when the
+    email (in any case) is in use. The front desk registers callers without a password: the
+    account gets a random secret nobody is told, until the patient sets their own."""
     try:
         with write_transaction() as session:
             if find_user_by_email(email) is not None:
                 raise EmailTaken(email)
             user = User(name=name.strip(), email=normalise_email(email), date_of_birth=date_of_birth,
                         phone=phone.strip(), role=Role.PATIENT)
-            user.set_password(password)
+            user.set_password(password if password is not None else secrets.token_urlsafe(32))
             session.add(user)
+            session.flush()
+            audit.record(AuditAction.PATIENT_REGISTERED, patient_id=user.id,
+                         user_id=registered_by.id if registered_by else user.id,
+                         detail="registered by the front desk" if registered_by else "registered online")
     except IntegrityError as error:  # a concurrent registration won the unique index
         raise EmailTaken(email) from error
     return user

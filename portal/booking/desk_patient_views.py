@@ -1,4 +1,343 @@
-"""Front-desk pages about patients: search, register a caller, book for a patient, urgent cases."""
-from flask import Blueprint
+"""Front-desk pages about patients: search, a patient's record, register a caller, book for a
+patient (a free time, or an overbook with a reason), and the urgent cases still to call.
+
+Every booking goes through portal.booking.service.book_appointment with the desk's policy (no
+minimum notice) and the desk user as `booked_by_id`. The desk may book any active visit type,
+so bookings are made without a triage submission, except one case: the visit the patient's
+latest triage routes to, when the service's triage rules allow it (not an emergency; for an
+urgent case, a start within 24 hours). That booking is linked to the triage, as the patient's
+own would be, so the doctors' queue shows the case booked and it leaves the urgent list.
+"""
+from datetime import date, datetime, timedelta
+from itertools import groupby
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import exists, select
+from sqlalchemy.orm import joinedload
+
+from portal import audit
+from portal.audit import AuditAction
+from portal.auth.guards import roles_required
+from portal.auth.models import Role, User
+from portal.auth.service import EmailTaken, register_patient
+from portal.booking.desk_forms import DeskRegistrationForm, OverbookForm, PatientSearchForm
+from portal.booking.forms import ConfirmSlotForm
+from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician
+from portal.booking.patient_search import UnclearSearch, latest_triage_by_patient, parse_query, search_patients
+from portal.booking.service import (URGENT_WINDOW, BookingError, BookingPolicy, PatientAlreadyBooked,
+                                    SlotUnavailable, book_appointment)
+from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
+from portal.database import utc_now, write_transaction
+from portal.extensions import db
+from portal.triage.models import TriageSubmission
+from portal.triage.queue_views import ROUTE_LABELS
+from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.vocabulary import Urgency
 
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
+
+DESK_ROLES = (Role.DESK, Role.ADMIN)
+DAYS_SHOWN = 7
+STATUS_LABELS = {AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Checked in",
+                 AppointmentStatus.FULFILLED: "Attended", AppointmentStatus.CANCELLED: "Cancelled",
+                 AppointmentStatus.NOSHOW: "No-show"}
+
+
+def _patient_or_404(patient_id: int) -> User:
+    patient = db.session.get(User, patient_id)
+    if patient is None or patient.role != Role.PATIENT:
+        abort(404)
+    return patient
+
+
+def _age(born: date | None, today: date) -> int | None:
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def _template_words() -> dict:
+    return {"route_labels": ROUTE_LABELS, "status_labels": STATUS_LABELS, "rule_text": RULE_TEXT,
+            "urgency_advice": URGENCY_ADVICE}
+
+
+# --- search ---------------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required(*DESK_ROLES)
+def search():
+    form = PatientSearchForm(request.args)
+    results, problem = None, None
+    if form.validate():
+        try:
+            query = parse_query(form.q.data)
+        except UnclearSearch as error:
+            problem = str(error)
+        else:
+            results = search_patients(query) if query is not None else None
+    else:
+        problem = form.q.errors[0]
+    return render_template("desk_patients/search.html", form=form, results=results, problem=problem,
+                           today=utc_now().astimezone(BookingPolicy.for_front_desk().zone).date(), age=_age, **_template_words())
+
+
+# --- a patient's record ---------------------------------------------------------------------------
+
+@bp.get("/<int:patient_id>")
+@roles_required(*DESK_ROLES)
+def patient(patient_id: int):
+    record = _patient_or_404(patient_id)
+    with write_transaction():  # every view of a record is in the audit log, in a transaction of its own
+        audit.record(AuditAction.PATIENT_RECORD_VIEWED, patient_id=record.id)
+    now = utc_now()
+    appointments = db.session.scalars(
+        select(Appointment).where(Appointment.patient_id == record.id)
+        .options(joinedload(Appointment.clinician), joinedload(Appointment.appointment_type))
+        .order_by(Appointment.start_at, Appointment.id)).all()
+    upcoming = [a for a in appointments if a.status in ACTIVE_STATUSES and a.end_at > now]
+    past = [a for a in reversed(appointments) if a not in upcoming]
+    today = now.astimezone(BookingPolicy.for_front_desk().zone).date()
+    return render_template("desk_patients/patient.html", patient=record, upcoming=upcoming, past=past,
+                           triage=latest_triage_by_patient([record.id]).get(record.id), today=today,
+                           age=_age(record.date_of_birth, today), **_template_words())
+
+
+# --- registering a caller -------------------------------------------------------------------------
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*DESK_ROLES)
+def register():
+    form = DeskRegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = register_patient(password=None, registered_by=current_user, name=form.name.data,
+                                    email=form.email.data,
+                                   date_of_birth=form.date_of_birth.data, phone=form.phone.data)
+        except EmailTaken:
+            form.email.errors.append("A patient with this email is already registered. "
+                                     "Search for them instead of registering them again.")
+        else:
+            flash(f"{user.name} is registered.", "success")
+            return redirect(url_for(".patient", patient_id=user.id))
+    return render_template("desk_patients/register.html", form=form), 400 if form.errors else 200
+
+
+# --- booking for a patient ------------------------------------------------------------------------
+
+def _active_types() -> list[AppointmentType]:
+    return list(db.session.scalars(select(AppointmentType).where(AppointmentType.active).order_by(AppointmentType.id)))
+
+
+def _routed_type(triage: TriageSubmission | None, types: list[AppointmentType]) -> AppointmentType | None:
+    return next((t for t in types if triage is not None and t.route == triage.current_route), None)
+
+
+def _chosen_type(types: list[AppointmentType], routed: AppointmentType | None) -> AppointmentType | None:
+    """?type=<route> when it names an active type; else the routed type; else the first."""
+    wanted = request.args.get("type")
+    return next((t for t in types if t.route == wanted), routed or (types[0] if types else None))
+
+
+def _triage_to_link(patient_id: int, appointment_type_id: int, start: datetime, now: datetime) -> int | None:
+    """The patient's latest triage, when this booking is the visit it routes to and the
+    service's triage rules allow it (see the module docstring); else None."""
+    triage = latest_triage_by_patient([patient_id]).get(patient_id)
+    appointment_type = db.session.get(AppointmentType, appointment_type_id)
+    if triage is None or appointment_type is None or appointment_type.route != triage.current_route:
+        return None
+    if triage.urgency == Urgency.EMERGENCY or (triage.urgency == Urgency.URGENT and start > now + URGENT_WINDOW):
+        return None
+    return triage.id
+
+
+def _week_start(today: date, policy: BookingPolicy) -> date:
+    try:
+        first = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        return today
+    return min(max(first, today), today + policy.horizon)
+
+
+def _slots_by_day(slots: list[Slot], zone, first_day: date) -> list[tuple[date, list[Slot]]]:
+    grouped = {day: list(day_slots) for day, day_slots in
+               groupby(slots, key=lambda slot: slot.start.astimezone(zone).date())}
+    return [(day, grouped.get(day, [])) for day in (first_day + timedelta(days=n) for n in range(DAYS_SHOWN))]
+
+
+def _overbook_form(patient: User, chosen_type: AppointmentType | None, clinician_id: int | None) -> OverbookForm:
+    """The squeeze-in form with its choices: every active clinician and every active visit type."""
+    form = OverbookForm()
+    form.clinician_id.choices = [(c.id, c.display_name) for c in db.session.scalars(
+        select(Clinician).where(Clinician.active).order_by(Clinician.display_name, Clinician.id))]
+    form.appointment_type_id.choices = [(t.id, t.name) for t in _active_types()]
+    if request.method == "GET":
+        form.appointment_type_id.data = chosen_type.id if chosen_type else None
+        form.clinician_id.data = clinician_id
+        form.fresh_key()
+    elif form.idempotency_key.errors or not form.idempotency_key.data:
+        form.fresh_key()
+    return form
+
+
+def _booking_page(patient: User, overbook: OverbookForm | None = None, status: int = 200):
+    """The week of free times for one visit type, the triage banner and the overbook form."""
+    policy = BookingPolicy.for_front_desk()
+    now = utc_now()
+    today = now.astimezone(policy.zone).date()
+    types = _active_types()
+    triage = latest_triage_by_patient([patient.id]).get(patient.id)
+    routed = _routed_type(triage, types)
+    chosen = _chosen_type(types, routed)
+    context = {"patient": patient, "triage": triage, "types": types, "routed": routed,
+               "appointment_type": chosen, "zone_name": policy.zone.key, "age": _age(patient.date_of_birth, today)}
+    if chosen is not None:
+        first_day = _week_start(today, policy)
+        last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
+        offering = clinician_ids_offering(chosen)
+        clinicians = {c.id: c for c in db.session.scalars(
+            select(Clinician).where(Clinician.id.in_(offering)).order_by(Clinician.id))}
+        wanted = request.args.get("clinician", type=int)
+        clinician_id = wanted if wanted in clinicians else None
+        slots = open_slots(chosen, first_day=first_day, last_day=last_day, zone=policy.zone, now=now,
+                           notice=policy.notice, clinician_id=clinician_id, latest_start=now + policy.horizon)
+        context |= {
+            "days": _slots_by_day(slots, policy.zone, first_day), "first_day": first_day, "last_day": last_day,
+            "clinicians": clinicians, "clinician_id": clinician_id,
+            "previous_week": first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
+            "next_week": first_day + timedelta(days=DAYS_SHOWN) if last_day < today + policy.horizon else None}
+    else:
+        clinician_id = None
+    overbook = overbook or _overbook_form(patient, chosen, clinician_id)
+    return render_template("desk_patients/book.html", overbook=overbook, **context, **_template_words()), status
+
+
+@bp.get("/<int:patient_id>/book")
+@roles_required(*DESK_ROLES)
+def book(patient_id: int):
+    return _booking_page(_patient_or_404(patient_id))
+
+
+def _desk_message(error: BookingError, patient: User) -> str:
+    """The service speaks to patients; the desk hears about the patient."""
+    if isinstance(error, PatientAlreadyBooked):
+        return f"{patient.name} already has an appointment at that time."
+    return error.message
+
+
+def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
+    when = appointment.start_at.astimezone(policy.zone).strftime("%A %-d %B, %-I:%M %p")
+    return (f"{appointment.appointment_type.name} booked for {appointment.patient.name} on {when} "
+            f"with {appointment.clinician.display_name}")
+
+
+def _slot_from_query(policy: BookingPolicy, now: datetime) -> tuple[datetime, Clinician] | None:
+    """The slot a time link names, if it could be one; the service checks the rest."""
+    try:
+        start = datetime.fromisoformat(request.args.get("start", ""))
+    except ValueError:
+        return None
+    clinician_id = request.args.get("clinician", type=int)
+    if start.tzinfo is None or not now <= start <= now + policy.horizon:
+        return None
+    if clinician_id is None or not 0 < clinician_id < 2**31:
+        return None
+    clinician = db.session.get(Clinician, clinician_id)
+    return (start, clinician) if clinician is not None else None
+
+
+@bp.route("/<int:patient_id>/book/confirm", methods=["GET", "POST"])
+@roles_required(*DESK_ROLES)
+def confirm(patient_id: int):
+    """GET shows the picked time with a fresh idempotency key; POST books it and goes to the
+    patient's record (Post/Redirect/Get), or shows why not with the next free times."""
+    patient = _patient_or_404(patient_id)
+    policy = BookingPolicy.for_front_desk()
+    appointment_type = next((t for t in _active_types() if t.route == request.args.get("type")), None)
+    back = url_for(".book", patient_id=patient.id, type=appointment_type.route if appointment_type else None)
+    if appointment_type is None:
+        flash("Please choose a visit type and a time.", "error")
+        return redirect(back)
+    form = ConfirmSlotForm()
+    if form.validate_on_submit():
+        now = utc_now()
+        try:
+            appointment = book_appointment(
+                patient_id=patient.id, clinician_id=int(form.clinician_id.data),
+                appointment_type_id=appointment_type.id, start=form.start_at,
+                idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id, policy=policy,
+                triage_submission_id=_triage_to_link(patient.id, appointment_type.id, form.start_at, now), now=now)
+        except BookingError as error:
+            alternatives = next_open_slots(appointment_type, after=form.start_at, zone=policy.zone, now=utc_now(),
+                                           notice=policy.notice, latest_start=utc_now() + policy.horizon, limit=6)
+            return render_template("desk_patients/taken.html", message=_desk_message(error, patient),
+                                   patient=patient, appointment_type=appointment_type,
+                                   alternatives=alternatives), 409 if isinstance(error, SlotUnavailable) else 422
+        flash(_booked_message(appointment, policy) + ".", "success")
+        return redirect(url_for(".patient", patient_id=patient.id))
+    if request.method == "POST":
+        flash("Something was missing from that form. Please pick a time again.", "error")
+        return redirect(back)
+    picked = _slot_from_query(policy, utc_now())
+    if picked is None:
+        flash("Please pick one of the times shown.", "error")
+        return redirect(back)
+    start, clinician = picked
+    form.fill(start, clinician.id)
+    return render_template("desk_patients/confirm.html", form=form, patient=patient, clinician=clinician,
+                           appointment_type=appointment_type, start=start,
+                           end=start + timedelta(minutes=appointment_type.duration_minutes), back=back,
+                           action=url_for(".confirm", patient_id=patient.id, type=appointment_type.route))
+
+
+def _local_start(day: date, start_time, policy: BookingPolicy) -> datetime | None:
+    """The clinic wall-clock time as an aware datetime, or None when the clocks skip it."""
+    moment = datetime.combine(day, start_time, policy.zone)
+    as_written = moment.astimezone(policy.zone)
+    return moment if (as_written.date(), as_written.time()) == (day, start_time) else None
+
+
+@bp.post("/<int:patient_id>/overbook")
+@roles_required(*DESK_ROLES)
+def overbook(patient_id: int):
+    """Squeeze the patient in, even where the clinician is already busy: a reason is required."""
+    patient = _patient_or_404(patient_id)
+    policy = BookingPolicy.for_front_desk()
+    form = _overbook_form(patient, None, None)
+    if not form.validate_on_submit():
+        return _booking_page(patient, form, 400)
+    start = _local_start(form.day.data, form.start_time.data, policy)
+    if start is None:
+        form.start_time.errors.append("That time does not exist on that day: the clocks go forward. "
+                                      "Please choose another time.")
+        return _booking_page(patient, form, 400)
+    now = utc_now()
+    try:
+        appointment = book_appointment(
+            patient_id=patient.id, clinician_id=form.clinician_id.data,
+            appointment_type_id=form.appointment_type_id.data, start=start,
+            idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id, policy=policy,
+            overbook_reason=form.reason.data,
+            triage_submission_id=_triage_to_link(patient.id, form.appointment_type_id.data, start, now), now=now)
+    except BookingError as error:
+        flash(f"Nothing was booked. {_desk_message(error, patient)}", "error")
+        return _booking_page(patient, form, 409 if isinstance(error, SlotUnavailable) else 422)
+    flash(f"{_booked_message(appointment, policy)} as an overbook (reason: {appointment.overbook_reason}).",
+          "success")
+    return redirect(url_for(".patient", patient_id=patient.id))
+
+
+# --- urgent cases to call -------------------------------------------------------------------------
+
+@bp.get("/urgent")
+@roles_required(*DESK_ROLES)
+def urgent():
+    """Urgent triage submissions with no active appointment booked from them, oldest first."""
+    booked = exists().where(Appointment.triage_submission_id == TriageSubmission.id,
+                            Appointment.status.in_(ACTIVE_STATUSES))
+    cases = db.session.scalars(
+        select(TriageSubmission).where(TriageSubmission.urgency == Urgency.URGENT, ~booked)
+        .options(joinedload(TriageSubmission.patient))
+        .order_by(TriageSubmission.created_at, TriageSubmission.id)).all()
+    today = utc_now().astimezone(BookingPolicy.for_front_desk().zone).date()
+    return render_template("desk_patients/urgent.html", cases=cases, today=today, **_template_words())

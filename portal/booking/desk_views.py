@@ -6,7 +6,6 @@ clinician. Both read in a fixed number of queries whatever the number of appoint
 lay each day out with `plan_day`, which is pure. Check-in, no-show, attended, cancel and move
 go through portal.booking.service, which checks the rules and writes the audit log.
 """
-import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -47,11 +46,6 @@ STATUS_LABELS = {AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_I
 STATUS_ACTIONS = {AppointmentStatus.CHECKED_IN: ("Check in", "is checked in"),
                   AppointmentStatus.NOSHOW: ("No-show", "is marked as a no-show"),
                   AppointmentStatus.FULFILLED: ("Attended", "is marked as attended")}
-
-
-def desk_policy() -> BookingPolicy:
-    """The clinic's rules with no minimum notice: the desk may book or move to a time starting now."""
-    return dataclasses.replace(BookingPolicy.from_config(), notice=timedelta(0))
 
 
 # --- laying out a day (pure) --------------------------------------------------------------------
@@ -231,7 +225,7 @@ class StatusForm(FlaskForm):
 @bp.get("/")
 @roles_required(*DESK_ROLES)
 def day():
-    policy = desk_policy()
+    policy = BookingPolicy.for_front_desk()
     now = utc_now()
     today = now.astimezone(policy.zone).date()
     shown = _chosen_date(today)
@@ -246,7 +240,7 @@ def day():
 @bp.get("/week")
 @roles_required(*DESK_ROLES)
 def week():
-    policy = desk_policy()
+    policy = BookingPolicy.for_front_desk()
     now = utc_now()
     today = now.astimezone(policy.zone).date()
     shown = _chosen_date(today)
@@ -279,7 +273,7 @@ def _appointment_or_404(appointment_id: int) -> Appointment:
 @roles_required(*DESK_ROLES)
 def status(appointment_id: int):
     appointment = _appointment_or_404(appointment_id)
-    zone = desk_policy().zone
+    zone = BookingPolicy.for_front_desk().zone
     patient_name = appointment.patient.name
     form = StatusForm()
     back = _safe_back(form.back.data, _day_url(appointment.start_at, zone))
@@ -306,7 +300,7 @@ class DeskCancelForm(FlaskForm):
 @roles_required(*DESK_ROLES)
 def cancel(appointment_id: int):
     appointment = _appointment_or_404(appointment_id)
-    zone = desk_policy().zone
+    zone = BookingPolicy.for_front_desk().zone
     form = DeskCancelForm()
     if request.method == "GET":
         form.back.data = _safe_back(request.args.get("back"), _day_url(appointment.start_at, zone))
@@ -356,7 +350,7 @@ def move(appointment_id: int):
     """GET: a week of free times for this visit type (or, with ?start=&clinician_id=, the
     confirmation of one). POST: move the appointment there, or say why not with the next times."""
     appointment = _appointment_or_404(appointment_id)
-    policy = desk_policy()
+    policy = BookingPolicy.for_front_desk()
     now = utc_now()
     calendar_url = _day_url(appointment.start_at, policy.zone)
     if request.method == "GET" and not _movable(appointment, now):

@@ -5,6 +5,7 @@ DESIGN.md; the indexes below back them up in the database itself.
 """
 from datetime import date, datetime, time
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,7 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.auth.models import User
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
-from portal.triage.vocabulary import Route  # noqa: F401  (each appointment type serves one route)
+from portal.triage.vocabulary import Route
+
+if TYPE_CHECKING:
+    from portal.triage.models import TriageSubmission
+
+__all__ = ["ACTIVE_STATUSES", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
+           "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 
 class AppointmentStatus(StrEnum):
@@ -163,7 +170,7 @@ class Appointment(db.Model):
     clinician: Mapped[Clinician] = relationship()
     appointment_type: Mapped[AppointmentType] = relationship()
     rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id])
-    triage_submission: Mapped["TriageSubmission | None"] = relationship()  # noqa: F821
+    triage_submission: Mapped["TriageSubmission | None"] = relationship()
 
     @property
     def is_active(self) -> bool:

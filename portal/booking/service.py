@@ -6,6 +6,7 @@ database write lock), then checks the slot against hours, time off and appointme
 inserts. The partial unique indexes and PostgreSQL's exclusion constraints back this up: if
 anything slips past the checks, the database refuses the row and the caller gets SlotUnavailable.
 """
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -79,6 +80,11 @@ class BookingPolicy:
         return cls(zone=ZoneInfo(config["CLINIC_TIMEZONE"]),
                    notice=timedelta(minutes=config["BOOKING_MIN_NOTICE_MINUTES"]),
                    horizon=timedelta(days=config["BOOKING_HORIZON_DAYS"]))
+
+    @classmethod
+    def for_front_desk(cls) -> "BookingPolicy":
+        """The clinic's rules with no minimum notice: the desk may book or move to a time starting now."""
+        return dataclasses.replace(cls.from_config(), notice=timedelta(0))
 
 
 def _lock(model, ids) -> None:

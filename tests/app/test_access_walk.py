@@ -6,7 +6,6 @@ import pytest
 from flask import url_for
 
 from portal.auth.models import Role
-from portal.booking.models import TimeOff
 from portal.booking.service import book_appointment
 from portal.extensions import db
 from tests import factories

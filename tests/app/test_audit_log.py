@@ -5,17 +5,12 @@ from portal.auth.models import Role
 from portal.booking.service import book_appointment, cancel_appointment
 from portal.extensions import db
 from tests import factories
-from tests.client import AuthActions
+from tests.client import logged_in
 from tests.factories import local
 
 
-def browser_for(app, role, **fields):
-    user = factories.make_user(role=role, **fields)
-    email = user.email
-    db.session.rollback()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
-    return browser
+def browser_for(app, role):
+    return logged_in(app, role)[1]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from portal.booking.models import Appointment, AppointmentStatus, Route
 from portal.booking.service import book_appointment, cancel_appointment
 from portal.extensions import db
-from tests import factories
+from tests import client, factories
 from tests.client import AuthActions, csrf_token, hidden_fields
 
 CHICAGO = factories.CHICAGO
@@ -90,15 +90,10 @@ def slot_day() -> date:
 def logged_in_patient(app, triage=("general_consult", "routine"), **user_fields):
     """A new patient account, triaged (routine general consult unless `triage` says otherwise),
     and a browser of their own, logged in."""
-    patient = factories.make_user(**user_fields)
+    patient, browser = client.logged_in(app, **user_fields)
     if triage:
         factories.make_submission(patient, *triage)
-    email = patient.email
-    # End the test's read transaction: on SQLite (WAL) a session that read before the app wrote
-    # may not write afterwards ("database is locked" at once, busy_timeout does not help).
-    db.session.rollback()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
+        db.session.rollback()  # end the read transaction again, as logged_in did
     return patient, browser
 
 

@@ -18,8 +18,8 @@ from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus, Route
 from portal.booking.service import book_appointment
 from portal.extensions import db
-from tests import factories
-from tests.client import AuthActions, csrf_token, hidden_fields
+from tests import client, factories
+from tests.client import csrf_token, hidden_fields
 
 CHICAGO = factories.CHICAGO
 TWO_BLOCKS = {weekday: [(time(9), time(12)), (time(13), time(17))] for weekday in range(7)}
@@ -84,12 +84,7 @@ def fresh() -> None:
 
 
 def logged_in(app, role: str = Role.DESK, **fields):
-    user = factories.make_user(role=role, **fields)
-    email = user.email
-    fresh()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
-    return user, browser
+    return client.logged_in(app, role, **fields)
 
 
 def stored(appointment_id: int) -> Appointment:

@@ -119,3 +119,12 @@ def test_other_errors_keep_the_site_look(app, client, method, url, status, title
     page = text(response)
     assert title in page
     assert_looks_like_the_site(page, app)
+
+
+def test_form_fields_carry_no_empty_aria_attributes(client):
+    page = client.get("/auth/register").get_data(as_text=True)
+    assert '="None"' not in page
+    assert 'aria-describedby="email-help"' in page
+    from tests.client import submit
+    bad = submit(client, "/auth/register", {"email": "nope"}).get_data(as_text=True)
+    assert 'aria-invalid="true"' in bad and '="None"' not in bad

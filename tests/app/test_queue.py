@@ -21,7 +21,7 @@ from portal.triage.models import TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
 from portal.triage.service import record_review
-from tests import factories
+from tests import client, factories
 from tests.client import AuthActions, csrf_token, submit
 
 CHICAGO = factories.CHICAGO
@@ -71,12 +71,7 @@ def fresh() -> None:
 
 
 def browser_for(app, role: str = Role.DOCTOR, **fields):
-    user = factories.make_user(role=role, **fields)
-    email = user.email
-    fresh()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
-    return user, browser
+    return client.logged_in(app, role, **fields)
 
 
 def answers_for(route: str, urgency: str, **answers) -> dict:

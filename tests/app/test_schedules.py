@@ -10,18 +10,13 @@ from portal.booking.models import Appointment, AppointmentStatus, TimeOff, Worki
 from portal.booking.service import book_appointment
 from portal.extensions import db
 from tests import factories
-from tests.client import AuthActions, hidden_fields
-from tests.factories import CHICAGO, local
+from tests.client import hidden_fields, logged_in
+from tests.factories import local
 
 
 @pytest.fixture
 def desk(app):
-    user = factories.make_user(role=Role.DESK)
-    email = user.email
-    db.session.rollback()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
-    return browser
+    return logged_in(app, Role.DESK)[1]
 
 
 @pytest.fixture
@@ -49,11 +44,7 @@ def test_schedules_list_shows_this_weeks_hours(desk, clinician):
 
 @pytest.mark.parametrize("who", ["patient", "doctor"])
 def test_only_desk_and_admin_see_schedules(app, clinician, who):
-    user = factories.make_user(role=who)
-    email = user.email
-    db.session.rollback()
-    browser = app.test_client()
-    AuthActions(browser).login(email)
+    _, browser = logged_in(app, who)
     assert browser.get("/desk/schedules/").status_code == 403
     assert browser.get(f"/desk/schedules/{clinician.id}").status_code == 403
 
