@@ -75,10 +75,6 @@ def _register_template_helpers(app: Flask) -> None:
         keys = ("CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE", "EMERGENCY_NUMBER")
         return {"clinic": {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}}
 
-    @app.context_processor
-    def endpoints():
-        return {"has_endpoint": lambda endpoint: endpoint in app.view_functions}
-
     @app.template_filter("local")
     def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):
         """Show a UTC datetime in the clinic's zone, the way people write it."""
