@@ -61,6 +61,13 @@ class User(UserMixin, db.Model):
         """True when argon2's parameters have changed since this hash was made."""
         return _hasher.check_needs_rehash(self.password_hash)
 
+    def age_on(self, day: date) -> int | None:
+        """Whole years on `day`, or None without a date of birth."""
+        born = self.date_of_birth
+        if born is None:
+            return None
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 

@@ -23,7 +23,7 @@ from portal.auth.models import Role, User
 from portal.auth.service import EmailTaken, register_patient
 from portal.booking.desk_forms import DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.booking.forms import ConfirmSlotForm
-from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician
+from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
 from portal.booking.patient_search import UnclearSearch, latest_triage_by_patient, parse_query, search_patients
 from portal.booking.service import (URGENT_WINDOW, BookingError, BookingPolicy, PatientAlreadyBooked,
                                     SlotUnavailable, book_appointment)
@@ -31,17 +31,13 @@ from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, 
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
-from portal.triage.queue_views import ROUTE_LABELS
 from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
-from portal.triage.vocabulary import Urgency
+from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
 
 DESK_ROLES = (Role.DESK, Role.ADMIN)
 DAYS_SHOWN = 7
-STATUS_LABELS = {AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Checked in",
-                 AppointmentStatus.FULFILLED: "Attended", AppointmentStatus.CANCELLED: "Cancelled",
-                 AppointmentStatus.NOSHOW: "No-show"}
 
 
 def _patient_or_404(patient_id: int) -> User:
@@ -49,12 +45,6 @@ def _patient_or_404(patient_id: int) -> User:
     if patient is None or patient.role != Role.PATIENT:
         abort(404)
     return patient
-
-
-def _age(born: date | None, today: date) -> int | None:
-    if born is None:
-        return None
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _template_words() -> dict:
@@ -79,7 +69,7 @@ def search():
     else:
         problem = form.q.errors[0]
     return render_template("desk_patients/search.html", form=form, results=results, problem=problem,
-                           today=utc_now().astimezone(BookingPolicy.for_front_desk().zone).date(), age=_age, **_template_words())
+                           today=utc_now().astimezone(BookingPolicy.for_front_desk().zone).date(), **_template_words())
 
 
 # --- a patient's record ---------------------------------------------------------------------------
@@ -100,7 +90,7 @@ def patient(patient_id: int):
     today = now.astimezone(BookingPolicy.for_front_desk().zone).date()
     return render_template("desk_patients/patient.html", patient=record, upcoming=upcoming, past=past,
                            triage=latest_triage_by_patient([record.id]).get(record.id), today=today,
-                           age=_age(record.date_of_birth, today), **_template_words())
+                           age=record.age_on(today), **_template_words())
 
 
 # --- registering a caller -------------------------------------------------------------------------
@@ -190,7 +180,7 @@ def _booking_page(patient: User, overbook: OverbookForm | None = None, status: i
     routed = _routed_type(triage, types)
     chosen = _chosen_type(types, routed)
     context = {"patient": patient, "triage": triage, "types": types, "routed": routed,
-               "appointment_type": chosen, "zone_name": policy.zone.key, "age": _age(patient.date_of_birth, today)}
+               "appointment_type": chosen, "zone_name": policy.zone.key, "age": patient.age_on(today)}
     if chosen is not None:
         first_day = _week_start(today, policy)
         last_day = first_day + timedelta(days=DAYS_SHOWN - 1)

@@ -24,7 +24,7 @@ from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.availability import Interval, WeeklyBlock
 from portal.booking.forms import ConfirmSlotForm
-from portal.booking.models import Appointment, AppointmentStatus, Clinician, TimeOff
+from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician, TimeOff
 from portal.booking.service import (URGENT_WINDOW, AppointmentNotChangeable, BookingError, BookingPolicy,
                                     FormAlreadyUsed, SlotUnavailable, cancel_appointment, change_status,
                                     reschedule_appointment)
@@ -39,9 +39,6 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 DESK_ROLES = (Role.DESK, Role.ADMIN)
 # A ?date= further than this from today is a typo (or a probe): show today instead.
 FARTHEST_DATE = timedelta(days=3660)
-STATUS_LABELS = {AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Checked in",
-                 AppointmentStatus.FULFILLED: "Attended", AppointmentStatus.CANCELLED: "Cancelled",
-                 AppointmentStatus.NOSHOW: "No-show"}
 # The status buttons of the calendar: value posted, label, what the flash message says happened.
 STATUS_ACTIONS = {AppointmentStatus.CHECKED_IN: ("Check in", "is checked in"),
                   AppointmentStatus.NOSHOW: ("No-show", "is marked as a no-show"),

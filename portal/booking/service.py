@@ -24,6 +24,7 @@ from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedu
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
+from portal.triage.service import latest_submission
 from portal.triage.vocabulary import Urgency
 
 
@@ -175,9 +176,8 @@ def _check_triage(submission_id: int | None, *, patient_id: int, appointment_typ
 
 def _check_not_an_emergency(patient_id: int) -> None:
     """A patient whose latest answers mean emergency care gets no new time of any kind online."""
-    latest = db.session.scalar(select(TriageSubmission.urgency).where(TriageSubmission.patient_id == patient_id)
-                               .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
-    if latest == Urgency.EMERGENCY:
+    latest = latest_submission(patient_id)
+    if latest is not None and latest.urgency == Urgency.EMERGENCY:
         raise TriageNotBookable("Your answers mean you need emergency care now, not a booked visit. "
                                 "Please call the emergency number or go to the emergency department.")
 

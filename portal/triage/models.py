@@ -72,10 +72,8 @@ class TriageSubmission(db.Model):
         return self.urgency == Urgency.EMERGENCY
 
     def age_on(self, day: date) -> int | None:
-        born = self.patient.date_of_birth if self.patient else None
-        if born is None:
-            return self.answers.get("age")
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        age = self.patient.age_on(day) if self.patient else None
+        return age if age is not None else self.answers.get("age")
 
 
 IMMUTABLE_COLUMNS = ("answers", "outcome", "rules_version", "route", "urgency", "urgency_rank", "complete",

@@ -18,13 +18,11 @@ from portal.triage.models import ReviewState, TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT
 from portal.triage.service import ReviewError, record_review, record_staff_view
-from portal.triage.vocabulary import Route, Urgency
+from portal.triage.vocabulary import ROUTE_LABELS, Route, Urgency
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 
 PAGE_SIZE = 25
-ROUTE_LABELS = {Route.VASCULAR_ULTRASOUND: "Vascular ultrasound", Route.SLEEP_STUDY_REFERRAL: "Sleep study referral",
-                Route.GENERAL_CONSULT: "General consult"}
 
 
 def _filter_value(name: str, allowed) -> str | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Route", "Urgency"]
+__all__ = ["ROUTE_LABELS", "Route", "Urgency"]
 
 
 class Route(StrEnum):
@@ -19,6 +19,10 @@ class Route(StrEnum):
     SLEEP_STUDY_REFERRAL = "sleep_study_referral"
     GENERAL_CONSULT = "general_consult"
 
+
+# How staff pages name each route.
+ROUTE_LABELS = {Route.VASCULAR_ULTRASOUND: "Vascular ultrasound", Route.SLEEP_STUDY_REFERRAL: "Sleep study referral",
+                Route.GENERAL_CONSULT: "General consult"}
 
 # Defined outside the enum so it does not become a member.
 _URGENCY_RANK = {"routine": 0, "urgent": 1, "emergency": 2}
