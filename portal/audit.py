@@ -26,10 +26,12 @@ class AuditAction(StrEnum):
     APPOINTMENT_CHECKED_IN = "appointment.checked_in"
     APPOINTMENT_NO_SHOW = "appointment.no_show"
     APPOINTMENT_FULFILLED = "appointment.fulfilled"
+    APPOINTMENT_TRIAGE_OVERRIDE = "appointment.triage_override"  # booked against the triage, with a reason
     PATIENT_REGISTERED = "patient.registered"
     PATIENT_RECORD_VIEWED = "patient.record_viewed"
     TRIAGE_VIEWED = "triage.viewed"
     TRIAGE_REVIEWED = "triage.reviewed"
+    TRIAGE_EMERGENCY_CLEARED = "triage.emergency_cleared"
     SCHEDULE_CHANGED = "schedule.changed"
     TIME_OFF_ADDED = "schedule.time_off_added"
     TIME_OFF_REMOVED = "schedule.time_off_removed"

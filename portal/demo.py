@@ -16,7 +16,6 @@ from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import evaluate
-from portal.triage.service import latest_submission
 
 DEMO_PASSWORD = "demo-password-1"
 
@@ -42,6 +41,12 @@ WEEK_PATIENTS = [
     ("Dmitri Ivanov", date(1959, 7, 14)), ("Elena Rossi", date(1981, 3, 30)), ("Farid Haddad", date(1966, 11, 8)),
     ("Grace Kim", date(1953, 2, 17)), ("Hector Silva", date(1948, 8, 5)), ("Ingrid Berg", date(1977, 6, 26)),
     ("Jamal Carter", date(1962, 4, 11)), ("Keiko Tanaka", date(1957, 10, 2)), ("Luis Romero", date(1970, 1, 19)),
+    ("Marta Lopez", date(1955, 9, 9)), ("Nikolai Petrov", date(1949, 12, 12)), ("Olivia Brown", date(1975, 7, 7)),
+    ("Pedro Alves", date(1963, 3, 3)), ("Quinn Murphy", date(1980, 11, 23)), ("Rosa Diaz", date(1958, 1, 28)),
+    ("Stefan Novak", date(1946, 4, 4)), ("Tamara Singh", date(1969, 8, 18)), ("Umar Farouk", date(1952, 6, 6)),
+    ("Vera Lindqvist", date(1978, 10, 10)), ("Walter Schmidt", date(1945, 2, 2)), ("Xenia Popescu", date(1983, 5, 15)),
+    ("Yusuf Demir", date(1961, 9, 29)), ("Zoe Adams", date(1974, 12, 24)), ("Aisha Bello", date(1967, 3, 19)),
+    ("Bruno Costa", date(1951, 7, 21)), ("Chloe Martin", date(1985, 1, 13)), ("Diego Herrera", date(1956, 10, 31)),
 ]
 WEEK_BOOKINGS_PER_CLINICIAN_DAY = 4
 
@@ -87,11 +92,14 @@ CLINICIANS = [
 ]
 
 DEMO_BOOKINGS = [
-    # idempotency key, patient email, route, clinician email, days ahead to start looking
-    ("demo-booking-1", "patient@example.com", Route.GENERAL_CONSULT, "doctor@example.com", 3),
-    ("demo-booking-2", "ruth.demo@example.com", Route.VASCULAR_ULTRASOUND, "lee@example.com", 2),
-    ("demo-booking-3", "george.demo@example.com", Route.SLEEP_STUDY_REFERRAL, "okafor@example.com", 4),
-    ("demo-booking-4", "ruth.demo@example.com", Route.GENERAL_CONSULT, "doctor@example.com", 9),
+    # idempotency key, patient email, route, clinician email, days ahead to start looking, and the
+    # reason the desk gave when the visit is not the one the patient's triage routes to (booked by the
+    # desk then; the others the patients booked themselves)
+    ("demo-booking-1", "patient@example.com", Route.GENERAL_CONSULT, "doctor@example.com", 3, None),
+    ("demo-booking-2", "ruth.demo@example.com", Route.VASCULAR_ULTRASOUND, "lee@example.com", 2, None),
+    ("demo-booking-3", "george.demo@example.com", Route.SLEEP_STUDY_REFERRAL, "okafor@example.com", 4, None),
+    ("demo-booking-4", "ruth.demo@example.com", Route.GENERAL_CONSULT, "doctor@example.com", 9,
+     "Follow-up after the scan, agreed with Dr. Alvarez"),
 ]
 
 
@@ -148,6 +156,7 @@ def _seed_week() -> list[str]:
     patients = [_user(f"{name.split()[0].lower()}.week@example.com") for name, _ in WEEK_PATIENTS]
     now = utc_now()
     booked = 0
+    given: set[tuple[int, int]] = set()
     clinicians = db.session.scalars(select(Clinician).order_by(Clinician.id)).all()
     for day_offset in range(1, 8):
         for clinician in clinicians:
@@ -156,7 +165,11 @@ def _seed_week() -> list[str]:
                                     now=now, notice=timedelta(0), clinician_id=clinician.id, limit=12,
                                     search_days=1)
             for slot in slots[::3][:WEEK_BOOKINGS_PER_CLINICIAN_DAY]:
-                patient = patients[booked % len(patients)]
+                # One upcoming visit of each type per patient, as the booking rules want.
+                patient = next((p for p in patients[booked % len(patients):] + patients[:booked % len(patients)]
+                                if (p.id, appointment_type.id) not in given), None)
+                if patient is None:
+                    continue
                 try:
                     book_appointment(patient_id=patient.id, clinician_id=clinician.id,
                                      appointment_type_id=appointment_type.id, start=slot.start,
@@ -164,6 +177,7 @@ def _seed_week() -> list[str]:
                                      now=now)
                 except BookingError:
                     continue
+                given.add((patient.id, appointment_type.id))
                 booked += 1
     return [f"a week of desk bookings: {booked} appointments"] if booked else []
 
@@ -184,7 +198,8 @@ def _seed_bookings() -> list[str]:
     policy = BookingPolicy.from_config()
     now = utc_now()
     made = []
-    for key, patient_email, route, clinician_email, days_ahead in DEMO_BOOKINGS:
+    desk = _user("desk@example.com")
+    for key, patient_email, route, clinician_email, days_ahead, reason in DEMO_BOOKINGS:
         patient = _user(patient_email)
         clinician = db.session.scalar(select(Clinician).where(Clinician.user_id == _user(clinician_email).id))
         appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route))
@@ -192,12 +207,11 @@ def _seed_bookings() -> list[str]:
             continue
         for slot in next_open_slots(appointment_type, after=now + timedelta(days=days_ahead), zone=policy.zone,
                                     now=now, notice=policy.notice, clinician_id=clinician.id, limit=3):
-            submission = latest_submission(patient.id)
             try:
                 book_appointment(patient_id=patient.id, clinician_id=clinician.id,
                                  appointment_type_id=appointment_type.id, start=slot.start,
                                  idempotency_key=key, policy=policy, now=now,
-                                 triage_submission_id=submission.id if submission.current_route == route else None)
+                                 booked_by_id=desk.id if reason else None, override_reason=reason)
             except BookingError:
                 continue
             made.append(f"booking {key} for {patient_email}")

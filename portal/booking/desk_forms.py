@@ -6,6 +6,7 @@ from wtforms import DateField, Form, HiddenField, SearchField, SelectField, Text
 from wtforms.validators import DataRequired, Length, Regexp
 
 from portal.auth.forms import RegistrationForm
+from portal.booking.forms import ConfirmSlotForm
 
 
 def _strip(value: str | None) -> str | None:
@@ -26,6 +27,18 @@ class DeskRegistrationForm(RegistrationForm):
     confirm = None
 
 
+def _override_reason_field():
+    return TextAreaField("Reason for booking against the triage (only when asked)", filters=[_strip], validators=[
+        Length(max=300, message="Please use at most 300 characters.")])
+
+
+class DeskConfirmSlotForm(ConfirmSlotForm):
+    """The desk's confirmation of a time: the patient's form, plus the reason the booking service
+    asks for when the time or visit goes against the patient's triage."""
+
+    override_reason = _override_reason_field()
+
+
 class OverbookForm(FlaskForm):
     """A deliberate squeeze-in: any clinician, any visit type, a local date and time, and why.
     The choices are filled in by the view; the idempotency key makes a double click book once."""
@@ -37,6 +50,7 @@ class OverbookForm(FlaskForm):
     reason = TextAreaField("Reason for overbooking", filters=[_strip], validators=[
         DataRequired("A reason is required to overbook."),
         Length(max=300, message="Please use at most 300 characters.")])
+    override_reason = _override_reason_field()
     idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
 
     def fresh_key(self) -> "OverbookForm":

@@ -2,12 +2,12 @@
 patient (a free time, or an overbook with a reason), and the urgent cases still to call.
 
 Every booking goes through portal.booking.service.book_appointment with the desk's policy (no
-minimum notice) and the desk user as `booked_by_id`. The desk may book any active visit type,
-so bookings are made without a triage submission, except one case: the visit the patient's
-latest triage routes to, when the service's triage rules allow it (not an emergency; for an
-urgent case, a start within 24 hours). That booking is linked to the triage, as the patient's
-own would be, so the doctors' queue shows the case booked and it leaves the urgent list.
+minimum notice) and the desk user as `booked_by_id`. The service applies the triage rules
+(booking/eligibility.py) itself: nothing is booked for a patient with an emergency no doctor has
+dealt with, and a later time for an urgent case, another visit than the triage's route or a
+second visit of a type needs a reason, which these pages ask for when the service wants one.
 """
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
@@ -21,12 +21,13 @@ from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
 from portal.auth.service import EmailTaken, register_patient
-from portal.booking.desk_forms import DeskRegistrationForm, OverbookForm, PatientSearchForm
-from portal.booking.forms import ConfirmSlotForm
+from portal.booking.desk_forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
+from portal.booking.eligibility import Verdict, latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
 from portal.booking.patient_search import UnclearSearch, latest_triage_by_patient, parse_query, search_patients
-from portal.booking.service import (URGENT_WINDOW, BookingError, BookingPolicy, PatientAlreadyBooked,
-                                    SlotUnavailable, book_appointment)
+from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
+                                    SlotUnavailable, TriageNotBookable, book_appointment, booking_decision,
+                                    triage_state)
 from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
@@ -129,18 +130,6 @@ def _chosen_type(types: list[AppointmentType], routed: AppointmentType | None) -
     return next((t for t in types if t.route == wanted), routed or (types[0] if types else None))
 
 
-def _triage_to_link(patient_id: int, appointment_type_id: int, start: datetime, now: datetime) -> int | None:
-    """The patient's latest triage, when this booking is the visit it routes to and the
-    service's triage rules allow it (see the module docstring); else None."""
-    triage = latest_triage_by_patient([patient_id]).get(patient_id)
-    appointment_type = db.session.get(AppointmentType, appointment_type_id)
-    if triage is None or appointment_type is None or appointment_type.route != triage.current_route:
-        return None
-    if triage.urgency == Urgency.EMERGENCY or (triage.urgency == Urgency.URGENT and start > now + URGENT_WINDOW):
-        return None
-    return triage.id
-
-
 def _week_start(today: date, policy: BookingPolicy) -> date:
     try:
         first = date.fromisoformat(request.args.get("week", ""))
@@ -179,9 +168,12 @@ def _booking_page(patient: User, overbook: OverbookForm | None = None, status: i
     triage = latest_triage_by_patient([patient.id]).get(patient.id)
     routed = _routed_type(triage, types)
     chosen = _chosen_type(types, routed)
+    state = triage_state(patient.id)
     context = {"patient": patient, "triage": triage, "types": types, "routed": routed,
-               "appointment_type": chosen, "zone_name": policy.zone.key, "age": patient.age_on(today)}
-    if chosen is not None:
+               "appointment_type": chosen, "zone_name": policy.zone.key, "age": patient.age_on(today),
+               "open_emergency_id": state.open_emergency_id,
+               "urgent_until": latest_start(state, now=now, horizon=policy.horizon) if state.urgent else None}
+    if chosen is not None and state.open_emergency_id is None:
         first_day = _week_start(today, policy)
         last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
         offering = clinician_ids_offering(chosen)
@@ -206,6 +198,18 @@ def _booking_page(patient: User, overbook: OverbookForm | None = None, status: i
 @roles_required(*DESK_ROLES)
 def book(patient_id: int):
     return _booking_page(_patient_or_404(patient_id))
+
+
+def _confirm_page(form: DeskConfirmSlotForm, patient: User, appointment_type: AppointmentType, start: datetime,
+                  clinician: Clinician, back: str, status: int = 200):
+    """The picked time, with the triage rules' answer: a reason field when one is needed, and no
+    Book button when the booking is refused (the service decides again when the desk confirms)."""
+    decision, _ = booking_decision(patient_id=patient.id, appointment_type=appointment_type, start=start,
+                                   booked_by=current_user, now=utc_now())
+    return render_template("desk_patients/confirm.html", form=form, patient=patient, clinician=clinician,
+                           appointment_type=appointment_type, start=start, decision=decision, verdicts=Verdict,
+                           end=start + timedelta(minutes=appointment_type.duration_minutes), back=back,
+                           action=url_for(".confirm", patient_id=patient.id, type=appointment_type.route)), status
 
 
 def _desk_message(error: BookingError, patient: User) -> str:
@@ -248,18 +252,26 @@ def confirm(patient_id: int):
     if appointment_type is None:
         flash("Please choose a visit type and a time.", "error")
         return redirect(back)
-    form = ConfirmSlotForm()
+    form = DeskConfirmSlotForm()
     if form.validate_on_submit():
-        now = utc_now()
         try:
             appointment = book_appointment(
                 patient_id=patient.id, clinician_id=int(form.clinician_id.data),
                 appointment_type_id=appointment_type.id, start=form.start_at,
                 idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id, policy=policy,
-                triage_submission_id=_triage_to_link(patient.id, appointment_type.id, form.start_at, now), now=now)
+                override_reason=form.override_reason.data)
+        except ReasonRequired as error:
+            form.override_reason.errors.append(error.message)
+            clinician = db.session.get(Clinician, int(form.clinician_id.data))
+            if clinician is not None:
+                return _confirm_page(form, patient, appointment_type, form.start_at, clinician, back, 422)
+            return render_template("desk_patients/taken.html", message=error.message, patient=patient,
+                                   appointment_type=appointment_type, alternatives=[]), 422
         except BookingError as error:
-            alternatives = next_open_slots(appointment_type, after=form.start_at, zone=policy.zone, now=utc_now(),
-                                           notice=policy.notice, latest_start=utc_now() + policy.horizon, limit=6)
+            # Other times would be refused the same way when the triage is what stands in the way.
+            alternatives = [] if isinstance(error, TriageNotBookable) else next_open_slots(
+                appointment_type, after=form.start_at, zone=policy.zone, now=utc_now(), notice=policy.notice,
+                latest_start=utc_now() + policy.horizon, limit=6)
             return render_template("desk_patients/taken.html", message=_desk_message(error, patient),
                                    patient=patient, appointment_type=appointment_type,
                                    alternatives=alternatives), 409 if isinstance(error, SlotUnavailable) else 422
@@ -274,10 +286,7 @@ def confirm(patient_id: int):
         return redirect(back)
     start, clinician = picked
     form.fill(start, clinician.id)
-    return render_template("desk_patients/confirm.html", form=form, patient=patient, clinician=clinician,
-                           appointment_type=appointment_type, start=start,
-                           end=start + timedelta(minutes=appointment_type.duration_minutes), back=back,
-                           action=url_for(".confirm", patient_id=patient.id, type=appointment_type.route))
+    return _confirm_page(form, patient, appointment_type, start, clinician, back)
 
 
 def _local_start(day: date, start_time, policy: BookingPolicy) -> datetime | None:
@@ -301,14 +310,15 @@ def overbook(patient_id: int):
         form.start_time.errors.append("That time does not exist on that day: the clocks go forward. "
                                       "Please choose another time.")
         return _booking_page(patient, form, 400)
-    now = utc_now()
     try:
         appointment = book_appointment(
             patient_id=patient.id, clinician_id=form.clinician_id.data,
             appointment_type_id=form.appointment_type_id.data, start=start,
             idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id, policy=policy,
-            overbook_reason=form.reason.data,
-            triage_submission_id=_triage_to_link(patient.id, form.appointment_type_id.data, start, now), now=now)
+            overbook_reason=form.reason.data, override_reason=form.override_reason.data)
+    except ReasonRequired as error:
+        form.override_reason.errors.append(error.message)
+        return _booking_page(patient, form, 422)
     except BookingError as error:
         flash(f"Nothing was booked. {_desk_message(error, patient)}", "error")
         return _booking_page(patient, form, 409 if isinstance(error, SlotUnavailable) else 422)
@@ -322,12 +332,21 @@ def overbook(patient_id: int):
 @bp.get("/urgent")
 @roles_required(*DESK_ROLES)
 def urgent():
-    """Urgent triage submissions with no active appointment booked from them, oldest first."""
-    booked = exists().where(Appointment.triage_submission_id == TriageSubmission.id,
-                            Appointment.status.in_(ACTIVE_STATUSES))
-    cases = db.session.scalars(
-        select(TriageSubmission).where(TriageSubmission.urgency == Urgency.URGENT, ~booked)
+    """Urgent triage submissions still to book, oldest first: a case leaves the list when the
+    patient has an active appointment inside its urgent window (eligibility.seen_within_urgent_window),
+    linked to it or not. A visit booked later, even with a reason, leaves the case on the list."""
+    candidates = db.session.scalars(
+        select(TriageSubmission).where(TriageSubmission.urgency == Urgency.URGENT)
         .options(joinedload(TriageSubmission.patient))
         .order_by(TriageSubmission.created_at, TriageSubmission.id)).all()
+    # The window is judged in Python, by the eligibility module, not in SQL (date arithmetic differs).
+    visits = defaultdict(list)
+    for patient_id, start, end in db.session.execute(
+            select(Appointment.patient_id, Appointment.start_at, Appointment.end_at).where(
+                Appointment.patient_id.in_({case.patient_id for case in candidates if case.patient_id}),
+                Appointment.status.in_(ACTIVE_STATUSES))):
+        visits[patient_id].append((start, end))
+    cases = [case for case in candidates if not any(
+        seen_within_urgent_window(case.created_at, start, end) for start, end in visits[case.patient_id])]
     today = utc_now().astimezone(BookingPolicy.for_front_desk().zone).date()
     return render_template("desk_patients/urgent.html", cases=cases, today=today, **_template_words())

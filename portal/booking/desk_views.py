@@ -23,16 +23,16 @@ from wtforms.validators import AnyOf, DataRequired, Length
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.availability import Interval, WeeklyBlock
-from portal.booking.forms import ConfirmSlotForm
+from portal.booking.desk_forms import DeskConfirmSlotForm
+from portal.booking.eligibility import Verdict, latest_start
 from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician, TimeOff
-from portal.booking.service import (URGENT_WINDOW, AppointmentNotChangeable, BookingError, BookingPolicy,
-                                    FormAlreadyUsed, SlotUnavailable, cancel_appointment, change_status,
-                                    reschedule_appointment)
+from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
+                                    ReasonRequired, SlotUnavailable, TriageNotBookable, booking_decision,
+                                    cancel_appointment, change_status, reschedule_appointment, triage_state)
 from portal.booking.slots import (clinician_ids_offering, free_slots_by_clinician, local_day_bounds, next_open_slots,
                                   weekly_schedules)
 from portal.database import utc_now
 from portal.extensions import db
-from portal.triage.vocabulary import Urgency
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -316,15 +316,19 @@ def cancel(appointment_id: int):
         400 if form.errors else 200)
 
 
-def _latest_start(appointment: Appointment, policy: BookingPolicy, now: datetime) -> datetime:
-    """The last start the service will accept: 24 hours for an urgent case, else the horizon."""
-    submission = appointment.triage_submission
-    urgent = submission is not None and submission.urgency == Urgency.URGENT
-    return now + (URGENT_WINDOW if urgent else policy.horizon)
-
-
 def _movable(appointment: Appointment, now: datetime) -> bool:
     return appointment.status == AppointmentStatus.BOOKED and appointment.start_at > now
+
+
+def _move_confirm_page(appointment: Appointment, form: DeskConfirmSlotForm, start: datetime, clinician: Clinician,
+                       calendar_url: str, status: int = 200):
+    """The new time, with the triage rules' answer: a reason field when one is needed, no Move
+    button when refused (the service decides again when the desk confirms)."""
+    decision, _ = booking_decision(patient_id=appointment.patient_id, appointment_type=appointment.appointment_type,
+                                   start=start, booked_by=current_user, now=utc_now(), moving=appointment)
+    return render_template("desk/move_confirm.html", appointment=appointment, form=form, start=start,
+                           clinician=clinician, calendar_url=calendar_url, decision=decision, verdicts=Verdict,
+                           end=start + timedelta(minutes=appointment.appointment_type.duration_minutes)), status
 
 
 def _picked_slot(now: datetime, latest: datetime) -> tuple[datetime, Clinician] | None:
@@ -353,15 +357,23 @@ def move(appointment_id: int):
     if request.method == "GET" and not _movable(appointment, now):
         flash("This appointment can no longer be moved.", "error")
         return redirect(calendar_url)
-    latest = _latest_start(appointment, policy, now)
-    form = ConfirmSlotForm()
+    latest = now + policy.horizon  # staff may move past an urgent window, with a reason
+    form = DeskConfirmSlotForm()
     if form.validate_on_submit():
         patient_name = appointment.patient.name
         try:
             moved = reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
                                            new_clinician_id=int(form.clinician_id.data),
-                                           idempotency_key=form.idempotency_key.data, policy=policy)
-        except (AppointmentNotChangeable, FormAlreadyUsed) as error:
+                                           idempotency_key=form.idempotency_key.data, policy=policy,
+                                           override_reason=form.override_reason.data)
+        except ReasonRequired as error:
+            form.override_reason.errors.append(error.message)
+            clinician = db.session.get(Clinician, int(form.clinician_id.data))
+            if clinician is None:
+                flash(error.message, "error")
+                return redirect(url_for(".move", appointment_id=appointment.id))
+            return _move_confirm_page(appointment, form, form.start_at, clinician, calendar_url, 422)
+        except (AppointmentNotChangeable, FormAlreadyUsed, TriageNotBookable) as error:
             flash(error.message, "error")  # no other time would do better: say why, go back
             return redirect(calendar_url)
         except BookingError as error:
@@ -389,9 +401,7 @@ def move(appointment_id: int):
             return redirect(url_for(".move", appointment_id=appointment.id))
         start, clinician = picked
         form.fill(start, clinician.id)
-        return render_template("desk/move_confirm.html", appointment=appointment, form=form, start=start,
-                               clinician=clinician, calendar_url=calendar_url,
-                               end=start + timedelta(minutes=appointment.appointment_type.duration_minutes))
+        return _move_confirm_page(appointment, form, start, clinician, calendar_url)
     return _free_times_page(appointment, policy, now, latest, calendar_url)
 
 
@@ -420,9 +430,11 @@ def _free_times_page(appointment: Appointment, policy: BookingPolicy, now: datet
             if starts:
                 rows.append((clinician, starts))
         days.append((day, rows))
+    state = triage_state(appointment.patient_id)
     return render_template(
         "desk/move.html", appointment=appointment, days=days, clinicians=clinicians, chosen=chosen,
         first_day=first_day, last_day=last_day, calendar_url=calendar_url, zone_name=policy.zone.key,
-        urgent_until=latest if latest - now < policy.horizon else None,
+        urgent_until=latest_start(state, now=now, horizon=policy.horizon) if state.urgent else None,
+        open_emergency_id=state.open_emergency_id,
         previous_week=first_day - timedelta(days=7) if first_day > today else None,
         next_week=first_day + timedelta(days=7) if last_day < last_allowed else None)

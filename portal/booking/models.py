@@ -137,6 +137,7 @@ class Appointment(db.Model):
         CheckConstraint(
             "status IN ('booked', 'checked_in', 'fulfilled', 'cancelled', 'noshow')", name="status_known"),
         CheckConstraint("NOT overbook OR coalesce(length(overbook_reason), 0) > 0", name="overbook_has_reason"),
+        CheckConstraint("overrides IS NULL OR coalesce(length(override_reason), 0) > 0", name="override_has_reason"),
         # Invariants 1 and 2 backed by the database: no two active rows start together for one
         # clinician or one patient. PostgreSQL also gets exclusion constraints on the time range
         # (see the migration), which catch overlaps with different starts.
@@ -160,6 +161,10 @@ class Appointment(db.Model):
     cancellation_reason: Mapped[str | None] = mapped_column(String(300))
     overbook: Mapped[bool] = mapped_column(default=False)
     overbook_reason: Mapped[str | None] = mapped_column(String(300))
+    # Triage rules staff set aside for this visit (booking/eligibility.py Override values, comma
+    # separated) and the reason they gave; NULL when it was booked as the triage says.
+    overrides: Mapped[str | None] = mapped_column(String(100))
+    override_reason: Mapped[str | None] = mapped_column(String(300))
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -179,6 +184,10 @@ class Appointment(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def override_list(self) -> list[str]:
+        return self.overrides.split(",") if self.overrides else []
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.status} {self.start_at.isoformat()}>"

@@ -2,22 +2,24 @@
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.auth.guards import roles_required
+from portal.auth.models import Role
+from portal.booking.eligibility import latest_start
 from portal.booking.forms import CancelForm, ConfirmSlotForm
 from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician
-from portal.booking.service import (URGENT_WINDOW, AppointmentNotChangeable, BookingError, BookingPolicy,
-                                    FormAlreadyUsed, SlotUnavailable, book_appointment, cancel_appointment,
-                                    reschedule_appointment)
+from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
+                                    SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment,
+                                    triage_state)
 from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
-from portal.triage.service import latest_submission
+from portal.triage.service import latest_submission, open_emergency
 from portal.triage.vocabulary import Urgency
 
 bp = Blueprint("booking", __name__)
@@ -31,10 +33,30 @@ def _routed_type(submission: TriageSubmission) -> AppointmentType | None:
         AppointmentType.route == submission.current_route, AppointmentType.active))
 
 
+def open_emergency_of_current_patient() -> TriageSubmission | None:
+    """The logged-in patient's emergency not yet dealt with by a doctor (online booking is closed
+    while there is one), looked up once per request and only by pages that ask."""
+    if not (current_user.is_authenticated and current_user.role == Role.PATIENT):
+        return None
+    if "open_emergency" not in g:
+        g.open_emergency = open_emergency(current_user.id)
+    return g.open_emergency
+
+
+@bp.app_context_processor
+def _booking_state():
+    return {"open_emergency": open_emergency_of_current_patient}
+
+
+def _booking_closed_page():
+    return render_template("booking/closed.html")
+
+
 def _bookable_triage() -> tuple[TriageSubmission | None, AppointmentType | None, object]:
-    """The latest triage and its visit type, or the page to send the patient to instead:
-    the questions when there is none, the outcome page (emergency advice, or the 24-hour
-    times of an urgent case) when it is not routine."""
+    """The latest triage and its visit type, or the page to show instead: booking closed while
+    an emergency awaits a doctor, the questions when there are no answers yet."""
+    if open_emergency_of_current_patient() is not None:
+        return None, None, _booking_closed_page()
     submission = latest_submission(current_user.id)
     if submission is None:
         flash("First, a few short questions, so that we book the right kind of visit for you.", "info")
@@ -98,9 +120,9 @@ def book():
     submission, appointment_type, elsewhere = _bookable_triage()
     if elsewhere is not None:
         return elsewhere
-    if submission.urgency != Urgency.ROUTINE:
+    if submission.urgency == Urgency.URGENT:  # the outcome page offers the next 24 hours
         return redirect(url_for("triage.outcome", submission_id=submission.id))
-    return _week_page("booking/book.html", appointment_type, _latest_start(submission), submission=submission)
+    return _week_page("booking/book.html", appointment_type, _latest_start(), submission=submission)
 
 
 def _slot_from_query() -> tuple[datetime, Clinician] | None:
@@ -120,12 +142,9 @@ def _slot_from_query() -> tuple[datetime, Clinician] | None:
     return (start, clinician) if clinician is not None else None
 
 
-def _latest_start(submission: TriageSubmission | None) -> datetime:
-    """The last start a patient may book: the horizon, or 24 hours for an urgent case."""
-    now = utc_now()
-    window = URGENT_WINDOW if submission is not None and submission.urgency == Urgency.URGENT else (
-        BookingPolicy.from_config().horizon)
-    return now + window
+def _latest_start() -> datetime:
+    """The last start offered to the patient: the horizon, or 24 hours for an urgent case."""
+    return latest_start(triage_state(current_user.id), now=utc_now(), horizon=BookingPolicy.from_config().horizon)
 
 
 def _alternatives(appointment_type: AppointmentType, after: datetime, latest_start: datetime) -> list[Slot]:
@@ -142,17 +161,15 @@ def confirm_booking():
     submission, appointment_type, elsewhere = _bookable_triage()
     if elsewhere is not None:
         return elsewhere
-    if submission.urgency == Urgency.EMERGENCY:
-        return redirect(url_for("triage.outcome", submission_id=submission.id))
 
     def book(form: ConfirmSlotForm) -> Appointment:
         return book_appointment(patient_id=current_user.id, clinician_id=int(form.clinician_id.data),
                                 appointment_type_id=appointment_type.id, start=form.start_at,
-                                idempotency_key=form.idempotency_key.data, triage_submission_id=submission.id)
+                                idempotency_key=form.idempotency_key.data)
 
     return _confirm_slot(appointment_type, book, success=f"Your {appointment_type.name.lower()} is booked.",
                          endpoint="booking.confirm_booking", endpoint_args={"type": appointment_type.route},
-                         back=url_for(".book", type=appointment_type.route), latest_start=_latest_start(submission))
+                         back=url_for(".book", type=appointment_type.route), latest_start=_latest_start())
 
 
 def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, endpoint: str, endpoint_args: dict,
@@ -226,33 +243,25 @@ def cancel(appointment_id: int):
     return render_template("booking/cancel.html", appointment=appointment, form=form), 400 if form.errors else 200
 
 
-def _emergency_outcome():
-    """The emergency page, when the patient's latest answers mean emergency care: no new time then."""
-    latest = latest_submission(current_user.id)
-    if latest is not None and latest.urgency == Urgency.EMERGENCY:
-        return redirect(url_for("triage.outcome", submission_id=latest.id))
-    return None
-
-
 @bp.get("/appointments/<int:appointment_id>/reschedule")
 @roles_required("patient")
 def reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
-    if (emergency := _emergency_outcome()) is not None:
-        return emergency
+    if open_emergency_of_current_patient() is not None:
+        return _booking_closed_page()
     if not appointment.status == "booked" or appointment.start_at <= utc_now():
         flash("This appointment can no longer be moved.", "error")
         return redirect(url_for(".my_appointments"))
-    return _week_page("booking/reschedule.html", appointment.appointment_type,
-                      _latest_start(appointment.triage_submission), appointment=appointment)
+    return _week_page("booking/reschedule.html", appointment.appointment_type, _latest_start(),
+                      appointment=appointment)
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule/confirm", methods=["GET", "POST"])
 @roles_required("patient")
 def confirm_reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
-    if (emergency := _emergency_outcome()) is not None:
-        return emergency
+    if open_emergency_of_current_patient() is not None:
+        return _booking_closed_page()
 
     def move(form: ConfirmSlotForm) -> Appointment:
         return reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
@@ -262,4 +271,4 @@ def confirm_reschedule(appointment_id: int):
     return _confirm_slot(appointment.appointment_type, move, success="Your appointment has been moved.",
                          endpoint="booking.confirm_reschedule", endpoint_args={"appointment_id": appointment_id},
                          back=url_for(".reschedule", appointment_id=appointment_id), moving=appointment,
-                         latest_start=_latest_start(appointment.triage_submission))
+                         latest_start=_latest_start())

@@ -19,12 +19,14 @@ from portal import audit
 from portal.audit import AuditAction
 from portal.auth.models import Role, User
 from portal.booking.availability import Interval, free_slots
+from portal.booking.eligibility import (OVERRIDE_LABELS, Actor, BookingRequest, Decision, Override, TriageState, Verdict,
+                                       decide)
 from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
-from portal.triage.service import latest_submission
+from portal.triage.service import latest_submission, open_emergency
 from portal.triage.vocabulary import Urgency
 
 
@@ -56,7 +58,15 @@ class AppointmentNotChangeable(BookingError):
 
 
 class TriageNotBookable(BookingError):
-    """The patient's triage does not allow this booking (an emergency, or outside an urgent window)."""
+    """The patient's triage does not allow this booking (booking/eligibility.py says why)."""
+
+
+class ReasonRequired(TriageNotBookable):
+    """Staff may make this booking against the patient's triage only by stating a reason."""
+
+    def __init__(self, message: str, overrides: tuple[Override, ...]):
+        super().__init__(message)
+        self.overrides = overrides
 
 
 class StatusChangeRefused(BookingError):
@@ -152,42 +162,82 @@ def _replay(key: str | None, patient_id: int) -> Appointment | None:
     return existing
 
 
-URGENT_WINDOW = timedelta(hours=24)
-
-
-def _check_triage(submission_id: int | None, *, patient_id: int, appointment_type: AppointmentType,
-                  start: datetime, now: datetime) -> None:
-    """An emergency never ends in a booking; an urgent case books its route within 24 hours
-    (TRIAGE.md, "What each urgency does in the portal")."""
-    if submission_id is None:
-        return
-    submission = db.session.get(TriageSubmission, submission_id)
-    if submission is None or submission.patient_id != patient_id:
-        raise TriageNotBookable("Please answer the questions again before booking.")
-    if submission.urgency == Urgency.EMERGENCY:
-        raise TriageNotBookable("Your answers mean you need emergency care now, not a booked visit. "
-                                "Please call the emergency number or go to the emergency department.")
-    if appointment_type.route != submission.current_route:
-        raise TriageNotBookable("That kind of visit does not match your answers. Please pick one of the times shown.")
-    if submission.urgency == Urgency.URGENT and start > now + URGENT_WINDOW:
-        raise TriageNotBookable("You need to be seen within 24 hours. Please pick a time in the next 24 hours, "
-                                "or call us today.")
-
-
-def _check_not_an_emergency(patient_id: int) -> None:
-    """A patient whose latest answers mean emergency care gets no new time of any kind online."""
+def triage_state(patient_id: int) -> TriageState:
+    """What the booking rules need of the patient's triage: the latest submission (its current
+    route, unless still provisional, and its urgency) and any emergency not yet dealt with."""
     latest = latest_submission(patient_id)
-    if latest is not None and latest.urgency == Urgency.EMERGENCY:
-        raise TriageNotBookable("Your answers mean you need emergency care now, not a booked visit. "
-                                "Please call the emergency number or go to the emergency department.")
+    emergency = open_emergency(patient_id)
+    open_emergency_id = emergency.id if emergency is not None else None
+    if latest is None:
+        return TriageState(open_emergency_id=open_emergency_id)
+    return TriageState(submission_id=latest.id, route=None if latest.route_provisional else latest.current_route,
+                       urgency=Urgency(latest.urgency), open_emergency_id=open_emergency_id)
+
+
+def _actor(patient_id: int, booked_by: User | None) -> Actor:
+    """The patient online, or staff on their behalf; a patient never books for someone else."""
+    if booked_by is None or booked_by.role == Role.PATIENT:
+        if booked_by is not None and booked_by.id != patient_id:
+            raise NotBookable("You can only book for yourself.")
+        return Actor.PATIENT
+    return Actor.STAFF
+
+
+def _has_other_upcoming(patient_id: int, appointment_type_id: int, now: datetime, *,
+                        moving: Appointment | None) -> bool:
+    """An active visit of this type that has not ended, other than the one being moved."""
+    query = select(Appointment.id).where(
+        Appointment.patient_id == patient_id, Appointment.appointment_type_id == appointment_type_id,
+        Appointment.status.in_(ACTIVE_STATUSES), Appointment.end_at > now)
+    if moving is not None:
+        query = query.where(Appointment.id != moving.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _standing_overrides(moving: Appointment | None) -> frozenset[Override]:
+    if moving is None or not moving.override_reason:
+        return frozenset()
+    return frozenset(Override(value) for value in moving.override_list)
+
+
+def booking_decision(*, patient_id: int, appointment_type: AppointmentType, start: datetime, booked_by: User | None,
+                     now: datetime, moving: Appointment | None = None) -> tuple[Decision, TriageState]:
+    """The triage rules' answer for this booking or move (eligibility.decide on the stored state).
+    Pages call it to ask for a reason before the desk confirms; the writers call it again inside
+    their transaction, after the locks, where it decides."""
+    state = triage_state(patient_id)
+    request = BookingRequest(
+        actor=_actor(patient_id, booked_by), route=appointment_type.route, start=start, now=now,
+        moving=moving is not None, standing_overrides=_standing_overrides(moving),
+        has_other_upcoming_of_type=_has_other_upcoming(patient_id, appointment_type.id, now, moving=moving))
+    return decide(state, request, clinic_phone=current_app.config["CLINIC_PHONE"]), state
+
+
+def _check_triage(*, patient_id: int, appointment_type: AppointmentType, start: datetime, booked_by: User | None,
+                  now: datetime, override_reason: str | None, moving: Appointment | None):
+    """Apply the triage rules (DESIGN.md invariant 7): raise when refused or when a needed reason
+    is missing; else return (overrides to store, their reason, the triage to link)."""
+    decision, state = booking_decision(patient_id=patient_id, appointment_type=appointment_type, start=start,
+                                       booked_by=booked_by, now=now, moving=moving)
+    if decision.verdict == Verdict.REFUSED:
+        raise TriageNotBookable(decision.message)
+    if decision.verdict == Verdict.NEEDS_REASON and not override_reason:
+        raise ReasonRequired(decision.message, decision.overrides)
+    reason = (override_reason or (moving.override_reason if moving is not None else None)) if decision.overrides else None
+    # Linked to the latest triage when it is the visit that triage routes to: the queue then shows
+    # the case booked. A move otherwise keeps the link it had.
+    link = state.submission_id if state.route == appointment_type.route else (
+        moving.triage_submission_id if moving is not None else None)
+    return decision.overrides, reason, link
 
 
 def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                      idempotency_key: str | None = None, booked_by_id: int | None = None,
-                     triage_submission_id: int | None = None, overbook_reason: str | None = None,
+                     overbook_reason: str | None = None, override_reason: str | None = None,
                      policy: BookingPolicy | None = None, now: datetime | None = None) -> Appointment:
     """Book a free slot for a patient. A repeated idempotency key returns the first booking.
-    With a triage submission, its urgency and route are enforced here, not only in the pages.
+    The patient's triage is checked here, whoever books (booking/eligibility.py); staff may set a
+    triage rule aside only with `override_reason`, stored on the appointment and audited.
     With `overbook_reason` (front desk only, checked by the caller), the clinician may already be
     busy then: a deliberate squeeze-in, stored and audited as such; the patient rule still holds."""
     if start.tzinfo is None:
@@ -204,8 +254,8 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
             appointment = _insert_locked(
                 patient_id=patient_id, clinician_id=clinician_id, appointment_type_id=appointment_type_id,
                 start=start, idempotency_key=idempotency_key, booked_by_id=booked_by_id or patient_id,
-                policy=policy, now=now, triage_submission_id=triage_submission_id,
-                overbook_reason=(overbook_reason or "").strip() or None)
+                policy=policy, now=now, overbook_reason=(overbook_reason or "").strip() or None,
+                override_reason=(override_reason or "").strip()[:300] or None)
     except IntegrityError:
         # Another transaction committed first (the unique key or an index refused our row).
         if (existing := _replay(idempotency_key, patient_id)) is not None:
@@ -216,37 +266,43 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
 
 def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: int, start: datetime,
                    idempotency_key: str | None, booked_by_id: int, policy: BookingPolicy, now: datetime,
-                   rescheduled_from_id: int | None = None, triage_submission_id: int | None = None,
-                   overbook_reason: str | None = None, enforce_triage: bool = True) -> Appointment:
-    """Check and insert one appointment; the caller holds the clinician and patient locks.
-    `enforce_triage` is off when staff move a visit: the link is kept, the patient's rules are not
-    theirs (a doctor may have changed the route since)."""
+                   moving: Appointment | None = None, overbook_reason: str | None = None,
+                   override_reason: str | None = None) -> Appointment:
+    """Check and insert one appointment; the caller holds the clinician and patient locks, so the
+    triage state read here cannot change before the commit (a doctor's review or new answers
+    lock the patient too)."""
     clinician = db.session.get(Clinician, clinician_id)
     appointment_type = db.session.get(AppointmentType, appointment_type_id)
     patient = db.session.get(User, patient_id)
-    if clinician is None or appointment_type is None or patient is None:
+    booked_by = db.session.get(User, booked_by_id)
+    if clinician is None or appointment_type is None or patient is None or patient.role != Role.PATIENT:
         raise NotBookable("That clinician or visit type does not exist.")
-    if enforce_triage:
-        _check_triage(triage_submission_id, patient_id=patient_id, appointment_type=appointment_type,
-                      start=start, now=now)
     if overbook_reason:
         end = _check_overbook(clinician, appointment_type, start, now=now)
     else:
         end = _check_slot(clinician, appointment_type, start, policy=policy, now=now)
     _check_patient_free(patient_id, start, end)
+    overrides, override_reason, triage_submission_id = _check_triage(
+        patient_id=patient_id, appointment_type=appointment_type, start=start, booked_by=booked_by, now=now,
+        override_reason=override_reason, moving=moving)
     appointment = Appointment(patient_id=patient_id, clinician_id=clinician_id,
                               appointment_type_id=appointment_type_id, start_at=start, end_at=end,
                               status=AppointmentStatus.BOOKED, idempotency_key=idempotency_key or None,
-                              booked_by_id=booked_by_id, rescheduled_from_id=rescheduled_from_id,
+                              booked_by_id=booked_by_id, rescheduled_from_id=moving.id if moving else None,
                               triage_submission_id=triage_submission_id, overbook=bool(overbook_reason),
-                              overbook_reason=overbook_reason)
+                              overbook_reason=overbook_reason, overrides=",".join(overrides) or None,
+                              override_reason=override_reason)
     db.session.add(appointment)
     db.session.flush()
-    if rescheduled_from_id is None:
+    if moving is None:
         audit.record(AuditAction.APPOINTMENT_OVERBOOKED if overbook_reason else AuditAction.APPOINTMENT_BOOKED,
                      patient_id=patient_id, appointment_id=appointment.id, user_id=booked_by_id,
                      detail=f"{appointment_type.name} with {clinician.display_name} at {start.isoformat()}"
                             + (f"; overbook: {overbook_reason}" if overbook_reason else ""))
+    if overrides:
+        audit.record(AuditAction.APPOINTMENT_TRIAGE_OVERRIDE, patient_id=patient_id, appointment_id=appointment.id,
+                     user_id=booked_by_id, detail="; ".join(OVERRIDE_LABELS[o] for o in overrides)
+                     + f" (triage case {triage_submission_id or 'none'}): {override_reason}")
     return appointment
 
 
@@ -296,9 +352,12 @@ def cancel_appointment(appointment_id: int, *, by_user: User, reason: str, now: 
 
 def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: datetime,
                            new_clinician_id: int | None = None, idempotency_key: str | None = None,
-                           policy: BookingPolicy | None = None, now: datetime | None = None) -> Appointment:
+                           override_reason: str | None = None, policy: BookingPolicy | None = None,
+                           now: datetime | None = None) -> Appointment:
     """Move an appointment in one transaction: the old one is cancelled and the new one booked
-    together, or neither happens, so the patient never ends with both or with none."""
+    together, or neither happens, so the patient never ends with both or with none. The triage
+    rules apply to the new time as to a booking; a reason the desk gave for the old time still
+    stands for the rules it set aside, and `override_reason` covers any new one."""
     policy = policy or BookingPolicy.from_config()
     now = now or utc_now()
     patient_id = None
@@ -316,15 +375,13 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
                 return existing
             old = _changeable(appointment_id, by_user=by_user, now=now)
             _lock(User, [patient_id])
-            if by_user.role == Role.PATIENT:
-                _check_not_an_emergency(patient_id)
             _mark_cancelled(old, by_user=by_user, reason="Moved to another time", now=now)
             db.session.flush()  # frees the old slot, so a move to an overlapping time is possible
             new = _insert_locked(
                 patient_id=patient_id, clinician_id=clinician_id,
                 appointment_type_id=old.appointment_type_id, start=new_start, idempotency_key=idempotency_key,
-                booked_by_id=by_user.id, policy=policy, now=now, rescheduled_from_id=old.id,
-                triage_submission_id=old.triage_submission_id, enforce_triage=by_user.role == Role.PATIENT)
+                booked_by_id=by_user.id, policy=policy, now=now, moving=old,
+                override_reason=(override_reason or "").strip()[:300] or None)
             audit.record(AuditAction.APPOINTMENT_MOVED, patient_id=patient_id, appointment_id=new.id,
                          user_id=by_user.id, detail=f"from {old.start_at.isoformat()} (appointment {old.id}) "
                                                     f"to {new.start_at.isoformat()}")

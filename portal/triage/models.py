@@ -31,6 +31,7 @@ class TriageSubmission(db.Model):
         CheckConstraint(f"route IN {_ROUTES_SQL}", name="route_known"),
         CheckConstraint(f"current_route IN {_ROUTES_SQL}", name="current_route_known"),
         CheckConstraint("review_state IN ('unreviewed', 'reviewed')", name="review_state_known"),
+        CheckConstraint("emergency_cleared_at IS NULL OR urgency = 'emergency'", name="only_emergencies_cleared"),
         # The doctors' queue: most urgent first, then oldest first.
         Index("ix_triage_submission_queue", "urgency_rank", "created_at"),
         Index("ix_triage_submission_patient_created", "patient_id", "created_at"),
@@ -50,6 +51,12 @@ class TriageSubmission(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     review_state: Mapped[str] = mapped_column(String(16), default=ReviewState.UNREVIEWED)
     current_route: Mapped[str] = mapped_column(String(32))  # the route after any doctor's change
+    # True while the route is a placeholder: the questions stopped at the safety step, so the leg
+    # and sleep questions were never asked; the doctor's review sets the route.
+    route_provisional: Mapped[bool] = mapped_column(default=False)
+    # When a doctor recorded that this emergency has been dealt with; until then booking stays
+    # closed for the patient (booking/eligibility.py), whatever they answer afterwards.
+    emergency_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     patient: Mapped[User | None] = relationship()
     reviews: Mapped[list["TriageReview"]] = relationship(
@@ -61,7 +68,8 @@ class TriageSubmission(db.Model):
         return cls(patient_id=patient_id, answers=answers, outcome=outcome.to_dict(),
                    rules_version=outcome.version, route=outcome.route, urgency=outcome.urgency,
                    urgency_rank=Urgency(outcome.urgency).rank, complete=complete,
-                   current_route=outcome.route, review_state=ReviewState.UNREVIEWED)
+                   current_route=outcome.route, route_provisional=outcome.route_provisional,
+                   review_state=ReviewState.UNREVIEWED)
 
     @property
     def result(self) -> TriageOutcome:
@@ -70,6 +78,11 @@ class TriageSubmission(db.Model):
     @property
     def is_emergency(self) -> bool:
         return self.urgency == Urgency.EMERGENCY
+
+    @property
+    def emergency_open(self) -> bool:
+        """An emergency that no doctor has yet recorded as dealt with: booking is closed."""
+        return self.is_emergency and self.emergency_cleared_at is None
 
     def age_on(self, day: date) -> int | None:
         age = self.patient.age_on(day) if self.patient else None
@@ -91,14 +104,17 @@ def _refuse_changes_to_what_was_submitted(mapper, connection, submission):
 class ReviewAction(StrEnum):
     REVIEWED = "reviewed"
     ROUTE_CHANGED = "route_changed"
+    EMERGENCY_CLEARED = "emergency_cleared"  # the emergency was dealt with; may set the route too
 
 
 class TriageReview(db.Model):
-    """One thing a doctor did to a case: marked it reviewed, or changed its route (with a reason)."""
+    """One thing a doctor did to a case: marked it reviewed, changed its route (with a reason),
+    or recorded that its emergency has been dealt with (with a note, and the route if it changes)."""
 
     __tablename__ = "triage_review"
     __table_args__ = (
-        CheckConstraint("action IN ('reviewed', 'route_changed')", name="action_known"),
+        CheckConstraint("action IN ('reviewed', 'route_changed', 'emergency_cleared')", name="action_known"),
+        CheckConstraint("action <> 'emergency_cleared' OR length(reason) > 0", name="emergency_cleared_noted"),
         CheckConstraint("action <> 'route_changed' OR (old_route IS NOT NULL AND new_route IS NOT NULL "
                         "AND length(reason) > 0)", name="route_change_complete"),
     )

@@ -23,6 +23,7 @@ from portal.triage.vocabulary import ROUTE_LABELS, Route, Urgency
 bp = Blueprint("queue", __name__, url_prefix="/queue")
 
 PAGE_SIZE = 25
+ANONYMOUS_PAGE_SIZE = 10  # a short list: these are seen, but never crowd out patients' cases
 
 
 def _filter_value(name: str, allowed) -> str | None:
@@ -33,8 +34,11 @@ def _filter_value(name: str, allowed) -> str | None:
 @bp.get("/")
 @roles_required(Role.DOCTOR)
 def queue():
-    """Three queries whatever the number of cases: the count, one page of cases with their
-    patients and a booked-or-not flag, and nothing per row."""
+    """Patients' cases, and below them answers no patient has yet confirmed as theirs, each with
+    its own pages, so a flood of anonymous answers cannot push patients' cases off the first page.
+
+    Four queries whatever the number of cases: one counting both lists, one page of each, and
+    the doctor's own account; nothing per row."""
     route = _filter_value("route", set(Route))
     urgency = _filter_value("urgency", set(Urgency))
     review = _filter_value("review", set(ReviewState))
@@ -47,16 +51,31 @@ def queue():
         conditions.append(TriageSubmission.urgency == urgency)
     if review:
         conditions.append(TriageSubmission.review_state == review)
-    total = db.session.scalar(select(func.count(TriageSubmission.id)).where(*conditions))
+    # count(patient_id) counts only the linked ones: both totals in one statement.
+    everything, total = db.session.execute(
+        select(func.count(TriageSubmission.id), func.count(TriageSubmission.patient_id)).where(*conditions)).one()
+    anonymous_total = everything - total
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    anonymous_pages = max(1, -(-anonymous_total // ANONYMOUS_PAGE_SIZE))
+    anonymous_page = min(max(request.args.get("anon_page", 1, type=int), 1), anonymous_pages)
+    most_urgent_then_oldest = (TriageSubmission.urgency_rank.desc(), TriageSubmission.created_at,
+                               TriageSubmission.id)
     rows = db.session.execute(
-        select(TriageSubmission, booked.label("booked")).where(*conditions)
+        select(TriageSubmission, booked.label("booked"))
+        .where(TriageSubmission.patient_id.is_not(None), *conditions)
         .options(joinedload(TriageSubmission.patient))
-        .order_by(TriageSubmission.urgency_rank.desc(), TriageSubmission.created_at, TriageSubmission.id)
+        .order_by(*most_urgent_then_oldest)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    # No account, so no appointment and no patient to load.
+    anonymous_rows = db.session.scalars(
+        select(TriageSubmission).where(TriageSubmission.patient_id.is_(None), *conditions)
+        .order_by(*most_urgent_then_oldest)
+        .limit(ANONYMOUS_PAGE_SIZE).offset((anonymous_page - 1) * ANONYMOUS_PAGE_SIZE)).all()
     filters = {"route": route or "", "urgency": urgency or "", "review": review or ""}
-    return render_template("queue/queue.html", rows=rows, total=total, page=page, pages=pages, filters=filters,
+    return render_template("queue/queue.html", rows=rows, total=total, page=page, pages=pages,
+                           anonymous_rows=anonymous_rows, anonymous_total=anonymous_total,
+                           anonymous_page=anonymous_page, anonymous_pages=anonymous_pages, filters=filters,
                            today=utc_now().date(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
                            flag_text=FLAG_TEXT)
 

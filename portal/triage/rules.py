@@ -59,6 +59,9 @@ class TriageOutcome:
     version: str = RULES_VERSION
     bmi: float | None = None  # derived values, shown to clinicians
     stop_bang: int = 0
+    # True when only the safety questions were answered (evaluate_safety): the route is a
+    # placeholder until a doctor's review sets it, since the leg and sleep questions were never asked.
+    route_provisional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe: strings, lists, numbers and None only."""
@@ -70,6 +73,7 @@ class TriageOutcome:
             "version": self.version,
             "bmi": self.bmi,
             "stop_bang": self.stop_bang,
+            "route_provisional": self.route_provisional,
         }
 
     @classmethod
@@ -85,6 +89,7 @@ class TriageOutcome:
             version=str(data.get("version", RULES_VERSION)),
             bmi=None if bmi is None else float(bmi),
             stop_bang=int(data.get("stop_bang", 0)),
+            route_provisional=bool(data.get("route_provisional", False)),
         )
 
 
@@ -478,6 +483,7 @@ def evaluate_safety(answers: Mapping[str, object]) -> TriageOutcome | None:
         urgency=Urgency.EMERGENCY,
         reasons=tuple(rule.id for rule in fired) + (route_rule.id,),
         flags=(),
+        route_provisional=True,
     )
 
 

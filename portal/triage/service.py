@@ -7,12 +7,12 @@ from sqlalchemy import select, update
 from portal import audit
 from portal.audit import AuditAction
 from portal.auth.models import User
-from portal.database import write_transaction
+from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import ReviewAction, ReviewState, TriageDraft, TriageReview, TriageSubmission
 from portal.triage.questions import AnswerError
 from portal.triage.rules import TriageOutcome, evaluate, evaluate_safety
-from portal.triage.vocabulary import Route
+from portal.triage.vocabulary import Route, Urgency
 
 
 class ReviewError(ValueError):
@@ -45,6 +45,8 @@ def submit(token: str, *, patient_id: int | None, emergency_only: bool = False) 
     with write_transaction():
         # Locked, so a double click on Finish makes one submission: the second finds no draft.
         draft = db.session.scalar(select(TriageDraft).where(TriageDraft.token == token).with_for_update())
+        if patient_id is not None:
+            _lock_patient(patient_id)
         if draft is None:
             raise AnswerError("Your answers have expired. Please start the questions again.")
         answers = dict(draft.answers)
@@ -73,20 +75,45 @@ def _complete_or_safety(answers: Mapping[str, object]) -> TriageOutcome | None:
     return evaluate(answers) if _is_complete(answers) else evaluate_safety(answers)
 
 
-def claim_submissions(submission_ids: Iterable[int], user: User) -> int:
-    """Attach anonymous submissions made in this browser to the account that just logged in."""
+def claim_submissions(submission_ids: Iterable[int], user: User) -> list[int]:
+    """Attach anonymous submissions to the patient who confirmed they answered them.
+
+    Only those still unlinked are attached, in one statement, so a confirmation sent twice (or
+    an id already someone's) changes nothing. Returns the ids among `submission_ids` that are
+    the patient's afterwards, newest first, so the page can show the latest.
+    """
     ids = [int(i) for i in submission_ids]
     if not ids:
-        return 0
+        return []
     with write_transaction():
-        result = db.session.execute(update(TriageSubmission).where(
+        _lock_patient(user.id)  # an attached emergency closes booking: not while a booking is being made
+        db.session.execute(update(TriageSubmission).where(
             TriageSubmission.id.in_(ids), TriageSubmission.patient_id.is_(None)).values(patient_id=user.id))
-    return result.rowcount
+        theirs = list(db.session.scalars(select(TriageSubmission.id).where(
+            TriageSubmission.id.in_(ids), TriageSubmission.patient_id == user.id)
+            .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc())))
+    return theirs
+
+
+def _lock_patient(patient_id: int | None) -> None:
+    """Take the patient's row lock, as the booking service does before it reads the triage: a
+    booking and a change to what the patient's triage allows then happen one after the other."""
+    if patient_id is not None:
+        db.session.execute(select(User.id).where(User.id == patient_id).with_for_update())
 
 
 def latest_submission(patient_id: int) -> TriageSubmission | None:
     return db.session.scalar(select(TriageSubmission).where(TriageSubmission.patient_id == patient_id)
                              .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+
+
+def open_emergency(patient_id: int) -> TriageSubmission | None:
+    """The patient's latest emergency that no doctor has yet recorded as dealt with, if any."""
+    return db.session.scalar(
+        select(TriageSubmission).where(TriageSubmission.patient_id == patient_id,
+                                       TriageSubmission.urgency == Urgency.EMERGENCY,
+                                       TriageSubmission.emergency_cleared_at.is_(None))
+        .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
 
 
 def record_review(submission_id: int, *, doctor: User, new_route: str | None = None,
@@ -98,6 +125,8 @@ def record_review(submission_id: int, *, doctor: User, new_route: str | None = N
                                        .with_for_update())
         if submission is None:
             raise ReviewError("That case was not found.")
+        if submission.emergency_open:
+            raise ReviewError("First record that the emergency has been dealt with (the form above).")
         if new_route and new_route != submission.current_route:
             if new_route not in set(Route):
                 raise ReviewError("Please choose one of the routes.")
@@ -115,6 +144,46 @@ def record_review(submission_id: int, *, doctor: User, new_route: str | None = N
                      detail=f"case {submission.id}: " + (
                          f"route {review.old_route} -> {review.new_route}: {reason}"
                          if review.action == ReviewAction.ROUTE_CHANGED else f"reviewed {reason}".strip()))
+    return review
+
+
+def record_emergency_dealt_with(submission_id: int, *, doctor: User, note: str,
+                                new_route: str | None = None) -> TriageReview:
+    """A doctor records that a case's emergency has been dealt with (a note is required), which
+    reopens booking for the patient (booking/eligibility.py). A route still provisional must be
+    set here, since the questions that choose it were never asked."""
+    note = (note or "").strip()
+    if not note:
+        raise ReviewError("Please write what was done about the emergency (for example: seen in the "
+                          "emergency department, scan clear).")
+    with write_transaction():
+        submission = db.session.scalar(select(TriageSubmission).where(TriageSubmission.id == submission_id)
+                                       .with_for_update().execution_options(populate_existing=True))
+        if submission is None:
+            raise ReviewError("That case was not found.")
+        _lock_patient(submission.patient_id)
+        if not submission.is_emergency:
+            raise ReviewError("This case is not an emergency.")
+        if submission.emergency_cleared_at is not None:
+            raise ReviewError("It is already recorded that this emergency has been dealt with.")
+        if new_route and new_route not in set(Route):
+            raise ReviewError("Please choose one of the routes.")
+        if submission.route_provisional and not new_route:
+            raise ReviewError("The questions stopped at the emergency questions, so the route was never set. "
+                              "Please choose the route this patient needs now.")
+        changed = bool(new_route) and (new_route != submission.current_route or submission.route_provisional)
+        review = TriageReview(submission=submission, reviewer_id=doctor.id, action=ReviewAction.EMERGENCY_CLEARED,
+                              old_route=submission.current_route if changed else None,
+                              new_route=new_route if changed else None, reason=note[:2000])
+        if changed:
+            submission.current_route = new_route
+        submission.route_provisional = False
+        submission.emergency_cleared_at = utc_now()
+        submission.review_state = ReviewState.REVIEWED
+        db.session.add(review)
+        audit.record(AuditAction.TRIAGE_EMERGENCY_CLEARED, patient_id=submission.patient_id, user_id=doctor.id,
+                     detail=f"case {submission.id}: emergency dealt with: {note}"
+                            + (f"; route set to {new_route}" if changed else ""))
     return review
 
 

@@ -6,9 +6,11 @@ from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.models import AppointmentType
-from portal.booking.service import URGENT_WINDOW, BookingPolicy
+from portal.booking.eligibility import URGENT_WINDOW
+from portal.booking.service import BookingPolicy
 from portal.booking.slots import open_slots
 from portal.database import utc_now
 from portal.extensions import db
@@ -142,11 +144,78 @@ def _finish(token, patient_id, *, emergency_only=False):
 
 
 @user_logged_in.connect
-def _claim_anonymous_answers(app, user, **extra):
-    """Answers given before logging in or registering become the patient's own."""
-    ids = session.pop(SUBMISSIONS_KEY, [])
-    if ids and user.role == Role.PATIENT:
-        service.claim_submissions(ids, user)
+def _keep_anonymous_answers_for_patients_only(app, user, **extra):
+    """Nothing is attached at login: a patient is asked first (see `claim`), since on a shared
+    device the answers may be someone else's. Staff never take them over: they are forgotten,
+    so nobody who logs in later on this browser is asked about them either."""
+    if user.role != Role.PATIENT:
+        session.pop(SUBMISSIONS_KEY, None)
+
+
+def _answered_before_login() -> list[TriageSubmission]:
+    """This browser's answers from before logging in that no patient has confirmed yet, newest first."""
+    ids = [int(i) for i in session.get(SUBMISSIONS_KEY, [])]
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(TriageSubmission).where(TriageSubmission.id.in_(ids), TriageSubmission.patient_id.is_(None))
+        .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc())))
+
+
+@bp.before_app_request
+def _ask_whose_answers_first():
+    """A patient who logs in where the questions were answered before logging in is asked, before
+    any other page, whether those answers are theirs: right after login or registration, wherever
+    that leads, and again until they say yes or no."""
+    if (request.method != "GET" or request.endpoint in (None, "static", "triage.claim")
+            or not session.get(SUBMISSIONS_KEY)):
+        return None
+    if not current_user.is_authenticated or current_user.role != Role.PATIENT:
+        return None
+    if not _answered_before_login():
+        session.pop(SUBMISSIONS_KEY, None)  # all linked meanwhile: nothing left to ask
+        return None
+    return redirect(url_for("triage.claim"))
+
+
+# The outcome in a few plain words for the confirmation list: what we advised, never a diagnosis.
+URGENCY_IN_PLAIN_WORDS = {
+    Urgency.EMERGENCY: "we advised getting emergency care at once",
+    Urgency.URGENT: "to be seen within 24 hours",
+    Urgency.ROUTINE: "at a time that suits you",
+}
+
+
+@bp.route("/claim", methods=["GET", "POST"])
+@roles_required(Role.PATIENT)
+def claim():
+    """Answers given on this device before logging in join the patient's record only when the
+    patient says they are theirs. Only this browser's own list of ids counts (kept in the signed
+    session as the answers were given); nothing posted names a submission."""
+    form = FlaskForm()  # CSRF only: the answer is the button pressed
+    answer = request.form.get("answer")
+    if form.validate_on_submit() and answer in ("yes", "no"):
+        ids = session.pop(SUBMISSIONS_KEY, [])
+        if answer == "no":
+            flash("Those answers were not added to your record.", "info")
+            return redirect(url_for("booking.my_appointments"))
+        theirs = service.claim_submissions(ids, current_user)
+        if not theirs:  # someone else confirmed them meanwhile
+            flash("Those answers are no longer waiting to be confirmed.", "info")
+            return redirect(url_for("booking.my_appointments"))
+        flash("Your answers are now kept with your account.", "success")
+        return redirect(url_for(".outcome", submission_id=theirs[0]))
+    pending = _answered_before_login()
+    if not pending:
+        session.pop(SUBMISSIONS_KEY, None)
+        return redirect(url_for("booking.my_appointments"))
+    error = None
+    if request.method == "POST":
+        error = ("This page had expired. Please choose again." if form.errors
+                 else "Please choose one of the two buttons.")
+    shown = [(submission, ROUTE_EXPLAINED[Route(submission.current_route)][0],
+              URGENCY_IN_PLAIN_WORDS[Urgency(submission.urgency)]) for submission in pending]
+    return render_template("triage/claim.html", form=form, pending=shown, error=error), 400 if error else 200
 
 
 def _visible_submission(submission_id: int) -> TriageSubmission:

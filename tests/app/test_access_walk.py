@@ -31,6 +31,8 @@ BY_BLUEPRINT = {
 BY_ENDPOINT = {
     # A triage outcome: its patient and doctors; anyone else is told it does not exist.
     "triage.outcome": {Role.PATIENT, Role.DOCTOR},
+    # Confirming that answers given before logging in are one's own: patients only.
+    "triage.claim": {Role.PATIENT},
 }
 NOT_FOUND_INSTEAD_OF_FORBIDDEN = {"triage.outcome"}
 
@@ -44,8 +46,7 @@ def world(app):
     day = factories.future_weekday()
     submission = factories.make_submission(users[Role.PATIENT])
     appointment = book_appointment(patient_id=users[Role.PATIENT].id, clinician_id=clinician.id,
-                                   appointment_type_id=visit.id, start=local(day, 10),
-                                   triage_submission_id=submission.id)
+                                   appointment_type_id=visit.id, start=local(day, 10))
     time_off = factories.make_time_off(clinician, local(day, 16), local(day, 17))
     values = {"appointment_id": appointment.id, "submission_id": submission.id, "clinician_id": clinician.id,
               "time_off_id": time_off.id, "patient_id": users[Role.PATIENT].id, "step_id": "safety",

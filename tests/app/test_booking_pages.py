@@ -120,9 +120,12 @@ def stored_appointments(**where) -> list[Appointment]:
 
 
 def book_directly(patient, clinician, appointment_type, start: datetime) -> Appointment:
-    """An existing booking, made through the booking service as the pages would."""
-    return book_appointment(patient_id=patient.id, clinician_id=clinician.id,
-                            appointment_type_id=appointment_type.id, start=start)
+    """An existing booking, made through the booking service by the front desk (with a reason,
+    for when it goes against the patient's triage: another route, a second visit of a type)."""
+    desk = factories.make_user(role="desk")
+    return book_appointment(patient_id=patient.id, clinician_id=clinician.id, booked_by_id=desk.id,
+                            appointment_type_id=appointment_type.id, start=start,
+                            override_reason="Arranged on the phone")
 
 
 def past_appointment(patient, clinician, appointment_type, *, days_ago: int, status: str) -> Appointment:

@@ -758,7 +758,7 @@ def test_a_past_appointment_cannot_be_moved(app):
     assert "This appointment can no longer be moved." in flashes(browser.get(response.headers["Location"]))
 
 
-def test_an_urgent_case_is_only_offered_times_within_24_hours(app):
+def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
     visit = factories.make_type(Route.VASCULAR_ULTRASOUND, minutes=30)
     clinician = factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
     patient = factories.make_user()
@@ -768,12 +768,22 @@ def test_an_urgent_case_is_only_offered_times_within_24_hours(app):
     if soon.astimezone(CHICAGO).time() == time(23, 30):  # the end of the day, not a slot
         soon += timedelta(minutes=30)
     appointment = book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
-                                   start=soon, triage_submission_id=submission.id)
+                                   start=soon)
     _, browser = logged_in(app)
     now = datetime.now(timezone.utc)
 
     week = browser.get(f"/desk/appointments/{appointment.id}/move")
 
-    starts = [start for start, _ in map(link_params, slot_links(week))]
-    assert starts and max(starts) <= now + timedelta(hours=24, minutes=1)
-    assert "Urgent case" in text(week)
+    assert "Urgent case" in text(week) and "A later time needs a reason" in text(week)
+    later = next(link for link in slot_links(week) if link_params(link)[0] > now + timedelta(hours=25))
+    confirm = browser.get(later)
+    assert "later than 24 hours from now" in text(confirm)
+    refused = browser.post(f"/desk/appointments/{appointment.id}/move", data=hidden_fields(confirm.get_data(as_text=True)))
+    assert refused.status_code == 422 and "A reason is needed" in text(refused)
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+    moved = browser.post(f"/desk/appointments/{appointment.id}/move",
+                         data={**hidden_fields(confirm.get_data(as_text=True)), "override_reason": "Patient cannot come sooner"})
+    assert moved.status_code == 302
+    db.session.rollback()
+    [new] = db.session.scalars(select(Appointment).where(Appointment.rescheduled_from_id == appointment.id)).all()
+    assert (new.overrides, new.override_reason) == ("urgent_window", "Patient cannot come sooner")

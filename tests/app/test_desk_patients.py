@@ -179,11 +179,11 @@ def test_search_finds_patients_by_any_field_partly_and_in_any_case(app, callers,
 
 def test_search_results_show_the_details_the_desk_needs(app, callers):
     jane = db.session.scalar(select(User).where(User.name == "Jane Smith"))
-    factories.make_submission(jane, "vascular_ultrasound", "urgent")
     appointment_type, clinician = factories.make_type(), factories.make_clinician()
     day = factories.future_weekday()
     book_appointment(patient_id=jane.id, clinician_id=clinician.id, appointment_type_id=appointment_type.id,
                      start=utc(day, 10))
+    factories.make_submission(jane, "vascular_ultrasound", "urgent")  # answered after that booking
     _, browser = browser_for(app)
     page = words(browser.get("/desk/patients/?q=jane"))
     assert "Jane Smith 14 Mar 1954" in page
@@ -228,11 +228,11 @@ def test_a_search_too_short_or_with_an_impossible_date_says_what_to_type(app, ca
 
 def test_the_record_shows_details_triage_and_appointments(app):
     jane = make_patient("Jane Smith", email="jane@example.com", phone="(555) 010-2001", born=date(1954, 3, 14))
-    factories.make_submission(jane, "vascular_ultrasound", "urgent")
     appointment_type, clinician = factories.make_type(), factories.make_clinician(name="Dr Rivera")
     day = factories.future_weekday()
     upcoming = book_appointment(patient_id=jane.id, clinician_id=clinician.id,
                                 appointment_type_id=appointment_type.id, start=utc(day, 10))
+    factories.make_submission(jane, "vascular_ultrasound", "urgent")  # answered after that booking
     past_start = utc(date.today() - timedelta(days=30), 10)
     db.session.add(Appointment(patient_id=jane.id, clinician_id=clinician.id, appointment_type_id=appointment_type.id,
                                start_at=past_start, end_at=past_start + timedelta(minutes=30), status="fulfilled"))
@@ -377,16 +377,26 @@ def test_the_desk_books_a_free_time_through_the_service(app, clinic):
     assert len(stored(Appointment)) == 1
 
 
-def test_the_desk_may_book_a_type_the_triage_did_not_route_to(app, clinic):
+def test_the_desk_books_a_type_the_triage_did_not_route_to_only_with_a_reason(app, clinic):
     types, _ = clinic
     jane = make_patient("Jane Smith")
     factories.make_submission(jane, "general_consult", "routine")
     _, browser = browser_for(app)
     week = browser.get(f"/desk/patients/{jane.id}/book?type=vascular_ultrasound&week={factories.future_weekday()}")
-    assert post_form(browser, browser.get(slot_links(week)[0])).status_code == 302
+    confirm = browser.get(slot_links(week)[0])
+    assert "A reason is needed to book a visit other than the triage's route (general consult)" in words(confirm)
+
+    refused = post_form(browser, confirm)
+    assert refused.status_code == 422 and stored(Appointment) == []
+    assert "A reason is needed" in words(refused)
+
+    assert post_form(browser, confirm, override_reason="Scan requested by Dr Rivera").status_code == 302
     [appointment] = stored(Appointment)
     assert appointment.appointment_type_id == types[Route.VASCULAR_ULTRASOUND].id
     assert appointment.triage_submission_id is None
+    assert (appointment.overrides, appointment.override_reason) == ("route", "Scan requested by Dr Rivera")
+    record = words(browser.get(f"/desk/patients/{jane.id}"))
+    assert "Booked against the triage (a different visit from the triage's route) · Scan requested by Dr Rivera" in record
 
 
 def test_the_loser_of_a_race_is_told_and_offered_the_next_free_times(app, clinic):
@@ -534,16 +544,18 @@ def test_booking_an_urgent_patient_takes_them_off_the_list(app, clinic):
 
 
 def test_an_urgent_patient_booked_after_24_hours_stays_on_the_list(app, clinic):
-    """Only a visit within the urgent window answers an urgent triage; a later one is booked
-    (the desk may) but not linked to the triage, so the case is still there to call."""
+    """Only a visit within the urgent window answers an urgent triage; the desk may book a later
+    one with a reason, but the case is still there to call."""
     jane = make_patient("Jane Urgent")
     submission_at(jane, datetime.now(timezone.utc) - timedelta(hours=2))
     _, browser = browser_for(app)
     week = browser.get(f"/desk/patients/{jane.id}/book?week={(date.today() + timedelta(days=3)).isoformat()}")
-    assert post_form(browser, browser.get(slot_links(week)[0])).status_code == 302
+    confirm = browser.get(slot_links(week)[0])
+    assert post_form(browser, confirm).status_code == 422 and stored(Appointment) == []
+    assert post_form(browser, confirm, override_reason="Cannot come sooner").status_code == 302
 
     [appointment] = stored(Appointment)
-    assert appointment.triage_submission_id is None and appointment.patient_id == jane.id
+    assert appointment.patient_id == jane.id and appointment.overrides == "urgent_window"
     assert any("Jane Urgent" in row for row in urgent_rows(browser.get("/desk/patients/urgent")))
 
 

@@ -1,7 +1,9 @@
 """The doctors' triage queue and case page, through the test client.
 
-Only doctors see them. The queue lists cases most urgent first, then oldest first, with filters
-and pages of 25, in a fixed number of queries however many cases there are. The case page shows
+Only doctors see them. The queue lists patients' cases most urgent first, then oldest first, with
+filters and pages of 25; answers not yet linked to a patient (given without logging in) have a
+section and pages of their own, so they never push patients' cases off the first page; all in a
+fixed number of queries however many cases there are. The case page shows
 every answer, the reasons and flags, the patient's appointments, and takes a review: marked
 reviewed, or the route changed with a reason, kept as history; the submission never changes.
 """
@@ -41,13 +43,26 @@ def words(markup: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", markup).split())
 
 
-def rows(response) -> list[str]:
-    """Each case row of the queue, as markup."""
-    return re.findall(r'<li class="case-row.*?</li>\s*(?=<li class="case-row|</ol>)', text(response), re.S)
+PATIENTS, ANONYMOUS = "patient-cases", "anonymous-cases"  # the queue's two lists
 
 
-def row_ids(response) -> list[int]:
-    return [int(re.search(r'href="/queue/(\d+)"', row).group(1)) for row in rows(response)]
+def rows(response, listing: str = PATIENTS) -> list[str]:
+    """Each case row of one list of the queue (patients' cases unless told), as markup."""
+    found = re.search(rf'<ol class="queue" id="{listing}">(.*?)</ol>', text(response), re.S)
+    assert found, f"no list {listing!r}"
+    return re.findall(r'<li class="case-row.*?</li>\s*(?=<li class="case-row|$)', found.group(1), re.S)
+
+
+def row_ids(response, listing: str = PATIENTS) -> list[int]:
+    return [int(re.search(r'href="/queue/(\d+)"', row).group(1)) for row in rows(response, listing)]
+
+
+def anonymous_ids(response) -> list[int]:
+    return row_ids(response, ANONYMOUS)
+
+
+def anonymous_heading(response) -> str:
+    return words(re.search(r'<h2 id="anonymous-heading">(.*?)</h2>', text(response), re.S).group(1))
 
 
 def section(response, heading: str) -> str:
@@ -177,7 +192,7 @@ def test_most_urgent_first_then_oldest_first(app):
     emergency_new = new_case(patient, "general_consult", "emergency", age_minutes=5)
     routine_new = new_case(patient, "sleep_study_referral", "routine", age_minutes=1)
     urgent_old = new_case(patient, "general_consult", "urgent", age_minutes=300)
-    emergency_old = new_case(None, "vascular_ultrasound", "emergency", age_minutes=400)
+    emergency_old = new_case(patient, "vascular_ultrasound", "emergency", age_minutes=400)
     _, browser = browser_for(app)
 
     response = browser.get("/queue/")
@@ -200,14 +215,15 @@ def test_each_row_shows_patient_age_route_urgency_rules_flags_and_booking(app):
                        medications=["antihistamine"], snoring="yes", tired_daytime="yes")
     anonymous = new_case(None, "general_consult", "routine", age_minutes=5, age=34)
     book_appointment(patient_id=booked_patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
-                     start=factories.local(date.today() + timedelta(days=3), 9),
-                     triage_submission_id=booked.id)
+                     start=factories.local(date.today() + timedelta(days=3), 9))
     _, browser = browser_for(app)
 
     response = browser.get("/queue/")
 
-    first, second, third = (words(row) for row in rows(response))
-    assert row_ids(response) == [booked.id, waiting.id, anonymous.id]
+    first, second = (words(row) for row in rows(response))
+    [third] = (words(row) for row in rows(response, ANONYMOUS))
+    assert row_ids(response) == [booked.id, waiting.id]
+    assert anonymous_ids(response) == [anonymous.id]
     assert "Alma Booked" in first and f"{age_today(date(1960, 1, 1))} y" in first
     assert "Vascular ultrasound" in first and "Routine" in first
     assert "· Booked" in first and "Not booked" not in first
@@ -215,7 +231,8 @@ def test_each_row_shows_patient_age_route_urgency_rules_flags_and_booking(app):
     assert FLAG_TEXT["F1"] in first and FLAG_TEXT["F3"] in first
     assert "Ben Waiting" in second and "General consult" in second and "Not booked" in second
     assert FLAG_TEXT["F4"] in second and FLAG_TEXT["F10"] in second and CLINICIAN_RULE_TEXT["R5"] in second
-    assert "Not registered yet" in third and "34 y" in third  # no account yet: the age answered
+    assert "Not linked to a patient" in third and "34 y" in third  # no account yet: the age answered
+    assert "General consult" in third and "Booked" not in third  # no account, so no booking to show
     assert "Not reviewed" in first
 
 
@@ -272,12 +289,17 @@ def mixed_queue(app):
                                               "vu-routine", "ss-routine", "gc-routine"]),
 ])
 def test_filters(mixed_queue, query, expected):
+    """The same filters choose from both lists; the one anonymous case shows only in its own."""
     browser, ids = mixed_queue
+    anonymous = {"gc-emergency"}
 
     response = browser.get(f"/queue/?{query}")
 
     assert response.status_code == 200
-    assert row_ids(response) == [ids[name] for name in expected]
+    assert row_ids(response) == [ids[name] for name in expected if name not in anonymous]
+    assert anonymous_ids(response) == [ids[name] for name in expected if name in anonymous]
+    assert anonymous_heading(response) == (
+        f"Answers not yet linked to a patient ({len([name for name in expected if name in anonymous])})")
     if not expected:
         assert "No cases match." in text(response)
 
@@ -338,6 +360,69 @@ def test_the_next_page_keeps_the_filters(app):
     assert len(row_ids(browser.get(next_link))) == 2
 
 
+# --- answers not yet linked to a patient ------------------------------------------------------
+
+def test_answers_not_linked_to_a_patient_have_their_own_section(app):
+    patient = factories.make_user(name="Dora Linked")
+    linked = new_case(patient, "general_consult", "routine", age_minutes=30)
+    anonymous_routine = new_case(None, "general_consult", "routine", age_minutes=50)
+    anonymous_urgent = new_case(None, "vascular_ultrasound", "urgent", age_minutes=5)
+    anonymous_emergency = new_case(None, "general_consult", "emergency", age_minutes=1)
+    _, browser = browser_for(app)
+
+    response = browser.get("/queue/")
+
+    assert row_ids(response) == [linked.id]
+    assert "1 case, most urgent first, then oldest first." in words(text(response))
+    assert anonymous_ids(response) == [anonymous_emergency.id, anonymous_urgent.id, anonymous_routine.id]
+    assert anonymous_heading(response) == "Answers not yet linked to a patient (3)"
+    assert ("These answers were given without logging in; they join a patient's record only when the "
+            "patient confirms they are theirs.") in words(text(response))
+    page = text(response)
+    assert page.index('id="patient-cases"') < page.index('id="anonymous-cases"')  # patients' cases first
+
+
+def test_a_flood_of_anonymous_emergencies_does_not_push_a_patients_case_off_the_first_page(app):
+    patient = factories.make_user(name="Eve Routine")
+    routine = new_case(patient, "general_consult", "routine", age_minutes=1)
+    flood = [new_case(None, "general_consult", "emergency", age_minutes=100 - n) for n in range(30)]
+    _, browser = browser_for(app)
+
+    response = browser.get("/queue/")
+
+    assert row_ids(response) == [routine.id]
+    assert "Eve Routine" in words(rows(response)[0])
+    assert "1 case, most urgent first" in words(text(response))
+    assert 'aria-label="Pages"' not in text(response)  # one page of patients' cases
+    assert anonymous_heading(response) == "Answers not yet linked to a patient (30)"
+    assert anonymous_ids(response) == [case.id for case in flood[:10]]  # oldest first, 10 a page
+    assert "Page 1 of 3" in text(response)
+
+
+def test_the_anonymous_section_has_its_own_pages_and_keeps_the_filters_and_the_other_page(app):
+    patient = factories.make_user()
+    linked = [new_case(patient, "general_consult", "routine", age_minutes=200 - n) for n in range(27)]
+    anonymous = [new_case(None, "general_consult", "routine", age_minutes=100 - n) for n in range(12)]
+    other_route = new_case(None, "vascular_ultrasound", "routine")
+    _, browser = browser_for(app)
+
+    first = browser.get("/queue/?route=general_consult&page=2")
+    nav = re.search(r'<nav class="week-nav" aria-label="Pages of answers not yet linked">(.*?)</nav>',
+                    first.get_data(as_text=True), re.S).group(1)
+    next_link = html.unescape(re.search(r'<a class="button" href="([^"]+)">Next', nav).group(1))
+
+    assert anonymous_ids(first) == [case.id for case in anonymous[:10]]
+    assert "anon_page=2" in next_link and "route=general_consult" in next_link and "page=2" in next_link
+    second = browser.get(next_link)
+    assert anonymous_ids(second) == [case.id for case in anonymous[10:]]
+    assert row_ids(second) == [case.id for case in linked[25:]]  # the patients' list stays on its page
+    assert anonymous_heading(second) == "Answers not yet linked to a patient (12)"
+    assert anonymous_ids(browser.get("/queue/?anon_page=99")) == [  # past the end: the last page
+        case.id for case in anonymous[10:]] + [other_route.id]
+    assert anonymous_ids(browser.get("/queue/?anon_page=zero&route=general_consult")) == [
+        case.id for case in anonymous[:10]]
+
+
 # --- a fixed number of queries ----------------------------------------------------------------
 
 VARIANTS = [
@@ -394,14 +479,18 @@ def test_the_queue_runs_the_same_few_queries_for_10_or_1000_cases(app):
 
     large = queries_for(browser, "/queue/")
     large_page = queries_for(browser, "/queue/?page=7")
+    large_anonymous_page = queries_for(browser, "/queue/?anon_page=9&page=3")
     large_filtered = queries_for(browser, "/queue/?urgency=routine&review=unreviewed")
 
-    assert len(small) == len(large) == len(large_page), (small, large)
+    assert len(small) == len(large) == len(large_page) == len(large_anonymous_page), (small, large)
     assert len(small_filtered) == len(large_filtered)
     assert len(large) <= 6, large
-    page = text(browser.get("/queue/?page=40"))
-    assert "Page 40 of 40" in page and "1000 cases" in page
-    assert "Booked" in page
+    # Every seventh case has no patient (bulk_cases): 142 of the 1000.
+    page = browser.get("/queue/?page=40&anon_page=40")
+    assert "Page 35 of 35" in text(page) and "858 cases" in text(page)
+    assert "Booked" in text(page)
+    assert anonymous_heading(page) == "Answers not yet linked to a patient (142)"
+    assert "Page 15 of 15" in text(page) and len(anonymous_ids(page)) == 2
 
 
 # --- the case page ----------------------------------------------------------------------------
@@ -422,8 +511,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
     case = new_case(patient, "vascular_ultrasound", "routine", **FLAGGED)
     assert {"F1", "F3", "F4", "F5", "F10"} <= set(case.outcome["flags"])
     start = factories.local(date.today() + timedelta(days=2), 9)
-    book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=scan.id, start=start,
-                     triage_submission_id=case.id)
+    book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=scan.id, start=start)
     fresh()
     case = stored(case.id)
     _, browser = browser_for(app)
@@ -491,7 +579,8 @@ def test_the_case_page_of_an_emergency_stopped_early(app, client):
     assert CLINICIAN_RULE_TEXT["E2"] in text(page)
     assert "Bleeding leg vein Yes" in words(section(page, "Answers"))
     assert "Age Not answered" in words(section(page, "Answers"))
-    assert row_ids(browser.get("/queue/")) == [case_id]
+    queue = browser.get("/queue/")
+    assert row_ids(queue) == [] and anonymous_ids(queue) == [case_id]
 
 
 # --- reviewing --------------------------------------------------------------------------------

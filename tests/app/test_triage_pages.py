@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.auth.models import Role
 from portal.booking.models import Appointment, Route
@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.triage.models import TriageDraft, TriageSubmission
 from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
-from portal.triage.views import DRAFT_KEY
+from portal.triage.views import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.client import AuthActions, csrf_token, hidden_fields, submit
 
@@ -587,6 +587,11 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
         "phone": "(555) 010-2222", "password": "a long enough password", "confirm": "a long enough password"})
 
     assert location(registered) == "/book/"
+    assert stored_submissions()[0].patient_id is None  # not until the patient says they are theirs
+    asked = client.get("/book/")
+    assert location(asked) == "/triage/claim"
+    confirmed = confirm(client, "yes")
+    assert location(confirmed) == f"/triage/{submission.id}"
     [claimed] = stored_submissions()
     assert claimed.patient_id is not None
     assert claimed.patient.email == "sam@example.com"
@@ -601,7 +606,7 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
     assert client.get(f"/triage/{claimed.id}").status_code == 200  # still theirs, now by account
 
 
-def test_an_anonymous_visitor_answers_then_logs_in_and_the_answers_become_theirs(app, client):
+def test_an_anonymous_visitor_answers_then_logs_in_and_confirms_the_answers_are_theirs(app, client):
     clinic_types()
     factories.make_clinician()
     patient = factories.make_user()
@@ -616,12 +621,218 @@ def test_an_anonymous_visitor_answers_then_logs_in_and_the_answers_become_theirs
     logged = submit(client, login_link, {"email": email, "password": factories.PASSWORD})
 
     assert location(logged) == "/book/"
-    fresh()
-    assert db.session.get(TriageSubmission, new_id).patient_id == patient.id
-    assert db.session.get(TriageSubmission, older.id).patient_id == patient.id
+    assert owner_of(new_id) is None  # logging in attached nothing
+    for url in ["/book/", "/appointments/", f"/triage/{new_id}", "/"]:
+        assert location(client.get(url)) == "/triage/claim", url  # asked first, wherever they go
+    assert owner_of(new_id) is None
+
+    confirmed = confirm(client, "yes")
+
+    assert location(confirmed) == f"/triage/{new_id}"
+    assert owner_of(new_id) == patient.id
+    assert owner_of(older.id) == patient.id
+    outcome = client.get(f"/triage/{new_id}")
+    assert outcome.status_code == 200
+    assert "Your answers are now kept with your account." in words(main(outcome))
+    assert "A scan of the veins in your legs" in words(main(outcome))
     book = client.get("/book/")
+    assert book.status_code == 200
     assert "Leg vein scan" in words(main(book))  # the newest triage decides
     assert "General consultation" not in words(main(book))
+    assert location(client.get("/triage/claim")) == "/appointments/"  # nothing left to ask
+
+
+# --- confirming that answers given before logging in are the patient's own -----------------------
+
+def owner_of(submission_id: int) -> int | None:
+    fresh()
+    return db.session.get(TriageSubmission, submission_id).patient_id
+
+
+def session_ids(browser) -> list[int]:
+    with browser.session_transaction() as session:
+        return list(session.get(SUBMISSIONS_KEY, []))
+
+
+def confirm(browser, answer: str, **extra):
+    """Press one of the two buttons of the confirmation page ("yes" or "no")."""
+    return submit(browser, "/triage/claim", {"answer": answer, **extra})
+
+
+def answered_then_logged_in(app, client, answers=None):
+    """An anonymous visitor answers (routine, leg veins), then logs in to a patient's account in
+    the same browser: (patient, submission id)."""
+    submission = submission_id(answer_all(client, answers or CASES[1][0]))
+    patient = factories.make_user()
+    email = patient.email
+    fresh()
+    assert location(AuthActions(client).login(email)) == "/appointments/"
+    return patient, submission
+
+
+def test_the_confirmation_page_asks_with_the_date_and_plain_outcome(app, client):
+    clinic_types()
+    _, sid = answered_then_logged_in(app, client)
+    fresh()
+    answered_at = db.session.get(TriageSubmission, sid).created_at
+
+    response = client.get("/triage/claim")
+
+    assert response.status_code == 200
+    when = answered_at.astimezone(CHICAGO).strftime("%A %-d %B %Y, %-I:%M %p")
+    assert headings(response)[0] == (f"You answered the questions on this device before logging in, on {when}. "
+                                     "Are these your answers?")
+    page = words(main(response))
+    assert f"{when} : a scan of the veins in your legs, at a time that suits you" in page
+    assert "Yes, these are my answers" in page and "No, these are not mine" in page
+    assert not RULE_ID.search(page)  # outcome words, no rule ids
+    assert "varicose" not in page.lower() and "insufficiency" not in page.lower()  # no diagnosis
+
+
+def test_an_emergency_answered_before_logging_in_is_named_plainly(app, client):
+    _, sid = answered_then_logged_in(app, client, CASES[6][0])
+
+    page = words(main(client.get("/triage/claim")))
+
+    assert "we advised getting emergency care at once" in page
+    assert "scan of the veins" not in page
+
+
+def test_declining_attaches_nothing_and_is_not_asked_again(app, client):
+    clinic_types()
+    factories.make_clinician()
+    _, sid = answered_then_logged_in(app, client)
+
+    declined = confirm(client, "no")
+
+    assert location(declined) == "/appointments/"
+    assert owner_of(sid) is None
+    assert session_ids(client) == []
+    page = client.get("/appointments/")
+    assert page.status_code == 200
+    assert "Those answers were not added to your record." in words(main(page))
+    assert location(client.get("/book/")) == "/triage/"  # no triage of their own yet
+    assert location(client.get("/triage/claim")) == "/appointments/"
+    assert client.get(f"/triage/{sid}").status_code == 404  # not theirs
+    assert location(confirm_stale(client, "yes")) == "/appointments/"  # a stale Yes form attaches nothing
+    assert owner_of(sid) is None
+
+
+def confirm_stale(browser, answer: str):
+    """Send the confirmation form again after the page has gone (back button, second tab)."""
+    token = csrf_token(browser.get("/").get_data(as_text=True))
+    return browser.post("/triage/claim", data={"csrf_token": token, "answer": answer})
+
+
+def test_confirming_twice_attaches_once_and_does_no_harm(app, client):
+    patient, sid = answered_then_logged_in(app, client)
+    page = client.get("/triage/claim")
+    form = {**hidden_fields(page.get_data(as_text=True)), "answer": "yes"}
+
+    first = client.post("/triage/claim", data=form)
+    with client.session_transaction() as session:  # a double click sends the old cookie again
+        session[SUBMISSIONS_KEY] = [sid]
+    second = client.post("/triage/claim", data=form)
+
+    assert location(first) == location(second) == f"/triage/{sid}"
+    assert owner_of(sid) == patient.id
+    assert len(stored_submissions()) == 1
+    assert client.get(f"/triage/{sid}").status_code == 200
+
+
+def test_a_forged_id_in_the_form_is_not_attached(app, client):
+    patient, sid = answered_then_logged_in(app, client)
+    someone_elses = factories.make_submission(None, "general_consult", "emergency")
+    other_id = someone_elses.id
+    fresh()
+
+    confirmed = confirm(client, "yes", submission_id=str(other_id), submission_ids=str(other_id),
+                        triage_submissions=str(other_id))
+
+    assert location(confirmed) == f"/triage/{sid}"
+    assert owner_of(sid) == patient.id
+    assert owner_of(other_id) is None
+
+
+def test_only_answers_still_unlinked_are_attached(app, client):
+    patient, sid = answered_then_logged_in(app, client)
+    other_patient = factories.make_user()
+    theirs = factories.make_submission(other_patient, "general_consult", "routine")
+    other_patient_id, theirs_id = other_patient.id, theirs.id
+    fresh()
+    with client.session_transaction() as session:  # even were the list to name someone else's
+        session[SUBMISSIONS_KEY] = [sid, theirs_id]
+
+    page = words(main(client.get("/triage/claim")))
+    confirm(client, "yes")
+
+    assert page.count("at a time that suits you") == 1  # only the unlinked one is listed
+    assert owner_of(sid) == patient.id
+    assert owner_of(theirs_id) == other_patient_id
+
+
+def test_a_confirmation_without_a_csrf_token_attaches_nothing(app, client):
+    _, sid = answered_then_logged_in(app, client)
+
+    response = client.post("/triage/claim", data={"answer": "yes"})
+
+    assert response.status_code == 400
+    assert owner_of(sid) is None
+    assert session_ids(client) == [sid]
+
+
+def test_a_confirmation_without_an_answer_asks_again(app, client):
+    _, sid = answered_then_logged_in(app, client)
+
+    response = confirm(client, "maybe")
+
+    assert response.status_code == 400
+    assert "Please choose one of the two buttons." in words(main(response))
+    assert owner_of(sid) is None
+    assert session_ids(client) == [sid]
+
+
+@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.ADMIN])
+def test_staff_logging_in_where_someone_answered_never_see_or_take_the_answers(app, client, role):
+    sid = submission_id(answer_all(client, CASES[1][0]))
+    staff = factories.make_user(role=role)
+    staff_email = staff.email
+    fresh()
+
+    logged = AuthActions(client).login(staff_email)
+
+    assert location(logged) == "/"
+    assert client.get("/").status_code == 200  # not asked
+    assert client.get("/triage/claim").status_code == 403
+    assert owner_of(sid) is None
+    assert session_ids(client) == []  # forgotten: nobody logging in here later is asked either
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    assert client.post("/triage/claim", data={"csrf_token": token, "answer": "yes"}).status_code == 403
+    AuthActions(client).logout()
+    patient = factories.make_user()
+    patient_email = patient.email
+    fresh()
+    assert location(AuthActions(client).login(patient_email)) == "/appointments/"
+    assert client.get("/appointments/").status_code == 200
+    assert owner_of(sid) is None
+
+
+def test_answers_linked_meanwhile_are_not_asked_about(app, client):
+    _, sid = answered_then_logged_in(app, client)
+    other_patient = factories.make_user()
+    fresh()
+    db.session.execute(update(TriageSubmission).where(TriageSubmission.id == sid)
+                       .values(patient_id=other_patient.id))
+    db.session.commit()
+
+    assert client.get("/appointments/").status_code == 200
+    assert session_ids(client) == []
+
+
+def test_the_confirmation_page_is_for_patients_logged_in(app, client):
+    answer_all(client, CASES[1][0])
+
+    assert location(client.get("/triage/claim")) == "/auth/login"
 
 
 def test_an_anonymous_outcome_is_seen_only_in_the_browser_that_answered(app, client):
@@ -814,21 +1025,27 @@ def test_after_an_emergency_a_patient_cannot_book_by_any_url(app):
     start = utc(date.today() + timedelta(days=3), 9)  # on every visit type's grid
     token = csrf_token(browser.get("/appointments/").get_data(as_text=True))
 
-    assert location(browser.get("/book/")) == outcome
+    def closed(response) -> bool:
+        """The page says booking is paused and to call the clinic, with no link to book."""
+        page = response.get_data(as_text=True)
+        return (response.status_code == 200 and "Online booking is paused" in page
+                and "(555) 010-4477" in page and 'href="/book/"' not in page)
+
+    assert closed(browser.get("/book/")) and closed(browser.get("/appointments/"))
+    assert 'href="/book/"' not in browser.get(outcome).get_data(as_text=True)
     for route in Route:
-        assert location(browser.get(confirm_url(route, start, clinician.id))) == outcome
+        assert closed(browser.get(confirm_url(route, start, clinician.id)))
         forged = {"csrf_token": token, "start": start.isoformat(), "clinician_id": str(clinician.id),
                   "idempotency_key": "0123456789abcdef0123456789abcdef"}
-        assert location(browser.post(f"/book/confirm?type={route}", data=forged)) == outcome
-    assert location(browser.post("/book/confirm", data=forged)) == outcome
+        assert closed(browser.post(f"/book/confirm?type={route}", data=forged))
+    assert closed(browser.post("/book/confirm", data=forged))
     assert stored_appointments() == []
 
     # Nor through the booking service itself.
     for appointment_type in types.values():
         with pytest.raises(TriageNotBookable):
             book_appointment(patient_id=patient.id, clinician_id=clinician.id,
-                             appointment_type_id=appointment_type.id, start=start,
-                             triage_submission_id=emergency.id)
+                             appointment_type_id=appointment_type.id, start=start)
     assert stored_appointments() == []
 
 
@@ -866,8 +1083,7 @@ def test_an_urgent_triage_cannot_book_a_time_more_than_24_hours_ahead(app):
     assert stored_appointments() == []
     with pytest.raises(TriageNotBookable):
         book_appointment(patient_id=submission.patient_id, clinician_id=clinician.id,
-                         appointment_type_id=confirm_type_id("vascular_ultrasound"), start=start,
-                         triage_submission_id=submission.id)
+                         appointment_type_id=confirm_type_id("vascular_ultrasound"), start=start)
 
 
 def test_an_urgent_refusal_offers_only_times_within_24_hours(app):
@@ -933,8 +1149,7 @@ def test_after_an_emergency_moving_an_appointment_books_no_new_time(app):
     first = browser.get(slot_links(browser.get("/book/"))[0])
     assert location(browser.post(first.request.url, data=hidden_fields(first.get_data(as_text=True)))) == "/appointments/"
     [booked] = stored_appointments()
-    emergency = factories.make_submission(patient, "general_consult", "emergency")
-    emergency_id = emergency.id
+    factories.make_submission(patient, "general_consult", "emergency")
     fresh()
 
     week = browser.get(f"/appointments/{booked.id}/reschedule")
@@ -945,7 +1160,8 @@ def test_after_an_emergency_moving_an_appointment_books_no_new_time(app):
             browser.post(confirm.request.url, data=hidden_fields(confirm.get_data(as_text=True)))
 
     assert [(a.id, a.status) for a in stored_appointments()] == [(booked.id, "booked")]
-    assert week.status_code == 302 and location(week) == f"/triage/{emergency_id}"
+    assert week.status_code == 200 and "Online booking is paused" in week.get_data(as_text=True)
+    assert f"/appointments/{booked.id}/reschedule" not in browser.get("/appointments/").get_data(as_text=True)
 
 
 def test_an_urgent_outcome_offers_no_times_of_a_visit_type_switched_off(app):

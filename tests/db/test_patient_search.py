@@ -128,15 +128,17 @@ def test_at_most_fifty_patients_and_a_sign_that_there_are_more(app):
 
 def test_each_patient_comes_with_the_latest_triage_and_the_next_visit(app):
     jane = make_patient("Jane Smith")
-    factories.make_submission(jane, "general_consult", "routine")
-    factories.make_submission(jane, "vascular_ultrasound", "urgent")
     appointment_type = factories.make_type()
     clinician = factories.make_clinician()
+    desk = factories.make_user(role="desk")
     day = factories.future_weekday()
     later = book_appointment(patient_id=jane.id, clinician_id=clinician.id,
                              appointment_type_id=appointment_type.id, start=factories.local(day + timedelta(days=7), 10))
-    sooner = book_appointment(patient_id=jane.id, clinician_id=clinician.id,
-                              appointment_type_id=appointment_type.id, start=factories.local(day, 10))
+    sooner = book_appointment(patient_id=jane.id, clinician_id=clinician.id, booked_by_id=desk.id,
+                              appointment_type_id=appointment_type.id, start=factories.local(day, 10),
+                              override_reason="A second consult, for the other leg")
+    factories.make_submission(jane, "general_consult", "routine")
+    factories.make_submission(jane, "vascular_ultrasound", "urgent")
     [line] = search_patients(parse_query("jane")).patients
     assert (line.latest_triage.current_route, line.latest_triage.urgency) == ("vascular_ultrasound", "urgent")
     assert line.next_appointment.id == sooner.id != later.id

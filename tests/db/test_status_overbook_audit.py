@@ -154,12 +154,18 @@ def test_overbook_without_a_reason_is_refused_by_the_database(desk_setup):
     db.session.rollback()
 
 
-def test_the_desk_may_move_a_visit_whose_route_a_doctor_changed_since(desk_setup):
+def test_the_desk_moves_a_visit_whose_route_a_doctor_changed_since_only_with_a_reason(desk_setup):
+    from portal.booking.service import ReasonRequired
     from portal.triage.service import record_review
     desk, patient, visit, clinician, day = desk_setup
     submission = factories.make_submission(patient)
-    appointment = book(patient, visit, clinician, local(day, 10), triage_submission_id=submission.id)
+    appointment = book(patient, visit, clinician, local(day, 10))
+    assert appointment.triage_submission_id == submission.id  # the service links the triage it routes from
     record_review(submission.id, doctor=factories.make_user(role=Role.DOCTOR), new_route="sleep_study_referral",
                   reason="Snoring and apnoea reported at the phone call")
-    moved = reschedule_appointment(appointment.id, by_user=desk, new_start=local(day, 14))
+    with pytest.raises(ReasonRequired, match="other than the triage's route"):
+        reschedule_appointment(appointment.id, by_user=desk, new_start=local(day, 14))
+    moved = reschedule_appointment(appointment.id, by_user=desk, new_start=local(day, 14),
+                                   override_reason="Consult first, sleep referral after")
     assert moved.start_at == local(day, 14) and moved.triage_submission_id == submission.id
+    assert (moved.overrides, moved.override_reason) == ("route", "Consult first, sleep referral after")

@@ -660,9 +660,17 @@ def test_safety_page_without_emergency_goes_on():
     ],
 )
 def test_safety_page_emergency(given, route, reasons):
+    """An early stop says its route is provisional: the leg and sleep questions were never asked."""
     result = evaluate_safety({**ALL_NO, **given})
-    assert result == TriageOutcome(route, EMERGENCY, reasons, ())
+    assert result == TriageOutcome(route, EMERGENCY, reasons, (), route_provisional=True)
     assert result.bmi is None and result.stop_bang == 0
+    assert TriageOutcome.from_dict(result.to_dict()).route_provisional
+
+
+def test_a_full_answer_set_is_never_provisional():
+    """Worked case 6: every answer given, so the emergency keeps its real route."""
+    result = outcome(age=61, sex="male", leg_signs=["varicose_veins"], venous_symptoms="yes", pe_symptoms="yes")
+    assert (result.route, result.urgency, result.route_provisional) == (ULTRASOUND, EMERGENCY, False)
 
 
 def test_safety_page_ignores_other_answers_even_invalid_ones():
@@ -722,6 +730,7 @@ def test_outcome_round_trips_through_json():
         "version": "rlsvein-1",
         "bmi": 35.1,
         "stop_bang": 4,
+        "route_provisional": False,
     }
     assert TriageOutcome.from_dict(stored) == original
 
