@@ -1,23 +1,22 @@
-"""The doctors' queue of triaged cases, most urgent first, and the case page with its review."""
+"""The doctors' queue of triaged cases, most urgent first, and the case page with its review and,
+for an emergency, the record that it has been dealt with."""
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
-from wtforms import SelectChoice, SelectField, TextAreaField
-from wtforms.validators import Length
 
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.database import utc_now
 from portal.extensions import db
+from portal.triage.forms import EmergencyDealtWithForm, ReviewForm
 from portal.triage.models import ReviewState, TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT
-from portal.triage.service import ReviewError, record_review, record_staff_view
+from portal.triage.service import ReviewError, record_emergency_dealt_with, record_review, record_staff_view
 from portal.triage.vocabulary import ROUTE_LABELS, Route, Urgency
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
@@ -80,32 +79,19 @@ def queue():
                            flag_text=FLAG_TEXT)
 
 
-class ReviewForm(FlaskForm):
-    new_route = SelectField("Route", choices=[SelectChoice("", "Keep the current route")] + [
-        SelectChoice(route.value, label) for route, label in ROUTE_LABELS.items()], validate_choice=True)
-    reason = TextAreaField("Note (a reason is required to change the route)", validators=[
-        Length(max=2000, message="Please keep the note under 2,000 characters.")])
-
-
-@bp.route("/<int:submission_id>", methods=["GET", "POST"])
-@roles_required(Role.DOCTOR)
-def case(submission_id: int):
+def _case_page(submission_id: int, *, review: ReviewForm | None = None,
+               emergency: EmergencyDealtWithForm | None = None):
+    """The case with its answers, reasons, flags, appointments and history, and the doctor's
+    forms: while its emergency is open, only the record that it was dealt with."""
     submission = db.session.scalar(
         select(TriageSubmission).where(TriageSubmission.id == submission_id)
         .options(joinedload(TriageSubmission.patient),
-                 selectinload(TriageSubmission.reviews).joinedload(TriageReview.reviewer)))
+                 selectinload(TriageSubmission.reviews).joinedload(TriageReview.reviewer))
+        .execution_options(populate_existing=True))
     if submission is None:
         abort(404)
-    form = ReviewForm()
-    if form.validate_on_submit():
-        try:
-            record_review(submission.id, doctor=current_user, new_route=form.new_route.data or None,
-                          reason=form.reason.data)
-        except ReviewError as error:
-            form.reason.errors.append(str(error))
-        else:
-            flash("Your review is saved.", "success")
-            return redirect(url_for(".case", submission_id=submission.id))
+    review = review or ReviewForm()
+    emergency = (emergency or EmergencyDealtWithForm()).offer_routes(provisional=submission.route_provisional)
     if request.method == "GET":
         record_staff_view(submission, current_user)
     appointments = []
@@ -116,7 +102,45 @@ def case(submission_id: int):
             .order_by(Appointment.start_at.desc())).all()
     grouped_answers = [(step, [(QUESTIONS[qid], describe_answer(qid, submission.answers.get(qid)))
                                for qid in step.question_ids]) for step in STEPS]
-    page = render_template("queue/case.html", submission=submission, result=submission.result, form=form,
-                           grouped_answers=grouped_answers, appointments=appointments, today=date.today(),
-                           route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT, flag_text=FLAG_TEXT)
-    return page, 400 if form.errors else 200
+    page = render_template("queue/case.html", submission=submission, result=submission.result, form=review,
+                           emergency_form=emergency, grouped_answers=grouped_answers, appointments=appointments,
+                           today=date.today(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
+                           flag_text=FLAG_TEXT)
+    return page, 400 if review.errors or emergency.errors else 200
+
+
+@bp.route("/<int:submission_id>", methods=["GET", "POST"])
+@roles_required(Role.DOCTOR)
+def case(submission_id: int):
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            record_review(submission_id, doctor=current_user, new_route=form.new_route.data or None,
+                          reason=form.reason.data)
+        except ReviewError as error:
+            form.reason.errors.append(str(error))
+        else:
+            flash("Your review is saved.", "success")
+            return redirect(url_for(".case", submission_id=submission_id))
+    return _case_page(submission_id, review=form)
+
+
+@bp.post("/<int:submission_id>/emergency")
+@roles_required(Role.DOCTOR)
+def emergency_dealt_with(submission_id: int):
+    """Record that the case's emergency has been dealt with: booking opens again for the patient."""
+    form = EmergencyDealtWithForm()
+    submission = db.session.get(TriageSubmission, submission_id)
+    if submission is None:
+        abort(404)
+    form.offer_routes(provisional=submission.route_provisional)
+    if form.validate_on_submit():
+        try:
+            record_emergency_dealt_with(submission_id, doctor=current_user, note=form.note.data,
+                                        new_route=form.new_route.data or None)
+        except ReviewError as error:
+            form.note.errors.append(str(error))
+        else:
+            flash("Recorded: the emergency has been dealt with. The patient can book again.", "success")
+            return redirect(url_for(".case", submission_id=submission_id))
+    return _case_page(submission_id, emergency=form)
