@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     TRIAGE_VIEWED = "triage.viewed"
     TRIAGE_REVIEWED = "triage.reviewed"
     TRIAGE_EMERGENCY_CLEARED = "triage.emergency_cleared"
+    TRIAGE_CLAIMED = "triage.claimed"  # anonymous answers joined a patient's record, as the patient confirmed
     SCHEDULE_CHANGED = "schedule.changed"
     TIME_OFF_ADDED = "schedule.time_off_added"
     TIME_OFF_REMOVED = "schedule.time_off_removed"

@@ -87,8 +87,12 @@ def claim_submissions(submission_ids: Iterable[int], user: User) -> list[int]:
         return []
     with write_transaction():
         _lock_patient(user.id)  # an attached emergency closes booking: not while a booking is being made
-        db.session.execute(update(TriageSubmission).where(
-            TriageSubmission.id.in_(ids), TriageSubmission.patient_id.is_(None)).values(patient_id=user.id))
+        attached = list(db.session.scalars(update(TriageSubmission).where(
+            TriageSubmission.id.in_(ids), TriageSubmission.patient_id.is_(None))
+            .values(patient_id=user.id).returning(TriageSubmission.id)))
+        for submission_id in sorted(attached):
+            audit.record(AuditAction.TRIAGE_CLAIMED, patient_id=user.id, user_id=user.id,
+                         detail=f"case {submission_id}: the patient confirmed these answers are theirs")
         theirs = list(db.session.scalars(select(TriageSubmission.id).where(
             TriageSubmission.id.in_(ids), TriageSubmission.patient_id == user.id)
             .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc())))

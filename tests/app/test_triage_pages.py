@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
+from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.booking.models import Appointment, Route
 from portal.booking.service import TriageNotBookable, book_appointment
@@ -595,6 +596,9 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
     [claimed] = stored_submissions()
     assert claimed.patient_id is not None
     assert claimed.patient.email == "sam@example.com"
+    assert [(e.patient_id, e.detail) for e in db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "triage.claimed"))] == [
+        (claimed.patient_id, f"case {claimed.id}: the patient confirmed these answers are theirs")]
     book = client.get("/book/")
     assert book.status_code == 200
     page = words(main(book))
