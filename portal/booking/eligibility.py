@@ -89,15 +89,14 @@ NO_TRIAGE = TriageState()
 class BookingRequest:
     """One booking or move: who, which kind of visit (by its route), when, and what else stands.
 
-    `moving` is true when an existing appointment is moved; `standing_overrides` are the
-    overrides already stated with a reason on that appointment. `has_other_upcoming_of_type`
-    counts the patient's upcoming active visits of this type, the one being moved left out."""
+    For a move, `standing_overrides` are the overrides already stated with a reason on the
+    appointment moved. `has_other_upcoming_of_type` tells whether the patient has another
+    upcoming active visit of this type, the one being moved left out."""
 
     actor: Actor
     route: str
     start: datetime
     now: datetime
-    moving: bool = False
     has_other_upcoming_of_type: bool = False
     standing_overrides: frozenset[Override] = frozenset()
 

@@ -208,7 +208,7 @@ def booking_decision(*, patient_id: int, appointment_type: AppointmentType, star
     state = triage_state(patient_id)
     request = BookingRequest(
         actor=_actor(patient_id, booked_by), route=appointment_type.route, start=start, now=now,
-        moving=moving is not None, standing_overrides=_standing_overrides(moving),
+        standing_overrides=_standing_overrides(moving),
         has_other_upcoming_of_type=_has_other_upcoming(patient_id, appointment_type.id, now, moving=moving))
     return decide(state, request, clinic_phone=current_app.config["CLINIC_PHONE"]), state
 
