@@ -5,7 +5,8 @@
   reviewed count as dealt with at the time of that review (a doctor saw them).
 - triage_submission.route_provisional: the questionnaire stopped at the safety step, so the
   route is a placeholder until a doctor's review sets it. True for early stops not yet reviewed.
-- triage_review.action gains 'emergency_cleared', which needs a note.
+- triage_review.action gains 'emergency_cleared', which needs a note (and the column is widened
+  to hold it).
 - appointment.overrides / override_reason: the triage rules staff set aside for one visit
   (a later time for an urgent case, another route, a second visit of a type) and why.
 
@@ -51,6 +52,9 @@ def upgrade():
                                          "emergency_cleared_at IS NULL OR urgency = 'emergency'")
 
     with op.batch_alter_table('triage_review', schema=None) as batch_op:
+        # 'emergency_cleared' is 17 characters: PostgreSQL holds varchar to its length, SQLite does not.
+        batch_op.alter_column('action', existing_type=sa.String(length=16), type_=sa.String(length=32),
+                              existing_nullable=False)
         batch_op.drop_constraint(op.f('ck_triage_review_action_known'), type_='check')
         batch_op.create_check_constraint('action_known', "action IN ('reviewed', 'route_changed', 'emergency_cleared')")
         batch_op.create_check_constraint('emergency_cleared_noted', "action <> 'emergency_cleared' OR length(reason) > 0")
@@ -76,6 +80,8 @@ def downgrade():
         batch_op.drop_constraint('emergency_cleared_noted', type_='check')
         batch_op.drop_constraint(op.f('ck_triage_review_action_known'), type_='check')
         batch_op.create_check_constraint('action_known', "action IN ('reviewed', 'route_changed')")
+        batch_op.alter_column('action', existing_type=sa.String(length=32), type_=sa.String(length=16),
+                              existing_nullable=False)
     with op.batch_alter_table('triage_submission', schema=None) as batch_op:
         batch_op.drop_constraint('only_emergencies_cleared', type_='check')
         batch_op.drop_column('emergency_cleared_at')

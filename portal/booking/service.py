@@ -19,8 +19,8 @@ from portal import audit
 from portal.audit import AuditAction
 from portal.auth.models import Role, User
 from portal.booking.availability import Interval, free_slots
-from portal.booking.eligibility import (OVERRIDE_LABELS, Actor, BookingRequest, Decision, Override, TriageState, Verdict,
-                                       decide)
+from portal.booking.eligibility import (OVERRIDE_LABELS, Actor, BookingRequest, Decision, Override, TriageState,
+                                       Verdict, decide)
 from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
@@ -223,7 +223,8 @@ def _check_triage(*, patient_id: int, appointment_type: AppointmentType, start: 
         raise TriageNotBookable(decision.message)
     if decision.verdict == Verdict.NEEDS_REASON and not override_reason:
         raise ReasonRequired(decision.message, decision.overrides)
-    reason = (override_reason or (moving.override_reason if moving is not None else None)) if decision.overrides else None
+    standing_reason = moving.override_reason if moving is not None else None
+    reason = (override_reason or standing_reason) if decision.overrides else None
     # Linked to the latest triage when it is the visit that triage routes to: the queue then shows
     # the case booked. A move otherwise keeps the link it had.
     link = state.submission_id if state.route == appointment_type.route else (

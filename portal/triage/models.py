@@ -122,7 +122,7 @@ class TriageReview(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("triage_submission.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    action: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
     old_route: Mapped[str | None] = mapped_column(String(32))
     new_route: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")

@@ -126,7 +126,7 @@ def record_review(submission_id: int, *, doctor: User, new_route: str | None = N
     reason = (reason or "").strip()
     with write_transaction():
         submission = db.session.scalar(select(TriageSubmission).where(TriageSubmission.id == submission_id)
-                                       .with_for_update())
+                                       .with_for_update(key_share=True))  # bookings linking to it go on
         if submission is None:
             raise ReviewError("That case was not found.")
         if submission.emergency_open:
@@ -161,11 +161,15 @@ def record_emergency_dealt_with(submission_id: int, *, doctor: User, note: str,
         raise ReviewError("Please write what was done about the emergency (for example: seen in the "
                           "emergency department, scan clear).")
     with write_transaction():
+        # The patient first, then the case, as a booking does (patient, then the insert whose
+        # foreign key touches the case): the other order deadlocks on PostgreSQL. FOR NO KEY
+        # UPDATE leaves that foreign-key check free to go on.
+        _lock_patient(db.session.scalar(select(TriageSubmission.patient_id)
+                                        .where(TriageSubmission.id == submission_id)))
         submission = db.session.scalar(select(TriageSubmission).where(TriageSubmission.id == submission_id)
-                                       .with_for_update().execution_options(populate_existing=True))
+                                       .with_for_update(key_share=True).execution_options(populate_existing=True))
         if submission is None:
             raise ReviewError("That case was not found.")
-        _lock_patient(submission.patient_id)
         if not submission.is_emergency:
             raise ReviewError("This case is not an emergency.")
         if submission.emergency_cleared_at is not None:
