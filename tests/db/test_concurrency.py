@@ -3,7 +3,6 @@
 Each thread runs in its own app context, so it has its own session and connection, as two
 requests in two processes would. A barrier releases them together.
 """
-import threading
 import time
 from datetime import timedelta
 
@@ -17,35 +16,19 @@ from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatu
 from portal.booking.service import SlotUnavailable, book_appointment, reschedule_appointment
 from portal.extensions import db
 from tests.db.conftest import THREADS
+from tests.db.threads import run_at_once
 from tests.factories import local
 
 ROUNDS = 10
 
 
 def run_together(app, jobs):
-    """Run each job in its own thread and app context, all released at once; return
-    (results, errors) in job order, where an error is any exception that escaped."""
-    barrier = threading.Barrier(len(jobs))
-    results, errors = [None] * len(jobs), [None] * len(jobs)
-
-    def worker(index, job):
-        with app.app_context():
-            try:
-                barrier.wait()
-                results[index] = job()
-            except SlotUnavailable:
-                results[index] = "taken"
-            except Exception as error:  # noqa: BLE001 - the test reports whatever escaped
-                errors[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, [e for e in errors if e is not None]
+    """Run the jobs at once (tests/db/threads.py); return (results, errors) in job order, where
+    the loser of a race counts as "taken" and an error is any other exception that escaped."""
+    outcomes = run_at_once(app, jobs)
+    results = ["taken" if isinstance(o, SlotUnavailable) else None if isinstance(o, Exception) else o
+               for o in outcomes]
+    return results, [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, SlotUnavailable)]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ an urgent case is seen within 24 hours, later only by the desk with a stated rea
 holds one upcoming visit of a kind. The races at the end run real threads, each in its own app
 context (its own session and connection), as requests in separate processes would.
 """
-import threading
 import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -29,6 +28,7 @@ from portal.triage.rules import evaluate_safety
 from portal.triage.service import (ReviewError, record_emergency_dealt_with, record_review, save_answers,
                                    submit)
 from tests import factories
+from tests.db.threads import run_at_once
 from tests.factories import CHICAGO, local
 
 ULTRASOUND, CONSULT = Route.VASCULAR_ULTRASOUND.value, Route.GENERAL_CONSULT.value
@@ -378,33 +378,6 @@ def test_a_patient_holds_one_upcoming_ultrasound_and_the_desk_adds_a_second_only
 
 
 # --- races: real threads, one app context each ------------------------------------------------------
-
-
-def run_at_once(app, jobs) -> list:
-    """Run each job in a thread of its own, in its own app context (so its own session and
-    connection, like a request in another process), all released together by a barrier.
-    Returns what each job returned, or the exception it raised, in job order."""
-    db.session.rollback()  # the test's own session holds no snapshot or lock while the threads run
-    barrier = threading.Barrier(len(jobs))
-    outcomes = [None] * len(jobs)
-
-    def worker(index, job):
-        with app.app_context():
-            try:
-                barrier.wait()
-                outcomes[index] = job()
-            except Exception as error:  # noqa: BLE001 - the test judges whatever was raised
-                outcomes[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread is still waiting (a lock never released?)"
-    return outcomes
 
 
 @pytest.fixture

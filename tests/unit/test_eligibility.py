@@ -16,11 +16,9 @@ No Flask, no database: plain values in, a Decision out.
 
 from __future__ import annotations
 
-import ast
 import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,9 +38,10 @@ from portal.booking.eligibility import (
     latest_start,
     seen_within_urgent_window,
 )
-from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS
+from portal.triage.questions import EMERGENCY_QUESTION_IDS
 from portal.triage.rules import TriageOutcome, evaluate
 from portal.triage.vocabulary import Route, Urgency
+from tests.answers import imported_modules, valid_answers
 
 UTC = timezone.utc
 CHICAGO = ZoneInfo("America/Chicago")
@@ -336,33 +335,14 @@ def test_seen_within_urgent_window(start, end, inside):
 def test_eligibility_module_is_pure():
     """eligibility.py imports only the standard library and the triage vocabulary."""
     allowed = {"__future__", "dataclasses", "datetime", "enum", "portal.triage.vocabulary"}
-    tree = ast.parse(Path(eligibility.__file__).read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported = imported_modules(eligibility)
     assert imported <= allowed, imported - allowed
 
 
 # --- Property: a red flag never opens a door ----------------------------------------------------------
 
 
-def _valid_value(question_id: str) -> st.SearchStrategy:
-    """Any answer the questionnaire accepts for this question (TRIAGE.md's answer table)."""
-    question = QUESTIONS[question_id]
-    values = [choice.value for choice in question.choices]
-    if question.kind == "list":
-        return st.lists(st.sampled_from(values), unique=True)
-    if question.kind == "int":
-        return st.integers(int(question.minimum), int(question.maximum))
-    if question.kind == "number":
-        return st.one_of(st.integers(int(question.minimum), int(question.maximum)),
-                         st.floats(question.minimum, question.maximum, allow_nan=False))
-    return st.sampled_from(values)
-
-
-any_full_answers = st.fixed_dictionaries(
-    {question_id: _valid_value(question_id) for question_id, question in QUESTIONS.items() if question.required},
-    optional={question_id: _valid_value(question_id) for question_id, question in QUESTIONS.items()
-              if not question.required})
+any_full_answers = valid_answers
 # Drawn at random, nearly every answer set already holds some red flag; half the examples start
 # calm (routine) instead, so the flag added is what raises the urgency.
 RAISING_ANSWERS = (*RED_FLAGS, "drowsy_driving")

@@ -7,11 +7,9 @@ No Flask, no database.
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -30,6 +28,7 @@ from portal.triage.rules import (
     evaluate_safety,
 )
 from portal.triage.vocabulary import Route, Urgency
+from tests.answers import complete_answers, imported_modules, valid_answers
 
 ULTRASOUND = Route.VASCULAR_ULTRASOUND
 SLEEP_STUDY = Route.SLEEP_STUDY_REFERRAL
@@ -803,40 +802,12 @@ def test_rules_module_is_pure():
     allowed = {"__future__", "collections.abc", "dataclasses", "typing",
                "portal.triage.questions", "portal.triage.vocabulary"}
     for module in (rules,):
-        tree = ast.parse(Path(module.__file__).read_text())
-        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                     for alias in node.names}
+        imported = imported_modules(module)
         assert imported <= allowed, imported - allowed
 
 
 # --- Properties ---------------------------------------------------------------------------------
 
-
-def _valid_value(question_id: str) -> st.SearchStrategy:
-    question = QUESTIONS[question_id]
-    values = [choice.value for choice in question.choices]
-    if question.kind == "list":
-        return st.lists(st.sampled_from(values), unique=True)
-    if question.kind == "int":
-        return st.integers(int(question.minimum), int(question.maximum))
-    if question.kind == "number":
-        return st.one_of(
-            st.integers(int(question.minimum), int(question.maximum)),
-            st.floats(question.minimum, question.maximum, allow_nan=False),
-        )
-    return st.sampled_from(values)
-
-
-REQUIRED_IDS = [question.id for question in QUESTIONS.values() if question.required]
-OPTIONAL_IDS = [question.id for question in QUESTIONS.values() if not question.required]
-
-complete_answers = st.fixed_dictionaries(
-    {question_id: _valid_value(question_id) for question_id in QUESTIONS})
-valid_answers = st.fixed_dictionaries(
-    {question_id: _valid_value(question_id) for question_id in REQUIRED_IDS},
-    optional={question_id: _valid_value(question_id) for question_id in OPTIONAL_IDS},
-)
 
 RAISING_ANSWERS = [*RED_FLAGS, "drowsy_driving"]
 
