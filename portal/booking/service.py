@@ -25,7 +25,6 @@ from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStat
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
-from portal.triage.models import TriageSubmission
 from portal.triage.service import latest_submission, open_emergency
 from portal.triage.vocabulary import Urgency
 

@@ -762,7 +762,7 @@ def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
     visit = factories.make_type(Route.VASCULAR_ULTRASOUND, minutes=30)
     clinician = factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
     patient = factories.make_user()
-    submission = factories.make_submission(patient, Route.VASCULAR_ULTRASOUND, "urgent")
+    factories.make_submission(patient, Route.VASCULAR_ULTRASOUND, "urgent")
     soon = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=3)
     soon += timedelta(minutes=-soon.minute % 30)  # on the half-hour grid of the clinician's day
     if soon.astimezone(CHICAGO).time() == time(23, 30):  # the end of the day, not a slot

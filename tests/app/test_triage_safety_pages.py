@@ -4,10 +4,9 @@ the triage, and the patient's pages never offer a booking the service would refu
 
 The service-level rules, on both databases, are in tests/db/test_triage_safety.py.
 """
-from datetime import date, datetime, timedelta, timezone
+from datetime import timezone
 
 import pytest
-from sqlalchemy import select
 
 from portal.audit import AuditAction, AuditEvent
 from portal.auth.models import Role
@@ -17,8 +16,8 @@ from portal.extensions import db
 from portal.triage.models import TriageReview, TriageSubmission
 from portal.triage.rules import evaluate_safety
 from tests import factories
-from tests.app.test_desk_patients import (browser_for, flashes, make_patient, overbook, post_form, slot_links,
-                                          stored, text, words)
+from tests.app.test_desk_patients import (browser_for, flashes, make_patient, overbook, slot_links, stored, text,
+                                          words)
 from tests.client import csrf_token, hidden_fields, logged_in
 
 CLINIC_PHONE = "(555) 010-4477"
