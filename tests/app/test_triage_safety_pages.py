@@ -4,7 +4,7 @@ the triage, and the patient's pages never offer a booking the service would refu
 
 The service-level rules, on both databases, are in tests/db/test_triage_safety.py.
 """
-from datetime import timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -219,3 +219,22 @@ def test_the_patient_pages_offer_no_booking_while_an_emergency_awaits_a_doctor(a
         assert CLINIC_PHONE in text(page), url
     assert "Online booking is paused" in words(browser.get(f"/triage/{routine.id}"))
     assert "Call us to book" in words(browser.get("/"))
+
+
+def test_the_urgent_list_counts_any_visit_inside_the_window_linked_or_not(app, clinic):
+    """A visit booked before the urgent answers (so not linked to them) that falls within the next
+    24 hours answers the case; one further out does not."""
+    types, _ = clinic
+    clinician = factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
+    soon_patient, later_patient = make_patient("Soon Seen"), make_patient("Later Seen")
+    soon = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=3)
+    soon += timedelta(minutes=-soon.minute % 30)  # on the half-hour grid of the clinician's day
+    if soon.astimezone(factories.CHICAGO).time() == time(23, 30):  # the end of the day, not a slot
+        soon += timedelta(minutes=30)
+    for patient, start in ((soon_patient, soon), (later_patient, soon + timedelta(days=5))):
+        book_appointment(patient_id=patient.id, clinician_id=clinician.id,
+                         appointment_type_id=types[Route.GENERAL_CONSULT].id, start=start)
+        factories.make_submission(patient, "vascular_ultrasound", "urgent")
+    _, browser = browser_for(app)
+    page = words(browser.get("/desk/patients/urgent"))
+    assert "Later Seen" in page and "Soon Seen" not in page
