@@ -1,16 +1,25 @@
 """Account logic: registering a patient (by the patient, and later by the front desk) and
-checking a login."""
+checking a login.
+
+A registration is announced with the `patient_registered` signal inside its transaction; the
+audit package records it there, so accounts never import the audit log (which imports them).
+"""
 import secrets
 from datetime import date
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit
-from portal.audit import AuditAction
 from portal.auth.models import Role, User, normalise_email, verify_dummy_password
 from portal.database import write_transaction
 from portal.extensions import db
+
+
+_signals = Namespace()
+# Sent with the new patient as sender and `registered_by` (None when they registered themselves),
+# inside the registering transaction: a receiver's writes commit or fail with the account.
+patient_registered = _signals.signal("patient-registered")
 
 
 class EmailTaken(Exception):
@@ -35,9 +44,7 @@ def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, 
             user.set_password(password if password is not None else secrets.token_urlsafe(32))
             session.add(user)
             session.flush()
-            audit.record(AuditAction.PATIENT_REGISTERED, patient_id=user.id,
-                         user_id=registered_by.id if registered_by else user.id,
-                         detail="registered by the front desk" if registered_by else "registered online")
+            patient_registered.send(user, registered_by=registered_by)
     except IntegrityError as error:  # a concurrent registration won the unique index
         raise EmailTaken(email) from error
     return user

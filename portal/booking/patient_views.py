@@ -1,15 +1,16 @@
-"""Patient pages: pick a free time, confirm it, and see, move or cancel my appointments."""
+"""Patient pages: the outcome of the questions, pick a free time, confirm it, and see, move or
+cancel my appointments."""
 from datetime import date, datetime, timedelta
 from itertools import groupby
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
-from portal.booking.eligibility import latest_start
+from portal.booking.eligibility import URGENT_WINDOW, latest_start
 from portal.booking.forms import CancelForm, ConfirmSlotForm
 from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
@@ -19,8 +20,10 @@ from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, 
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
-from portal.triage.service import latest_submission, open_emergency
-from portal.triage.vocabulary import Urgency
+from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.service import latest_submission, open_emergency, record_staff_view
+from portal.triage.views import answered_in_this_browser
+from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
 bp = Blueprint("booking", __name__)
 
@@ -121,7 +124,7 @@ def book():
     if elsewhere is not None:
         return elsewhere
     if submission.urgency == Urgency.URGENT:  # the outcome page offers the next 24 hours
-        return redirect(url_for("triage.outcome", submission_id=submission.id))
+        return redirect(url_for(".outcome", submission_id=submission.id))
     return _week_page("booking/book.html", appointment_type, _latest_start(), submission=submission)
 
 
@@ -272,3 +275,49 @@ def confirm_reschedule(appointment_id: int):
                          endpoint="booking.confirm_reschedule", endpoint_args={"appointment_id": appointment_id},
                          back=url_for(".reschedule", appointment_id=appointment_id), moving=appointment,
                          latest_start=_latest_start())
+
+
+# --- the outcome of the questions: between triage and booking ---------------------------------------
+
+def _visible_submission(submission_id: int) -> TriageSubmission:
+    submission = db.session.get(TriageSubmission, submission_id)
+    if submission is None:
+        abort(404)
+    if current_user.is_authenticated and current_user.role == Role.DOCTOR:
+        record_staff_view(submission, current_user)
+        return submission
+    if current_user.is_authenticated and current_user.role == Role.PATIENT and submission.patient_id == current_user.id:
+        return submission
+    if submission.patient_id is None and answered_in_this_browser(submission_id):
+        return submission
+    abort(404)
+
+
+def urgent_slots(appointment_type: AppointmentType):
+    """Free times of this type within the next 24 hours: all an urgent case is offered."""
+    policy = BookingPolicy.from_config()
+    now = utc_now()
+    local_today = now.astimezone(policy.zone).date()
+    return open_slots(appointment_type, first_day=local_today, last_day=local_today + timedelta(days=1),
+                      zone=policy.zone, now=now, notice=policy.notice, latest_start=now + URGENT_WINDOW)
+
+
+@bp.get("/triage/<int:submission_id>")
+def outcome(submission_id: int):
+    """What the answers mean and the next step: emergency advice first, the next 24 hours of an
+    urgent case, or the visit to book."""
+    submission = _visible_submission(submission_id)
+    result = submission.result
+    route = Route(submission.current_route)
+    appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route,
+                                                                       AppointmentType.active))
+    slots = urgent_slots(appointment_type) if (
+        submission.urgency == Urgency.URGENT and appointment_type is not None) else []
+    return render_template(
+        "booking/outcome.html", submission=submission, result=result, route=route,
+        route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
+        # Why it is urgent goes in the alert; why this visit goes with the visit.
+        urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
+        route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
+        advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
+        emergency_number=current_app.config["EMERGENCY_NUMBER"])

@@ -1,48 +1,25 @@
-"""The patient questionnaire (a few short steps) and its outcome page."""
-from datetime import timedelta
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+"""The patient questionnaire (a few short steps), and confirming that answers given before
+logging in are the patient's. The outcome page, which offers times, is booking's (it sits above
+both domains)."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
-from portal.booking.models import AppointmentType
-from portal.booking.eligibility import URGENT_WINDOW
-from portal.booking.service import BookingPolicy
-from portal.booking.slots import open_slots
-from portal.database import utc_now
 from portal.extensions import db
 from portal.triage import service
 from portal.triage.models import TriageSubmission
 from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
-from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE, evaluate_safety
-from portal.triage.vocabulary import Route, Urgency
+from portal.triage.rules import evaluate_safety
+from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 
 DRAFT_KEY = "triage_draft"
 SUBMISSIONS_KEY = "triage_submissions"  # ids answered in this browser before logging in
 STEP_IDS = [step.id for step in STEPS]
-
-ROUTE_EXPLAINED = {
-    Route.VASCULAR_ULTRASOUND: (
-        "A scan of the veins in your legs",
-        "A duplex ultrasound is a painless scan with a hand-held probe and gel on the skin. It shows how blood "
-        "flows in the leg veins, whether the valves in them work, and whether there is a clot. It takes about "
-        "45 minutes and you can go home straight after."),
-    Route.SLEEP_STUDY_REFERRAL: (
-        "A visit about your sleep",
-        "Some of your answers suggest your sleep should be looked at more closely, for example for pauses in "
-        "breathing or leg movements during sleep. A doctor will talk with you and, if it is needed, arrange a "
-        "sleep study, where your breathing and movements are recorded overnight."),
-    Route.GENERAL_CONSULT: (
-        "A general consultation",
-        "A doctor will talk with you about your legs, your sleep and your symptoms, examine you, and may suggest "
-        "blood tests such as iron levels. Together you decide on the next steps."),
-}
-
 
 def _may_answer() -> bool:
     return not current_user.is_authenticated or current_user.role == Role.PATIENT
@@ -140,7 +117,7 @@ def _finish(token, patient_id, *, emergency_only=False):
     session.pop(DRAFT_KEY, None)
     if patient_id is None:
         session[SUBMISSIONS_KEY] = [*session.get(SUBMISSIONS_KEY, []), submission.id][-10:]
-    return redirect(url_for(".outcome", submission_id=submission.id))
+    return redirect(url_for("booking.outcome", submission_id=submission.id))
 
 
 @user_logged_in.connect
@@ -204,7 +181,7 @@ def claim():
             flash("Those answers are no longer waiting to be confirmed.", "info")
             return redirect(url_for("booking.my_appointments"))
         flash("Your answers are now kept with your account.", "success")
-        return redirect(url_for(".outcome", submission_id=theirs[0]))
+        return redirect(url_for("booking.outcome", submission_id=theirs[0]))
     pending = _answered_before_login()
     if not pending:
         session.pop(SUBMISSIONS_KEY, None)
@@ -218,43 +195,7 @@ def claim():
     return render_template("triage/claim.html", form=form, pending=shown, error=error), 400 if error else 200
 
 
-def _visible_submission(submission_id: int) -> TriageSubmission:
-    submission = db.session.get(TriageSubmission, submission_id)
-    if submission is None:
-        abort(404)
-    if current_user.is_authenticated and current_user.role == Role.DOCTOR:
-        service.record_staff_view(submission, current_user)
-        return submission
-    if current_user.is_authenticated and current_user.role == Role.PATIENT and submission.patient_id == current_user.id:
-        return submission
-    if submission.patient_id is None and submission_id in session.get(SUBMISSIONS_KEY, []):
-        return submission
-    abort(404)
-
-
-def urgent_slots(appointment_type: AppointmentType):
-    """Free times of this type within the next 24 hours: all an urgent case is offered."""
-    policy = BookingPolicy.from_config()
-    now = utc_now()
-    local_today = now.astimezone(policy.zone).date()
-    return open_slots(appointment_type, first_day=local_today, last_day=local_today + timedelta(days=1),
-                      zone=policy.zone, now=now, notice=policy.notice, latest_start=now + URGENT_WINDOW)
-
-
-@bp.get("/<int:submission_id>")
-def outcome(submission_id: int):
-    submission = _visible_submission(submission_id)
-    result = submission.result
-    route = Route(submission.current_route)
-    appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route,
-                                                                       AppointmentType.active))
-    slots = urgent_slots(appointment_type) if (
-        submission.urgency == Urgency.URGENT and appointment_type is not None) else []
-    return render_template(
-        "triage/outcome.html", submission=submission, result=result, route=route,
-        route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
-        # Why it is urgent goes in the alert; why this visit goes with the visit.
-        urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
-        route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
-        advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
-        emergency_number=current_app.config["EMERGENCY_NUMBER"])
+def answered_in_this_browser(submission_id: int) -> bool:
+    """Whether these answers were given in this browser before logging in (and are not yet
+    anyone's): then this visitor may see their outcome."""
+    return submission_id in session.get(SUBMISSIONS_KEY, [])

@@ -30,11 +30,11 @@ BY_BLUEPRINT = {
 }
 BY_ENDPOINT = {
     # A triage outcome: its patient and doctors; anyone else is told it does not exist.
-    "triage.outcome": {Role.PATIENT, Role.DOCTOR},
+    "booking.outcome": {Role.PATIENT, Role.DOCTOR},
     # Confirming that answers given before logging in are one's own: patients only.
     "triage.claim": {Role.PATIENT},
 }
-NOT_FOUND_INSTEAD_OF_FORBIDDEN = {"triage.outcome"}
+NOT_FOUND_INSTEAD_OF_FORBIDDEN = {"booking.outcome"}
 
 
 @pytest.fixture

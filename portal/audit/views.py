@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
-from portal.audit import AuditAction, AuditEvent
+from portal.audit.models import AuditAction, AuditEvent
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
 from portal.extensions import db

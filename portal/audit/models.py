@@ -1,21 +1,21 @@
-"""The audit log: who did or saw what to which patient record, when, and from where.
+"""The audit log's table and the actions it names.
 
-Append-only. Rows are added inside the same transaction as the change they describe, so a
-change and its audit row commit or fail together. No code updates or deletes them: the ORM
-refuses it here, and the database refuses it too (triggers on PostgreSQL and SQLite, made in
-the migration).
+Append-only: no code updates or deletes a row; the ORM refuses it here, and the database refuses
+it too (triggers on PostgreSQL and SQLite, made in the migration). Users are referred to by the
+table and class name only, so the audit package never imports the accounts package back.
 """
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from flask import has_request_context, request
-from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.auth.models import User
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.auth.models import User
 
 
 class AuditAction(StrEnum):
@@ -55,27 +55,11 @@ class AuditEvent(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[str] = mapped_column(Text, default="")
 
-    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
-    patient: Mapped[User | None] = relationship(foreign_keys=[patient_id])
+    user: Mapped["User | None"] = relationship("User", foreign_keys=[user_id])
+    patient: Mapped["User | None"] = relationship("User", foreign_keys=[patient_id])
 
 
 @event.listens_for(AuditEvent, "before_update")
 @event.listens_for(AuditEvent, "before_delete")
 def _append_only(mapper, connection, target):
     raise ValueError("the audit log is append-only")
-
-
-def record(action: str, *, patient_id: int | None = None, appointment_id: int | None = None,
-           detail: str = "", user_id: int | None = None) -> AuditEvent:
-    """Add one audit row to the current transaction (the caller commits it with its change).
-
-    The user and address come from the request when there is one; a command-line job passes
-    `user_id` or leaves it empty.
-    """
-    if user_id is None and has_request_context() and current_user.is_authenticated:
-        user_id = current_user.id
-    address = request.remote_addr if has_request_context() else None
-    entry = AuditEvent(action=action, user_id=user_id, patient_id=patient_id, appointment_id=appointment_id,
-                       ip_address=address, detail=detail[:2000])
-    db.session.add(entry)
-    return entry

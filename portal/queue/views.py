@@ -12,7 +12,7 @@ from portal.auth.models import Role
 from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.database import utc_now
 from portal.extensions import db
-from portal.triage.forms import EmergencyDealtWithForm, ReviewForm
+from portal.queue.forms import EmergencyDealtWithForm, ReviewForm
 from portal.triage.models import ReviewState, TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT
