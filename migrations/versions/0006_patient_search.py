@@ -1,5 +1,5 @@
 """Patient search for the front desk: by name, email, phone digits or date of birth, partial and
-case-insensitive, using an index on both databases (portal/booking/patient_search.py).
+case-insensitive, using an index on both databases (portal/patients/search.py).
 
 - user_account: an index on date_of_birth (both databases).
 - PostgreSQL: the pg_trgm extension and GIN trigram indexes on lower(name), lower(email) and the

@@ -80,7 +80,7 @@ def phone_digits(phone):
     return func.regexp_replace(phone, "[^0-9]", "", "g")
 
 
-# The desk's patient search (portal/booking/patient_search.py): substring matches on PostgreSQL
+# The desk's patient search (portal/patients/search.py): substring matches on PostgreSQL
 # use these pg_trgm GIN indexes (migration 0006). SQLite has no trigram indexes and searches the
 # patient_search_term table instead, so these three are made on PostgreSQL only. fastupdate off:
 # rows go straight into the index rather than a pending list that, until a VACUUM, made the

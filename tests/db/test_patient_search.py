@@ -1,4 +1,4 @@
-"""The desk's patient search query (portal/booking/patient_search.py) on SQLite and PostgreSQL:
+"""The desk's patient search query (portal/patients/search.py) on SQLite and PostgreSQL:
 what it finds, that its search terms follow every change to an account, and that each kind of
 search is answered through an index (EXPLAIN), not by reading every patient.
 """
@@ -9,10 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from portal.auth.models import Role, User
-from portal.booking.patient_search import (MAX_RESULTS, PatientQuery, PatientSearchTerm, UnclearSearch, parse_query,
-                                           patients_matching, search_patients)
 from portal.booking.service import book_appointment
 from portal.extensions import db
+from portal.patients.models import PatientSearchTerm
+from portal.patients.search import (MAX_RESULTS, PatientQuery, UnclearSearch, parse_query, patients_matching,
+                                    search_patients)
 from tests import factories
 
 

@@ -31,13 +31,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Select, String, and_, func, or_, select, union_all
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Select, and_, func, or_, select, union_all
 
 from portal.auth.models import Role, User, phone_digits
 from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.database import utc_now
 from portal.extensions import db
+from portal.patients.models import PatientSearchTerm
 from portal.triage.models import TriageSubmission
 
 MAX_RESULTS = 50
@@ -46,22 +46,6 @@ MIN_CHARACTERS = 2
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d %b %Y", "%d %B %Y", "%b %d %Y", "%B %d %Y")
 PHONE_LIKE = re.compile(r"^[0-9 ().+/-]+$")
 DATE_LIKE = re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}$")  # 14/03/1954 is no phone number
-
-
-class PatientSearchTerm(db.Model):
-    """SQLite's index for the search (see the module docstring); written only by the triggers of
-    migration 0006. It exists on PostgreSQL too, empty, so both databases have the same tables."""
-
-    __tablename__ = "patient_search_term"
-    __table_args__ = (
-        CheckConstraint("kind IN ('name', 'email', 'phone')", name="kind_known"),
-        Index("ix_patient_search_term_user_id", "user_id"),
-        {"sqlite_with_rowid": False},  # the primary key is the search index itself
-    )
-
-    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
-    term: Mapped[str] = mapped_column(String(254), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
 
 
 class UnclearSearch(ValueError):

@@ -1,13 +1,11 @@
 """Front-desk schedules: clinicians' weekly hours (in versions from a date) and time off."""
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, StringField, TimeField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
@@ -16,6 +14,7 @@ from portal.booking.schedule_service import (WEEKDAYS, ScheduleError, add_time_o
                                              parse_day_blocks, remove_time_off, set_weekly_hours)
 from portal.booking.slots import weekly_schedules
 from portal.database import utc_now
+from portal.desk.forms import HoursForm, TimeOffForm
 from portal.extensions import db
 
 bp = Blueprint("schedules", __name__, url_prefix="/desk/schedules")
@@ -24,43 +23,6 @@ STAFF = (Role.DESK, Role.ADMIN)
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-
-
-class HoursForm(FlaskForm):
-    effective_from = DateField("These hours start on", validators=[DataRequired("Please give the first day.")])
-    monday = StringField("Monday", validators=[Length(max=200)])
-    tuesday = StringField("Tuesday", validators=[Length(max=200)])
-    wednesday = StringField("Wednesday", validators=[Length(max=200)])
-    thursday = StringField("Thursday", validators=[Length(max=200)])
-    friday = StringField("Friday", validators=[Length(max=200)])
-    saturday = StringField("Saturday", validators=[Length(max=200)])
-    sunday = StringField("Sunday", validators=[Length(max=200)])
-
-    def day_fields(self):
-        return [getattr(self, name.lower()) for name in WEEKDAYS]
-
-    def validate_effective_from(self, field):
-        if field.data and field.data < date.today() - timedelta(days=1):
-            raise ValidationError("New hours cannot start in the past.")
-
-
-class TimeOffForm(FlaskForm):
-    first_day = DateField("From (day)", validators=[DataRequired("Please give the first day.")])
-    start_time = TimeField("From (time)", validators=[Optional()])
-    last_day = DateField("Until (day)", validators=[DataRequired("Please give the last day.")])
-    end_time = TimeField("Until (time)", validators=[Optional()])
-    whole_days = BooleanField("Whole days")
-    reason = StringField("Reason", validators=[Length(max=200)])
-
-    def period(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
-        """Local days and times as an aware interval; whole days run midnight to midnight."""
-        if self.whole_days.data or not (self.start_time.data and self.end_time.data):
-            start = datetime.combine(self.first_day.data, time(0), zone)
-            end = datetime.combine(self.last_day.data + timedelta(days=1), time(0), zone)
-        else:
-            start = datetime.combine(self.first_day.data, self.start_time.data, zone)
-            end = datetime.combine(self.last_day.data, self.end_time.data, zone)
-        return start, end
 
 
 def _text_of(blocks) -> dict[int, str]:
@@ -77,7 +39,7 @@ def index():
     schedules = weekly_schedules([c.id for c in clinicians])
     today = utc_now().astimezone(_zone()).date()
     current = {c.id: _text_of(schedules[c.id].blocks_on(today)) for c in clinicians}
-    return render_template("schedules/index.html", clinicians=clinicians, current=current, weekdays=WEEKDAYS)
+    return render_template("desk/schedules/index.html", clinicians=clinicians, current=current, weekdays=WEEKDAYS)
 
 
 def _clinician(clinician_id: int) -> Clinician:
@@ -98,7 +60,7 @@ def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form
     time_off = db.session.scalars(select(TimeOff).where(TimeOff.clinician_id == clinician.id, TimeOff.end_at > now)
                                   .order_by(TimeOff.start_at)).all()
     to_move = appointments_outside_hours(clinician.id, zone, since=now)
-    return render_template("schedules/clinician.html", clinician=clinician, hours_form=hours_form,
+    return render_template("desk/schedules/clinician.html", clinician=clinician, hours_form=hours_form,
                            time_off_form=time_off_form, versions=versions, time_off=time_off, to_move=to_move,
                            weekdays=WEEKDAYS, today=today), status
 

@@ -1,37 +1,29 @@
-"""Front-desk pages: the clinicians' calendars and what the desk does to an appointment.
+"""Front-desk calendar pages: the clinicians' day and week, and what the desk does to an
+appointment (check in, no-show, attended, cancel, move).
 
 The day view has a column per active clinician; the week view has the seven days of one
-clinician. Both read in a fixed number of queries whatever the number of appointments
-(clinicians, weekly hours, time off, appointments with their patient, type and triage), and
-lay each day out with `plan_day`, which is pure. Check-in, no-show, attended, cancel and move
-go through portal.booking.service, which checks the rules and writes the audit log.
+clinician; desk/calendar.py lays them out. Every change goes through portal.booking.service,
+which checks the rules and writes the audit log.
 """
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length
 
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
-from portal.booking.availability import Interval, WeeklyBlock
-from portal.booking.desk_forms import DeskConfirmSlotForm
 from portal.booking.eligibility import Verdict, latest_start
-from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician, TimeOff
+from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     ReasonRequired, SlotUnavailable, TriageNotBookable, booking_decision,
                                     cancel_appointment, change_status, reschedule_appointment, triage_state)
-from portal.booking.slots import (clinician_ids_offering, free_slots_by_clinician, local_day_bounds, next_open_slots,
-                                  weekly_schedules)
+from portal.booking.slots import clinician_ids_offering, free_slots_by_clinician, next_open_slots
 from portal.database import utc_now
+from portal.desk.calendar import active_clinicians, calendar
+from portal.desk.forms import STATUS_ACTIONS, DeskCancelForm, DeskConfirmSlotForm, StatusForm
 from portal.extensions import db
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
@@ -39,159 +31,6 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 DESK_ROLES = (Role.DESK, Role.ADMIN)
 # A ?date= further than this from today is a typo (or a probe): show today instead.
 FARTHEST_DATE = timedelta(days=3660)
-# The status buttons of the calendar: value posted, label, what the flash message says happened.
-STATUS_ACTIONS = {AppointmentStatus.CHECKED_IN: ("Check in", "is checked in"),
-                  AppointmentStatus.NOSHOW: ("No-show", "is marked as a no-show"),
-                  AppointmentStatus.FULFILLED: ("Attended", "is marked as attended")}
-
-
-# --- laying out a day (pure) --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CalendarEntry:
-    """One line of a clinician's day: an appointment, free time, time off, or the current time."""
-
-    kind: str  # "appointment", "free", "time_off" or "now"
-    start: datetime
-    end: datetime
-    appointment: Appointment | None = None
-    reason: str = ""
-    whole_day: bool = False  # time off covering the whole day
-    actions: tuple[str, ...] = ()  # what the desk may do to the appointment now
-
-    @property
-    def minutes(self) -> int:
-        return int((self.end - self.start).total_seconds() // 60)
-
-
-@dataclass(frozen=True)
-class DayPlan:
-    day: date
-    clinician: Clinician
-    working: tuple[Interval, ...]
-    entries: tuple[CalendarEntry, ...]
-    over: bool = False  # its working hours have all passed: free time no longer matters
-
-    @property
-    def appointment_count(self) -> int:
-        return sum(1 for e in self.entries if e.kind == "appointment"
-                   and e.appointment.status != AppointmentStatus.CANCELLED)
-
-    @property
-    def free_minutes(self) -> int:
-        return sum(e.minutes for e in self.entries if e.kind == "free")
-
-    @property
-    def off_all_day(self) -> bool:
-        return any(e.kind == "time_off" and e.whole_day for e in self.entries)
-
-
-_ORDER = {"time_off": 0, "appointment": 1, "now": 2, "free": 3}
-
-
-def appointment_actions(appointment: Appointment, *, now: datetime, zone: ZoneInfo) -> tuple[str, ...]:
-    """The buttons that make sense for an appointment now; the service has the last word."""
-    status = appointment.status
-    actions = []
-    if status == AppointmentStatus.BOOKED:
-        if appointment.start_at.astimezone(zone).date() == now.astimezone(zone).date():
-            actions.append(AppointmentStatus.CHECKED_IN)
-        if now >= appointment.start_at:
-            actions.append(AppointmentStatus.NOSHOW)
-        if appointment.start_at > now:
-            actions += ["move", "cancel"]
-    elif status == AppointmentStatus.CHECKED_IN:
-        actions.append(AppointmentStatus.FULFILLED)
-    return tuple(actions)
-
-
-def _subtract(span: Interval, busy: Sequence[Interval]) -> list[Interval]:
-    """The parts of `span` that no busy interval covers (`busy` sorted by start)."""
-    gaps, cursor = [], span.start
-    for interval in busy:
-        if interval.end <= cursor or interval.start >= span.end:
-            continue
-        if interval.start > cursor:
-            gaps.append(Interval(cursor, interval.start))
-        cursor = max(cursor, interval.end)
-    if cursor < span.end:
-        gaps.append(Interval(cursor, span.end))
-    return gaps
-
-
-def _next_five_minutes(moment: datetime) -> datetime:
-    floor = moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
-    return floor if floor == moment else floor + timedelta(minutes=5)
-
-
-def plan_day(day: date, clinician: Clinician, *, blocks: Iterable[WeeklyBlock], appointments: Iterable[Appointment],
-             time_off: Iterable[TimeOff], zone: ZoneInfo, now: datetime) -> DayPlan:
-    """A clinician's day in time order: appointments (cancelled ones too), time off, and the free
-    time left inside the working blocks from now on. Every appointment but a cancelled one takes
-    up its time (a no-show's slot has passed anyway)."""
-    bounds = local_day_bounds(day, day, zone)
-    working = tuple(sorted(
-        Interval(datetime.combine(day, block.start, zone).astimezone(timezone.utc),
-                 datetime.combine(day, block.end, zone).astimezone(timezone.utc))
-        for block in blocks if block.weekday == day.weekday()))
-    appointments = list(appointments)
-    entries = [CalendarEntry("appointment", a.start_at, a.end_at, appointment=a,
-                             actions=appointment_actions(a, now=now, zone=zone)) for a in appointments]
-    busy = [Interval(a.start_at, a.end_at) for a in appointments if a.status != AppointmentStatus.CANCELLED]
-    for off in time_off:
-        start, end = max(off.start_at, bounds.start), min(off.end_at, bounds.end)
-        if start < end:
-            entries.append(CalendarEntry("time_off", start, end, reason=off.reason,
-                                         whole_day=(start, end) == (bounds.start, bounds.end)))
-            busy.append(Interval(start, end))
-    busy.sort()
-    # Free time that has passed cannot be booked: free time starts at the next five minutes from now.
-    bookable_from = _next_five_minutes(now)
-    for block in working:
-        entries += [CalendarEntry("free", max(gap.start, bookable_from), gap.end)
-                    for gap in _subtract(block, busy) if gap.end > bookable_from]
-    if entries and bounds.start <= now < bounds.end:
-        entries.append(CalendarEntry("now", now, now))
-    entries.sort(key=lambda e: (e.start, _ORDER[e.kind], e.appointment.id if e.appointment else 0))
-    return DayPlan(day, clinician, working, tuple(entries), over=all(block.end <= now for block in working))
-
-
-# --- reading the calendar (a fixed number of queries) --------------------------------------------
-
-def _active_clinicians() -> list[Clinician]:
-    return list(db.session.scalars(
-        select(Clinician).where(Clinician.active).order_by(Clinician.display_name, Clinician.id)))
-
-
-def calendar(clinicians: Sequence[Clinician], first_day: date, last_day: date, *, zone: ZoneInfo,
-             now: datetime) -> dict[int, list[DayPlan]]:
-    """Each clinician's days from first_day to last_day, in three queries however many rows:
-    weekly hours, time off, and appointments with their patient, visit type and triage."""
-    ids = [c.id for c in clinicians]
-    period = local_day_bounds(first_day, last_day, zone)
-    schedules = weekly_schedules(ids)
-    time_off = db.session.scalars(select(TimeOff).where(
-        TimeOff.clinician_id.in_(ids), TimeOff.start_at < period.end, TimeOff.end_at > period.start)
-        .order_by(TimeOff.start_at)).all()
-    appointments = db.session.scalars(
-        select(Appointment).where(Appointment.clinician_id.in_(ids), Appointment.start_at < period.end,
-                                  Appointment.end_at > period.start)
-        .options(joinedload(Appointment.patient), joinedload(Appointment.appointment_type),
-                 joinedload(Appointment.triage_submission))
-        .order_by(Appointment.start_at, Appointment.id)).all()
-    days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
-    by_day: dict[tuple[int, date], list[Appointment]] = defaultdict(list)
-    for appointment in appointments:
-        by_day[appointment.clinician_id, appointment.start_at.astimezone(zone).date()].append(appointment)
-    off_by_clinician: dict[int, list[TimeOff]] = defaultdict(list)
-    for off in time_off:
-        off_by_clinician[off.clinician_id].append(off)
-    return {
-        clinician.id: [plan_day(day, clinician, blocks=schedules[clinician.id].blocks_on(day),
-                                appointments=by_day[clinician.id, day], time_off=off_by_clinician[clinician.id],
-                                zone=zone, now=now) for day in days]
-        for clinician in clinicians
-    }
 
 
 def _chosen_date(today: date, name: str = "date") -> date:
@@ -214,11 +53,6 @@ def _day_url(moment: datetime, zone: ZoneInfo) -> str:
     return url_for(".day", date=moment.astimezone(zone).date().isoformat())
 
 
-class StatusForm(FlaskForm):
-    to = HiddenField(validators=[AnyOf(list(STATUS_ACTIONS))])
-    back = HiddenField()
-
-
 @bp.get("/")
 @roles_required(*DESK_ROLES)
 def day():
@@ -226,7 +60,7 @@ def day():
     now = utc_now()
     today = now.astimezone(policy.zone).date()
     shown = _chosen_date(today)
-    clinicians = _active_clinicians()
+    clinicians = active_clinicians()
     plans = calendar(clinicians, shown, shown, zone=policy.zone, now=now)
     return render_template("desk/day.html", day=shown, today=today, columns=[plans[c.id][0] for c in clinicians],
                            previous_day=shown - timedelta(days=1), next_day=shown + timedelta(days=1),
@@ -242,7 +76,7 @@ def week():
     today = now.astimezone(policy.zone).date()
     shown = _chosen_date(today)
     monday = shown - timedelta(days=shown.weekday())
-    clinicians = _active_clinicians()
+    clinicians = active_clinicians()
     wanted = request.args.get("clinician", type=int)
     clinician = next((c for c in clinicians if c.id == wanted), clinicians[0] if clinicians else None)
     plans = calendar([clinician], monday, monday + timedelta(days=6), zone=policy.zone,
@@ -284,13 +118,6 @@ def status(appointment_id: int):
     else:
         flash(f"{patient_name} {STATUS_ACTIONS[form.to.data][1]}.", "success")
     return redirect(back)
-
-
-class DeskCancelForm(FlaskForm):
-    reason = TextAreaField("Reason for cancelling", validators=[
-        DataRequired("Please give a reason for cancelling."),
-        Length(max=300, message="Please use at most 300 characters.")])
-    back = HiddenField()
 
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])

@@ -21,16 +21,16 @@ from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
 from portal.auth.service import EmailTaken, register_patient
-from portal.booking.desk_forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.booking.eligibility import Verdict, latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
-from portal.booking.patient_search import UnclearSearch, latest_triage_by_patient, parse_query, search_patients
 from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
                                     SlotUnavailable, TriageNotBookable, book_appointment, booking_decision,
                                     triage_state)
 from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.database import utc_now, write_transaction
+from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.extensions import db
+from portal.patients.search import UnclearSearch, latest_triage_by_patient, parse_query, search_patients
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency
@@ -69,7 +69,7 @@ def search():
             results = search_patients(query) if query is not None else None
     else:
         problem = form.q.errors[0]
-    return render_template("desk_patients/search.html", form=form, results=results, problem=problem,
+    return render_template("desk/patients/search.html", form=form, results=results, problem=problem,
                            today=utc_now().astimezone(BookingPolicy.for_front_desk().zone).date(), **_template_words())
 
 
@@ -89,7 +89,7 @@ def patient(patient_id: int):
     upcoming = [a for a in appointments if a.status in ACTIVE_STATUSES and a.end_at > now]
     past = [a for a in reversed(appointments) if a not in upcoming]
     today = now.astimezone(BookingPolicy.for_front_desk().zone).date()
-    return render_template("desk_patients/patient.html", patient=record, upcoming=upcoming, past=past,
+    return render_template("desk/patients/patient.html", patient=record, upcoming=upcoming, past=past,
                            triage=latest_triage_by_patient([record.id]).get(record.id), today=today,
                            age=record.age_on(today), **_template_words())
 
@@ -111,7 +111,7 @@ def register():
         else:
             flash(f"{user.name} is registered.", "success")
             return redirect(url_for(".patient", patient_id=user.id))
-    return render_template("desk_patients/register.html", form=form), 400 if form.errors else 200
+    return render_template("desk/patients/register.html", form=form), 400 if form.errors else 200
 
 
 # --- booking for a patient ------------------------------------------------------------------------
@@ -191,7 +191,7 @@ def _booking_page(patient: User, overbook: OverbookForm | None = None, status: i
     else:
         clinician_id = None
     overbook = overbook or _overbook_form(patient, chosen, clinician_id)
-    return render_template("desk_patients/book.html", overbook=overbook, **context, **_template_words()), status
+    return render_template("desk/patients/book.html", overbook=overbook, **context, **_template_words()), status
 
 
 @bp.get("/<int:patient_id>/book")
@@ -206,7 +206,7 @@ def _confirm_page(form: DeskConfirmSlotForm, patient: User, appointment_type: Ap
     Book button when the booking is refused (the service decides again when the desk confirms)."""
     decision, _ = booking_decision(patient_id=patient.id, appointment_type=appointment_type, start=start,
                                    booked_by=current_user, now=utc_now())
-    return render_template("desk_patients/confirm.html", form=form, patient=patient, clinician=clinician,
+    return render_template("desk/patients/confirm.html", form=form, patient=patient, clinician=clinician,
                            appointment_type=appointment_type, start=start, decision=decision, verdicts=Verdict,
                            end=start + timedelta(minutes=appointment_type.duration_minutes), back=back,
                            action=url_for(".confirm", patient_id=patient.id, type=appointment_type.route)), status
@@ -265,14 +265,14 @@ def confirm(patient_id: int):
             clinician = db.session.get(Clinician, int(form.clinician_id.data))
             if clinician is not None:
                 return _confirm_page(form, patient, appointment_type, form.start_at, clinician, back, 422)
-            return render_template("desk_patients/taken.html", message=error.message, patient=patient,
+            return render_template("desk/patients/taken.html", message=error.message, patient=patient,
                                    appointment_type=appointment_type, alternatives=[]), 422
         except BookingError as error:
             # Other times would be refused the same way when the triage is what stands in the way.
             alternatives = [] if isinstance(error, TriageNotBookable) else next_open_slots(
                 appointment_type, after=form.start_at, zone=policy.zone, now=utc_now(), notice=policy.notice,
                 latest_start=utc_now() + policy.horizon, limit=6)
-            return render_template("desk_patients/taken.html", message=_desk_message(error, patient),
+            return render_template("desk/patients/taken.html", message=_desk_message(error, patient),
                                    patient=patient, appointment_type=appointment_type,
                                    alternatives=alternatives), 409 if isinstance(error, SlotUnavailable) else 422
         flash(_booked_message(appointment, policy) + ".", "success")
@@ -349,4 +349,4 @@ def urgent():
     cases = [case for case in candidates if not any(
         seen_within_urgent_window(case.created_at, start, end) for start, end in visits[case.patient_id])]
     today = utc_now().astimezone(BookingPolicy.for_front_desk().zone).date()
-    return render_template("desk_patients/urgent.html", cases=cases, today=today, **_template_words())
+    return render_template("desk/patients/urgent.html", cases=cases, today=today, **_template_words())

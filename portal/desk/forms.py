@@ -1,0 +1,120 @@
+"""The front desk's forms: the patient search box, registering a caller, confirming a time or an
+overbook (with the reason the triage rules may ask for), a status change, a cancellation, and
+the clinicians' weekly hours and time off."""
+import uuid
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, Form, HiddenField, SearchField, SelectField, StringField, TextAreaField,
+                     TimeField)
+from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
+
+from portal.auth.forms import RegistrationForm
+from portal.booking.forms import ConfirmSlotForm
+from portal.booking.models import AppointmentStatus
+from portal.booking.schedule_service import WEEKDAYS
+
+# The status buttons of the calendar: value posted, label, what the flash message says happened.
+STATUS_ACTIONS = {AppointmentStatus.CHECKED_IN: ("Check in", "is checked in"),
+                  AppointmentStatus.NOSHOW: ("No-show", "is marked as a no-show"),
+                  AppointmentStatus.FULFILLED: ("Attended", "is marked as attended")}
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class PatientSearchForm(Form):
+    """The one search box. A GET form: it changes nothing, so it needs no CSRF token."""
+
+    q = SearchField("Name, date of birth, phone or email", filters=[_strip],
+                    validators=[Length(max=120, message="Please type at most 120 characters.")])
+
+
+class DeskRegistrationForm(RegistrationForm):
+    """Self-registration's fields and checks, without the password: the desk never sets one."""
+
+    password = None
+    confirm = None
+
+
+def _override_reason_field():
+    return TextAreaField("Reason for booking against the triage (only when asked)", filters=[_strip], validators=[
+        Length(max=300, message="Please use at most 300 characters.")])
+
+
+class DeskConfirmSlotForm(ConfirmSlotForm):
+    """The desk's confirmation of a time: the patient's form, plus the reason the booking service
+    asks for when the time or visit goes against the patient's triage."""
+
+    override_reason = _override_reason_field()
+
+
+class OverbookForm(FlaskForm):
+    """A deliberate squeeze-in: any clinician, any visit type, a local date and time, and why.
+    The choices are filled in by the view; the idempotency key makes a double click book once."""
+
+    clinician_id = SelectField("Clinician", coerce=int, validate_choice=True)
+    appointment_type_id = SelectField("Visit type", coerce=int, validate_choice=True)
+    day = DateField("Date", validators=[DataRequired("Please enter the date.")])
+    start_time = TimeField("Time (clinic time)", validators=[DataRequired("Please enter the time.")])
+    reason = TextAreaField("Reason for overbooking", filters=[_strip], validators=[
+        DataRequired("A reason is required to overbook."),
+        Length(max=300, message="Please use at most 300 characters.")])
+    override_reason = _override_reason_field()
+    idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
+
+    def fresh_key(self) -> "OverbookForm":
+        self.idempotency_key.data = uuid.uuid4().hex
+        return self
+
+
+class StatusForm(FlaskForm):
+    to = HiddenField(validators=[AnyOf(list(STATUS_ACTIONS))])
+    back = HiddenField()
+
+
+class DeskCancelForm(FlaskForm):
+    reason = TextAreaField("Reason for cancelling", validators=[
+        DataRequired("Please give a reason for cancelling."),
+        Length(max=300, message="Please use at most 300 characters.")])
+    back = HiddenField()
+
+
+class HoursForm(FlaskForm):
+    effective_from = DateField("These hours start on", validators=[DataRequired("Please give the first day.")])
+    monday = StringField("Monday", validators=[Length(max=200)])
+    tuesday = StringField("Tuesday", validators=[Length(max=200)])
+    wednesday = StringField("Wednesday", validators=[Length(max=200)])
+    thursday = StringField("Thursday", validators=[Length(max=200)])
+    friday = StringField("Friday", validators=[Length(max=200)])
+    saturday = StringField("Saturday", validators=[Length(max=200)])
+    sunday = StringField("Sunday", validators=[Length(max=200)])
+
+    def day_fields(self):
+        return [getattr(self, name.lower()) for name in WEEKDAYS]
+
+    def validate_effective_from(self, field):
+        if field.data and field.data < date.today() - timedelta(days=1):
+            raise ValidationError("New hours cannot start in the past.")
+
+
+class TimeOffForm(FlaskForm):
+    first_day = DateField("From (day)", validators=[DataRequired("Please give the first day.")])
+    start_time = TimeField("From (time)", validators=[Optional()])
+    last_day = DateField("Until (day)", validators=[DataRequired("Please give the last day.")])
+    end_time = TimeField("Until (time)", validators=[Optional()])
+    whole_days = BooleanField("Whole days")
+    reason = StringField("Reason", validators=[Length(max=200)])
+
+    def period(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """Local days and times as an aware interval; whole days run midnight to midnight."""
+        if self.whole_days.data or not (self.start_time.data and self.end_time.data):
+            start = datetime.combine(self.first_day.data, time(0), zone)
+            end = datetime.combine(self.last_day.data + timedelta(days=1), time(0), zone)
+        else:
+            start = datetime.combine(self.first_day.data, self.start_time.data, zone)
+            end = datetime.combine(self.last_day.data, self.end_time.data, zone)
+        return start, end
