@@ -1,11 +1,11 @@
 """The audit log, for admins: list and filter who did or saw what."""
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
+from portal import clinic
 from portal.audit.models import AuditAction, AuditEvent
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
@@ -26,7 +26,7 @@ def _day(name: str) -> date | None:
 @roles_required(Role.ADMIN)
 def audit_log():
     """Newest first; filter by who (name or email), patient (name or email), action and days."""
-    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    zone = clinic.zone()
     who, patient = request.args.get("who", "").strip(), request.args.get("patient", "").strip()
     action = request.args.get("action", "")
     since, until = _day("since"), _day("until")

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from portal import clinic
+
 def _strip(value: str | None) -> str | None:
     """Autofill and phone keyboards add spaces around what people type."""
     return value.strip() if isinstance(value, str) else value
@@ -19,7 +21,7 @@ def _date_of_birth_is_plausible(form, field):
     born: date | None = field.data
     if born is None:
         return
-    today = date.today()
+    today = clinic.today()
     if born > today:
         raise ValidationError("Date of birth cannot be in the future.")
     if born.year < today.year - 120:

@@ -1,22 +1,23 @@
 """Patient pages: the outcome of the questions, pick a free time, confirm it, and see, move or
 cancel my appointments."""
-from datetime import date, datetime, timedelta
-from itertools import groupby
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.eligibility import URGENT_WINDOW, latest_start
 from portal.booking.forms import CancelForm, ConfirmSlotForm
-from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician
+from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment,
                                     triage_state)
-from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
+from portal.booking.slots import Slot, next_open_slots, open_slots
+from portal.booking.week import free_week, picked_slot
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
@@ -26,8 +27,6 @@ from portal.triage.views import answered_in_this_browser
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
 bp = Blueprint("booking", __name__)
-
-DAYS_SHOWN = 7
 
 
 def _routed_type(submission: TriageSubmission) -> AppointmentType | None:
@@ -71,50 +70,12 @@ def _bookable_triage() -> tuple[TriageSubmission | None, AppointmentType | None,
     return submission, appointment_type, None
 
 
-def _week_start(today: date) -> date:
-    """The first day shown: ?week=YYYY-MM-DD, never before today and never past the horizon."""
-    try:
-        first = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        return today
-    return min(max(first, today), today + BookingPolicy.from_config().horizon)
-
-
-def _clinicians_offering(appointment_type: AppointmentType) -> dict[int, Clinician]:
-    ids = clinician_ids_offering(appointment_type)
-    return {c.id: c for c in db.session.scalars(select(Clinician).where(Clinician.id.in_(ids)).order_by(Clinician.id))}
-
-
-def _chosen_clinician(clinicians: dict[int, Clinician]) -> int | None:
-    wanted = request.args.get("clinician", type=int)
-    return wanted if wanted in clinicians else None
-
-
-def _slots_by_day(slots: list[Slot], policy: BookingPolicy, first_day: date) -> list[tuple[date, list[Slot]]]:
-    """Every day of the week shown, with its slots (an empty list on a day with none)."""
-    grouped = {day: list(day_slots) for day, day_slots in
-               groupby(slots, key=lambda slot: slot.start.astimezone(policy.zone).date())}
-    days = [first_day + timedelta(days=offset) for offset in range(DAYS_SHOWN)]
-    return [(day, grouped.get(day, [])) for day in days]
-
-
 def _week_page(template: str, appointment_type: AppointmentType, latest_start: datetime, **context):
     """The week of free times for one visit type, shared by booking and rescheduling."""
     policy = BookingPolicy.from_config()
-    now = utc_now()
-    today = now.astimezone(policy.zone).date()
-    first_day = _week_start(today)
-    last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
-    clinicians = _clinicians_offering(appointment_type)
-    clinician_id = _chosen_clinician(clinicians)
-    slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=policy.zone,
-                       now=now, notice=policy.notice, clinician_id=clinician_id, latest_start=latest_start)
-    return render_template(
-        template, appointment_type=appointment_type, days=_slots_by_day(slots, policy, first_day),
-        first_day=first_day, last_day=last_day, clinicians=clinicians, clinician_id=clinician_id,
-        previous_week=first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
-        next_week=first_day + timedelta(days=DAYS_SHOWN) if last_day < today + policy.horizon else None,
-        zone_name=policy.zone.key, **context)
+    week = free_week(appointment_type, zone=policy.zone, now=utc_now(), notice=policy.notice,
+                     horizon=policy.horizon, latest_start=latest_start)
+    return render_template(template, appointment_type=appointment_type, **week, **context)
 
 
 @bp.get("/book/")
@@ -126,23 +87,6 @@ def book():
     if submission.urgency == Urgency.URGENT:  # the outcome page offers the next 24 hours
         return redirect(url_for(".outcome", submission_id=submission.id))
     return _week_page("booking/book.html", appointment_type, _latest_start(), submission=submission)
-
-
-def _slot_from_query() -> tuple[datetime, Clinician] | None:
-    """The slot a time link names, if it could be one: an aware time within the booking window
-    and a clinician that exists. The service checks the rest when the patient confirms."""
-    try:
-        start = datetime.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        return None
-    clinician_id = request.args.get("clinician", type=int)
-    now = utc_now()
-    if start.tzinfo is None or not now <= start <= now + BookingPolicy.from_config().horizon:
-        return None
-    if clinician_id is None or not 0 < clinician_id < 2**31:
-        return None
-    clinician = db.session.get(Clinician, clinician_id)
-    return (start, clinician) if clinician is not None else None
 
 
 def _latest_start() -> datetime:
@@ -197,7 +141,8 @@ def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, end
     if request.method == "POST":
         flash("Something was missing from that form. Please pick a time again.", "error")
         return redirect(back)
-    picked = _slot_from_query()
+    now = utc_now()
+    picked = picked_slot(now=now, latest=now + BookingPolicy.from_config().horizon)
     if picked is None:
         flash("Please pick one of the times shown.", "error")
         return redirect(back)
@@ -297,7 +242,7 @@ def urgent_slots(appointment_type: AppointmentType):
     """Free times of this type within the next 24 hours: all an urgent case is offered."""
     policy = BookingPolicy.from_config()
     now = utc_now()
-    local_today = now.astimezone(policy.zone).date()
+    local_today = clinic.today(now)
     return open_slots(appointment_type, first_day=local_today, last_day=local_today + timedelta(days=1),
                       zone=policy.zone, now=now, notice=policy.notice, latest_start=now + URGENT_WINDOW)
 

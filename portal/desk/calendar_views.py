@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.eligibility import Verdict, latest_start
@@ -21,6 +22,7 @@ from portal.booking.service import (AppointmentNotChangeable, BookingError, Book
                                     ReasonRequired, SlotUnavailable, TriageNotBookable, booking_decision,
                                     cancel_appointment, change_status, reschedule_appointment, triage_state)
 from portal.booking.slots import clinician_ids_offering, free_slots_by_clinician, next_open_slots
+from portal.booking.week import days_of_week, picked_slot, week_start
 from portal.database import utc_now
 from portal.desk.calendar import active_clinicians, calendar
 from portal.desk.forms import STATUS_ACTIONS, DeskCancelForm, DeskConfirmSlotForm, StatusForm
@@ -33,10 +35,10 @@ DESK_ROLES = (Role.DESK, Role.ADMIN)
 FARTHEST_DATE = timedelta(days=3660)
 
 
-def _chosen_date(today: date, name: str = "date") -> date:
+def _chosen_date(today: date) -> date:
     """?date=YYYY-MM-DD, or today when it is missing, garbled or implausibly far away."""
     try:
-        chosen = date.fromisoformat(request.args.get(name, ""))
+        chosen = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
         return today
     return chosen if abs(chosen - today) <= FARTHEST_DATE else today
@@ -58,7 +60,7 @@ def _day_url(moment: datetime, zone: ZoneInfo) -> str:
 def day():
     policy = BookingPolicy.for_front_desk()
     now = utc_now()
-    today = now.astimezone(policy.zone).date()
+    today = clinic.today(now)
     shown = _chosen_date(today)
     clinicians = active_clinicians()
     plans = calendar(clinicians, shown, shown, zone=policy.zone, now=now)
@@ -73,7 +75,7 @@ def day():
 def week():
     policy = BookingPolicy.for_front_desk()
     now = utc_now()
-    today = now.astimezone(policy.zone).date()
+    today = clinic.today(now)
     shown = _chosen_date(today)
     monday = shown - timedelta(days=shown.weekday())
     clinicians = active_clinicians()
@@ -158,20 +160,6 @@ def _move_confirm_page(appointment: Appointment, form: DeskConfirmSlotForm, star
                            end=start + timedelta(minutes=appointment.appointment_type.duration_minutes)), status
 
 
-def _picked_slot(now: datetime, latest: datetime) -> tuple[datetime, Clinician] | None:
-    """The time and clinician a link on the move page names, if they could be a slot;
-    the service checks the rest when the desk confirms."""
-    try:
-        start = datetime.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        return None
-    clinician_id = request.args.get("clinician_id", type=int)
-    if start.tzinfo is None or not now <= start <= latest or clinician_id is None or not 0 < clinician_id < 2**31:
-        return None
-    clinician = db.session.get(Clinician, clinician_id)
-    return (start, clinician) if clinician is not None and clinician.active else None
-
-
 @bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
 @roles_required(*DESK_ROLES)
 def move(appointment_id: int):
@@ -222,7 +210,7 @@ def move(appointment_id: int):
         flash("Something was missing from that form. Please pick a time again.", "error")
         return redirect(url_for(".move", appointment_id=appointment.id))
     if "start" in request.args:
-        picked = _picked_slot(now, latest)
+        picked = picked_slot(now=now, latest=latest, clinician_arg="clinician_id")
         if picked is None:
             flash("Please pick one of the times shown.", "error")
             return redirect(url_for(".move", appointment_id=appointment.id))
@@ -235,9 +223,9 @@ def move(appointment_id: int):
 def _free_times_page(appointment: Appointment, policy: BookingPolicy, now: datetime, latest: datetime,
                      calendar_url: str):
     """A week of free times for the visit type, per day and clinician, from ?week= (not before today)."""
-    today = now.astimezone(policy.zone).date()
+    today = clinic.today(now)
     last_allowed = latest.astimezone(policy.zone).date()
-    first_day = min(max(_chosen_date(today, "week"), today), last_allowed)
+    first_day = week_start(today, last_allowed)
     last_day = first_day + timedelta(days=6)
     offering = clinician_ids_offering(appointment.appointment_type)
     clinicians = {c.id: c for c in db.session.scalars(
@@ -248,8 +236,7 @@ def _free_times_page(appointment: Appointment, policy: BookingPolicy, now: datet
         appointment.appointment_type, [chosen] if chosen else list(clinicians), first_day=first_day,
         last_day=last_day, zone=policy.zone, now=now, notice=policy.notice)
     days = []
-    for offset in range(7):
-        day = first_day + timedelta(days=offset)
+    for day in days_of_week(first_day):
         rows = []
         for clinician_id, clinician in clinicians.items():
             starts = [slot.start for slot in by_clinician.get(clinician_id, [])

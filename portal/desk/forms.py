@@ -3,7 +3,7 @@ overbook (with the reason the triage rules may ask for), a status change, a canc
 the clinicians' weekly hours and time off."""
 import uuid
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
@@ -11,6 +11,7 @@ from wtforms import (BooleanField, DateField, Form, HiddenField, SearchField, Se
                      TimeField)
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
+from portal import clinic
 from portal.auth.forms import RegistrationForm
 from portal.booking.forms import ConfirmSlotForm
 from portal.booking.models import AppointmentStatus
@@ -97,7 +98,7 @@ class HoursForm(FlaskForm):
         return [getattr(self, name.lower()) for name in WEEKDAYS]
 
     def validate_effective_from(self, field):
-        if field.data and field.data < date.today() - timedelta(days=1):
+        if field.data and field.data < clinic.today() - timedelta(days=1):
             raise ValidationError("New hours cannot start in the past.")
 
 

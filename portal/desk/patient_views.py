@@ -9,14 +9,13 @@ second visit of a type needs a reason, which these pages ask for when the servic
 """
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from itertools import groupby
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import audit
+from portal import audit, clinic
 from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
@@ -26,7 +25,8 @@ from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, A
 from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
                                     SlotUnavailable, TriageNotBookable, book_appointment, booking_decision,
                                     triage_state)
-from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
+from portal.booking.slots import next_open_slots
+from portal.booking.week import free_week, picked_slot
 from portal.database import utc_now, write_transaction
 from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.extensions import db
@@ -38,7 +38,6 @@ from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
 
 DESK_ROLES = (Role.DESK, Role.ADMIN)
-DAYS_SHOWN = 7
 
 
 def _patient_or_404(patient_id: int) -> User:
@@ -70,7 +69,7 @@ def search():
     else:
         problem = form.q.errors[0]
     return render_template("desk/patients/search.html", form=form, results=results, problem=problem,
-                           today=utc_now().astimezone(BookingPolicy.for_front_desk().zone).date(), **_template_words())
+                           today=clinic.today(), **_template_words())
 
 
 # --- a patient's record ---------------------------------------------------------------------------
@@ -88,7 +87,7 @@ def patient(patient_id: int):
         .order_by(Appointment.start_at, Appointment.id)).all()
     upcoming = [a for a in appointments if a.status in ACTIVE_STATUSES and a.end_at > now]
     past = [a for a in reversed(appointments) if a not in upcoming]
-    today = now.astimezone(BookingPolicy.for_front_desk().zone).date()
+    today = clinic.today(now)
     return render_template("desk/patients/patient.html", patient=record, upcoming=upcoming, past=past,
                            triage=latest_triage_by_patient([record.id]).get(record.id), today=today,
                            age=record.age_on(today), **_template_words())
@@ -130,20 +129,6 @@ def _chosen_type(types: list[AppointmentType], routed: AppointmentType | None) -
     return next((t for t in types if t.route == wanted), routed or (types[0] if types else None))
 
 
-def _week_start(today: date, policy: BookingPolicy) -> date:
-    try:
-        first = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        return today
-    return min(max(first, today), today + policy.horizon)
-
-
-def _slots_by_day(slots: list[Slot], zone, first_day: date) -> list[tuple[date, list[Slot]]]:
-    grouped = {day: list(day_slots) for day, day_slots in
-               groupby(slots, key=lambda slot: slot.start.astimezone(zone).date())}
-    return [(day, grouped.get(day, [])) for day in (first_day + timedelta(days=n) for n in range(DAYS_SHOWN))]
-
-
 def _overbook_form(patient: User, chosen_type: AppointmentType | None, clinician_id: int | None) -> OverbookForm:
     """The squeeze-in form with its choices: every active clinician and every active visit type."""
     form = OverbookForm()
@@ -163,7 +148,7 @@ def _booking_page(patient: User, overbook: OverbookForm | None = None, status: i
     """The week of free times for one visit type, the triage banner and the overbook form."""
     policy = BookingPolicy.for_front_desk()
     now = utc_now()
-    today = now.astimezone(policy.zone).date()
+    today = clinic.today(now)
     types = _active_types()
     triage = latest_triage_by_patient([patient.id]).get(patient.id)
     routed = _routed_type(triage, types)
@@ -173,23 +158,11 @@ def _booking_page(patient: User, overbook: OverbookForm | None = None, status: i
                "appointment_type": chosen, "zone_name": policy.zone.key, "age": patient.age_on(today),
                "open_emergency_id": state.open_emergency_id,
                "urgent_until": latest_start(state, now=now, horizon=policy.horizon) if state.urgent else None}
+    clinician_id = None
     if chosen is not None and state.open_emergency_id is None:
-        first_day = _week_start(today, policy)
-        last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
-        offering = clinician_ids_offering(chosen)
-        clinicians = {c.id: c for c in db.session.scalars(
-            select(Clinician).where(Clinician.id.in_(offering)).order_by(Clinician.id))}
-        wanted = request.args.get("clinician", type=int)
-        clinician_id = wanted if wanted in clinicians else None
-        slots = open_slots(chosen, first_day=first_day, last_day=last_day, zone=policy.zone, now=now,
-                           notice=policy.notice, clinician_id=clinician_id, latest_start=now + policy.horizon)
-        context |= {
-            "days": _slots_by_day(slots, policy.zone, first_day), "first_day": first_day, "last_day": last_day,
-            "clinicians": clinicians, "clinician_id": clinician_id,
-            "previous_week": first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
-            "next_week": first_day + timedelta(days=DAYS_SHOWN) if last_day < today + policy.horizon else None}
-    else:
-        clinician_id = None
+        context |= free_week(chosen, zone=policy.zone, now=now, notice=policy.notice, horizon=policy.horizon,
+                             latest_start=now + policy.horizon)
+        clinician_id = context["clinician_id"]
     overbook = overbook or _overbook_form(patient, chosen, clinician_id)
     return render_template("desk/patients/book.html", overbook=overbook, **context, **_template_words()), status
 
@@ -223,21 +196,6 @@ def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
     when = appointment.start_at.astimezone(policy.zone).strftime("%A %-d %B, %-I:%M %p")
     return (f"{appointment.appointment_type.name} booked for {appointment.patient.name} on {when} "
             f"with {appointment.clinician.display_name}")
-
-
-def _slot_from_query(policy: BookingPolicy, now: datetime) -> tuple[datetime, Clinician] | None:
-    """The slot a time link names, if it could be one; the service checks the rest."""
-    try:
-        start = datetime.fromisoformat(request.args.get("start", ""))
-    except ValueError:
-        return None
-    clinician_id = request.args.get("clinician", type=int)
-    if start.tzinfo is None or not now <= start <= now + policy.horizon:
-        return None
-    if clinician_id is None or not 0 < clinician_id < 2**31:
-        return None
-    clinician = db.session.get(Clinician, clinician_id)
-    return (start, clinician) if clinician is not None else None
 
 
 @bp.route("/<int:patient_id>/book/confirm", methods=["GET", "POST"])
@@ -280,7 +238,8 @@ def confirm(patient_id: int):
     if request.method == "POST":
         flash("Something was missing from that form. Please pick a time again.", "error")
         return redirect(back)
-    picked = _slot_from_query(policy, utc_now())
+    now = utc_now()
+    picked = picked_slot(now=now, latest=now + policy.horizon)
     if picked is None:
         flash("Please pick one of the times shown.", "error")
         return redirect(back)
@@ -348,5 +307,4 @@ def urgent():
         visits[patient_id].append((start, end))
     cases = [case for case in candidates if not any(
         seen_within_urgent_window(case.created_at, start, end) for start, end in visits[case.patient_id])]
-    today = utc_now().astimezone(BookingPolicy.for_front_desk().zone).date()
-    return render_template("desk/patients/urgent.html", cases=cases, today=today, **_template_words())
+    return render_template("desk/patients/urgent.html", cases=cases, today=clinic.today(), **_template_words())

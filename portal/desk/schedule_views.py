@@ -1,12 +1,12 @@
 """Front-desk schedules: clinicians' weekly hours (in versions from a date) and time off."""
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.models import Clinician, TimeOff
@@ -21,10 +21,6 @@ bp = Blueprint("schedules", __name__, url_prefix="/desk/schedules")
 STAFF = (Role.DESK, Role.ADMIN)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-
-
 def _text_of(blocks) -> dict[int, str]:
     by_day: dict[int, list[str]] = {day: [] for day in range(7)}
     for block in sorted(blocks, key=lambda b: (b.weekday, b.start)):
@@ -37,7 +33,7 @@ def _text_of(blocks) -> dict[int, str]:
 def index():
     clinicians = db.session.scalars(select(Clinician).order_by(Clinician.active.desc(), Clinician.display_name)).all()
     schedules = weekly_schedules([c.id for c in clinicians])
-    today = utc_now().astimezone(_zone()).date()
+    today = clinic.today()
     current = {c.id: _text_of(schedules[c.id].blocks_on(today)) for c in clinicians}
     return render_template("desk/schedules/index.html", clinicians=clinicians, current=current, weekdays=WEEKDAYS)
 
@@ -50,9 +46,9 @@ def _clinician(clinician_id: int) -> Clinician:
 
 
 def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form: TimeOffForm, status: int = 200):
-    zone = _zone()
+    zone = clinic.zone()
     now = utc_now()
-    today = now.astimezone(zone).date()
+    today = clinic.today(now)
     schedule = weekly_schedules([clinician.id])[clinician.id]
     versions = [(since, _text_of(blocks)) for since, blocks in schedule.versions
                 if since is None or since >= today or since == max(
@@ -69,8 +65,7 @@ def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form
 @roles_required(*STAFF)
 def clinician_page(clinician_id: int):
     clinician = _clinician(clinician_id)
-    zone = _zone()
-    today = utc_now().astimezone(zone).date()
+    today = clinic.today()
     hours_form = HoursForm(prefix="hours")
     hours_form.effective_from.data = today + timedelta(days=1)
     for field, text in zip(hours_form.day_fields(), _text_of(
@@ -105,7 +100,7 @@ def save_time_off(clinician_id: int):
     clinician = _clinician(clinician_id)
     form = TimeOffForm(prefix="off")
     if form.validate_on_submit():
-        start, end = form.period(_zone())
+        start, end = form.period(clinic.zone())
         try:
             add_time_off(clinician.id, start=start, end=end, reason=form.reason.data or "", by_user=current_user)
         except ScheduleError as error:

@@ -1,16 +1,14 @@
 """The doctors' queue of triaged cases, most urgent first, and the case page with its review and,
 for an emergency, the record that it has been dealt with."""
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.models import ACTIVE_STATUSES, Appointment
-from portal.database import utc_now
 from portal.extensions import db
 from portal.queue.forms import EmergencyDealtWithForm, ReviewForm
 from portal.triage.models import ReviewState, TriageReview, TriageSubmission
@@ -75,7 +73,7 @@ def queue():
     return render_template("queue/queue.html", rows=rows, total=total, page=page, pages=pages,
                            anonymous_rows=anonymous_rows, anonymous_total=anonymous_total,
                            anonymous_page=anonymous_page, anonymous_pages=anonymous_pages, filters=filters,
-                           today=utc_now().date(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
+                           today=clinic.today(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
                            flag_text=FLAG_TEXT)
 
 
@@ -104,7 +102,7 @@ def _case_page(submission_id: int, *, review: ReviewForm | None = None,
                                for qid in step.question_ids]) for step in STEPS]
     page = render_template("queue/case.html", submission=submission, result=submission.result, form=review,
                            emergency_form=emergency, grouped_answers=grouped_answers, appointments=appointments,
-                           today=date.today(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
+                           today=clinic.today(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
                            flag_text=FLAG_TEXT)
     return page, 400 if review.errors or emergency.errors else 200
 

@@ -1,0 +1,75 @@
+"""A week of free times as the booking pages show them, to patients and to the desk alike: which
+week a page shows (?week=), its times grouped by day, and the time a link picked
+(?start=&clinician=). The booking service checks whatever a link says again."""
+from datetime import date, datetime, timedelta
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from flask import request
+from sqlalchemy import select
+
+from portal.booking.models import AppointmentType, Clinician
+from portal.booking.slots import Slot, clinician_ids_offering, open_slots
+from portal.extensions import db
+
+DAYS_SHOWN = 7
+
+
+def week_start(today: date, last: date) -> date:
+    """The first day shown: ?week=YYYY-MM-DD, never before today and never after `last`; today
+    when it is missing or garbled."""
+    try:
+        first = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        return today
+    return min(max(first, today), last)
+
+
+def days_of_week(first_day: date) -> list[date]:
+    return [first_day + timedelta(days=offset) for offset in range(DAYS_SHOWN)]
+
+
+def slots_by_day(slots: list[Slot], zone: ZoneInfo, first_day: date) -> list[tuple[date, list[Slot]]]:
+    """Every day of the week shown, with its slots (an empty list on a day with none)."""
+    grouped = {day: list(day_slots) for day, day_slots in
+               groupby(slots, key=lambda slot: slot.start.astimezone(zone).date())}
+    return [(day, grouped.get(day, [])) for day in days_of_week(first_day)]
+
+
+def picked_slot(*, now: datetime, latest: datetime,
+                clinician_arg: str = "clinician") -> tuple[datetime, Clinician] | None:
+    """The time and clinician a time link names, if they could be a slot: an aware start from now
+    to `latest` and an active clinician that exists; None for anything else."""
+    try:
+        start = datetime.fromisoformat(request.args.get("start", ""))
+    except ValueError:
+        return None
+    clinician_id = request.args.get(clinician_arg, type=int)
+    if start.tzinfo is None or not now <= start <= latest or clinician_id is None or not 0 < clinician_id < 2**31:
+        return None
+    clinician = db.session.get(Clinician, clinician_id)
+    return (start, clinician) if clinician is not None and clinician.active else None
+
+
+def clinicians_offering(appointment_type: AppointmentType) -> dict[int, Clinician]:
+    ids = clinician_ids_offering(appointment_type)
+    return {c.id: c for c in db.session.scalars(select(Clinician).where(Clinician.id.in_(ids)).order_by(Clinician.id))}
+
+
+def free_week(appointment_type: AppointmentType, *, zone: ZoneInfo, now: datetime, notice: timedelta,
+              horizon: timedelta, latest_start: datetime) -> dict:
+    """What a week page of free times shows (the context of booking/_week.html): the week from
+    ?week=, for the clinician in ?clinician= or anyone who gives this visit, starting no later
+    than `latest_start`, with the weeks before and after when there are any to show."""
+    today = now.astimezone(zone).date()
+    first_day = week_start(today, today + horizon)
+    last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
+    clinicians = clinicians_offering(appointment_type)
+    wanted = request.args.get("clinician", type=int)
+    clinician_id = wanted if wanted in clinicians else None
+    slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=zone, now=now,
+                       notice=notice, clinician_id=clinician_id, latest_start=latest_start)
+    return {"days": slots_by_day(slots, zone, first_day), "first_day": first_day, "last_day": last_day,
+            "clinicians": clinicians, "clinician_id": clinician_id, "zone_name": zone.key,
+            "previous_week": first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
+            "next_week": first_day + timedelta(days=DAYS_SHOWN) if last_day < today + horizon else None}

@@ -1,0 +1,17 @@
+"""The clinic's clock: its zone (CLINIC_TIMEZONE) and what day it is there. Every page that needs
+"today" asks here, so the server's own date and UTC's never stand in for the clinic's."""
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from portal.database import utc_now
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+
+
+def today(now: datetime | None = None) -> date:
+    """The date at the clinic now (or at `now`)."""
+    return (now or utc_now()).astimezone(zone()).date()
