@@ -76,8 +76,9 @@ def _register_template_helpers(app: Flask) -> None:
         keys = ("CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE", "EMERGENCY_NUMBER")
         return {"clinic": {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}}
 
+    from portal.auth.models import DESK_ROLES, Role
     from portal.booking.eligibility import OVERRIDE_LABELS
-    app.jinja_env.globals["override_labels"] = OVERRIDE_LABELS
+    app.jinja_env.globals.update(Role=Role, DESK_ROLES=DESK_ROLES, override_labels=OVERRIDE_LABELS)
 
     @app.template_filter("local")
     def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):

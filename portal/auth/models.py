@@ -21,6 +21,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# Who works the front desk (its calendar, patients and schedules): the desk, and admins too.
+DESK_ROLES = (Role.DESK, Role.ADMIN)
+
+
 def normalise_email(email: str) -> str:
     """Emails are compared case-insensitively: store them trimmed and lower-cased."""
     return email.strip().lower()

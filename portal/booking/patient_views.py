@@ -79,7 +79,7 @@ def _week_page(template: str, appointment_type: AppointmentType, latest_start: d
 
 
 @bp.get("/book/")
-@roles_required("patient")
+@roles_required(Role.PATIENT)
 def book():
     submission, appointment_type, elsewhere = _bookable_triage()
     if elsewhere is not None:
@@ -103,7 +103,7 @@ def _alternatives(appointment_type: AppointmentType, after: datetime, latest_sta
 
 
 @bp.route("/book/confirm", methods=["GET", "POST"])
-@roles_required("patient")
+@roles_required(Role.PATIENT)
 def confirm_booking():
     submission, appointment_type, elsewhere = _bookable_triage()
     if elsewhere is not None:
@@ -155,7 +155,7 @@ def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, end
 
 
 @bp.get("/appointments/")
-@roles_required("patient")
+@roles_required(Role.PATIENT)
 def my_appointments():
     appointments = db.session.scalars(
         select(Appointment).where(Appointment.patient_id == current_user.id)
@@ -176,7 +176,7 @@ def _own_appointment(appointment_id: int) -> Appointment:
 
 
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
-@roles_required("patient")
+@roles_required(Role.PATIENT)
 def cancel(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     form = CancelForm()
@@ -192,7 +192,7 @@ def cancel(appointment_id: int):
 
 
 @bp.get("/appointments/<int:appointment_id>/reschedule")
-@roles_required("patient")
+@roles_required(Role.PATIENT)
 def reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     if open_emergency_of_current_patient() is not None:
@@ -205,7 +205,7 @@ def reschedule(appointment_id: int):
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule/confirm", methods=["GET", "POST"])
-@roles_required("patient")
+@roles_required(Role.PATIENT)
 def confirm_reschedule(appointment_id: int):
     appointment = _own_appointment(appointment_id)
     if open_emergency_of_current_patient() is not None:

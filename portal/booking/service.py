@@ -322,7 +322,7 @@ def _changeable(appointment_id: int, *, by_user: User, now: datetime) -> Appoint
     appointment = db.session.scalar(
         select(Appointment).where(Appointment.id == appointment_id).with_for_update()
         .execution_options(populate_existing=True))  # the locked row, not a copy read before the lock
-    if appointment is None or (by_user.role == "patient" and appointment.patient_id != by_user.id):
+    if appointment is None or (by_user.role == Role.PATIENT and appointment.patient_id != by_user.id):
         raise AppointmentNotChangeable("That appointment was not found.")
     if appointment.status != AppointmentStatus.BOOKED:
         raise AppointmentNotChangeable(f"This appointment is {appointment.status.replace('_', ' ')} "

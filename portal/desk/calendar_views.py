@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from portal import clinic
 from portal.auth.guards import roles_required
-from portal.auth.models import Role
+from portal.auth.models import DESK_ROLES
 from portal.booking.eligibility import Verdict, latest_start
 from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
@@ -30,7 +30,6 @@ from portal.extensions import db
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
-DESK_ROLES = (Role.DESK, Role.ADMIN)
 # A ?date= further than this from today is a typo (or a probe): show today instead.
 FARTHEST_DATE = timedelta(days=3660)
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from portal import audit, clinic
 from portal.audit import AuditAction
 from portal.auth.guards import roles_required
-from portal.auth.models import Role, User
+from portal.auth.models import DESK_ROLES, Role, User
 from portal.auth.service import EmailTaken, register_patient
 from portal.booking.eligibility import Verdict, latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
@@ -36,8 +36,6 @@ from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
-
-DESK_ROLES = (Role.DESK, Role.ADMIN)
 
 
 def _patient_or_404(patient_id: int) -> User:

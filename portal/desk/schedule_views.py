@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from portal import clinic
 from portal.auth.guards import roles_required
-from portal.auth.models import Role
+from portal.auth.models import DESK_ROLES
 from portal.booking.models import Clinician, TimeOff
 from portal.booking.schedule_service import (WEEKDAYS, ScheduleError, add_time_off, appointments_outside_hours,
                                              parse_day_blocks, remove_time_off, set_weekly_hours)
@@ -18,7 +18,6 @@ from portal.desk.forms import HoursForm, TimeOffForm
 from portal.extensions import db
 
 bp = Blueprint("schedules", __name__, url_prefix="/desk/schedules")
-STAFF = (Role.DESK, Role.ADMIN)
 
 
 def _text_of(blocks) -> dict[int, str]:
@@ -29,7 +28,7 @@ def _text_of(blocks) -> dict[int, str]:
 
 
 @bp.get("/")
-@roles_required(*STAFF)
+@roles_required(*DESK_ROLES)
 def index():
     clinicians = db.session.scalars(select(Clinician).order_by(Clinician.active.desc(), Clinician.display_name)).all()
     schedules = weekly_schedules([c.id for c in clinicians])
@@ -62,7 +61,7 @@ def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form
 
 
 @bp.get("/<int:clinician_id>")
-@roles_required(*STAFF)
+@roles_required(*DESK_ROLES)
 def clinician_page(clinician_id: int):
     clinician = _clinician(clinician_id)
     today = clinic.today()
@@ -75,7 +74,7 @@ def clinician_page(clinician_id: int):
 
 
 @bp.post("/<int:clinician_id>/hours")
-@roles_required(*STAFF)
+@roles_required(*DESK_ROLES)
 def save_hours(clinician_id: int):
     clinician = _clinician(clinician_id)
     form = HoursForm(prefix="hours")
@@ -95,7 +94,7 @@ def save_hours(clinician_id: int):
 
 
 @bp.post("/<int:clinician_id>/time-off")
-@roles_required(*STAFF)
+@roles_required(*DESK_ROLES)
 def save_time_off(clinician_id: int):
     clinician = _clinician(clinician_id)
     form = TimeOffForm(prefix="off")
@@ -112,7 +111,7 @@ def save_time_off(clinician_id: int):
 
 
 @bp.post("/time-off/<int:time_off_id>/remove")
-@roles_required(*STAFF)
+@roles_required(*DESK_ROLES)
 def delete_time_off(time_off_id: int):
     time_off = db.session.get(TimeOff, time_off_id)
     if time_off is None or not FlaskForm().validate_on_submit():
