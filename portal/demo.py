@@ -6,6 +6,7 @@ idempotency keys, so a second run changes nothing.
 from datetime import date, time, timedelta
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from portal.auth.models import Role, User
@@ -220,6 +221,7 @@ def _seed_bookings() -> list[str]:
 
 
 @click.command("seed-demo")
+@with_appcontext  # the `flask` executable pushes one itself; the test CLI runner and other callers do not
 @click.option("--if-empty", is_flag=True, help="Only when the database has no accounts yet (first run).")
 def seed_demo_command(if_empty: bool):
     """Load the demo accounts, clinicians and bookings (safe to run again)."""

@@ -40,3 +40,18 @@ def test_seed_demo_if_empty_leaves_a_used_database_alone(app, runner):
     result = runner.invoke(args=["seed-demo", "--if-empty"])
     assert result.exit_code == 0 and "not loaded" in result.output
     assert counts()["Clinician"] == 0
+
+
+def test_seed_demo_runs_under_the_test_cli_runner_without_an_app_context(database_url):
+    """Registered so that Flask pushes the app context: it works as `flask seed-demo` does."""
+    from flask import has_app_context
+
+    from tests.conftest import make_app
+    app = make_app(database_url)
+    assert not has_app_context()
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "booking demo-booking-1 for patient@example.com" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Clinician)) == 3
+        db.engine.dispose()
