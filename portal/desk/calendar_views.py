@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
-from portal.booking.eligibility import Verdict, latest_start
+from portal.booking.eligibility import latest_start
 from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     ReasonRequired, SlotUnavailable, TriageNotBookable, booking_decision,
@@ -155,7 +155,10 @@ def _move_confirm_page(appointment: Appointment, form: DeskConfirmSlotForm, star
     decision, _ = booking_decision(patient_id=appointment.patient_id, appointment_type=appointment.appointment_type,
                                    start=start, booked_by=current_user, now=utc_now(), moving=appointment)
     return render_template("desk/move_confirm.html", appointment=appointment, form=form, start=start,
-                           clinician=clinician, calendar_url=calendar_url, decision=decision, verdicts=Verdict,
+                           clinician=clinician, calendar_url=calendar_url, decision=decision,
+                           appointment_type=appointment.appointment_type,
+                           action=url_for(".move", appointment_id=appointment.id),
+                           back=url_for(".move", appointment_id=appointment.id),
                            end=start + timedelta(minutes=appointment.appointment_type.duration_minutes)), status
 
 

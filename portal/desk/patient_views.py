@@ -20,7 +20,7 @@ from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES, Role, User
 from portal.auth.service import EmailTaken, register_patient
-from portal.booking.eligibility import Verdict, latest_start, seen_within_urgent_window
+from portal.booking.eligibility import latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
 from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
                                     SlotUnavailable, TriageNotBookable, book_appointment, booking_decision,
@@ -178,7 +178,7 @@ def _confirm_page(form: DeskConfirmSlotForm, patient: User, appointment_type: Ap
     decision, _ = booking_decision(patient_id=patient.id, appointment_type=appointment_type, start=start,
                                    booked_by=current_user, now=utc_now())
     return render_template("desk/patients/confirm.html", form=form, patient=patient, clinician=clinician,
-                           appointment_type=appointment_type, start=start, decision=decision, verdicts=Verdict,
+                           appointment_type=appointment_type, start=start, decision=decision,
                            end=start + timedelta(minutes=appointment_type.duration_minutes), back=back,
                            action=url_for(".confirm", patient_id=patient.id, type=appointment_type.route)), status
 
