@@ -18,7 +18,7 @@ from portal.triage.vocabulary import Route
 if TYPE_CHECKING:
     from portal.triage.models import TriageSubmission
 
-__all__ = ["ACTIVE_STATUSES", "STATUS_LABELS", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
+__all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
            "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 
@@ -37,6 +37,8 @@ ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
 STATUS_LABELS = {AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Checked in",
                  AppointmentStatus.FULFILLED: "Attended", AppointmentStatus.CANCELLED: "Cancelled",
                  AppointmentStatus.NOSHOW: "No-show"}
+# How the patient's own pages name them.
+PATIENT_STATUS_LABELS = {**STATUS_LABELS, AppointmentStatus.NOSHOW: "Missed"}
 _ACTIVE_SQL = "status IN ('booked', 'checked_in')"
 # An overbook is a deliberate double-booking by the front desk: the clinician rules skip it.
 _ACTIVE_NOT_OVERBOOK_SQL = "status IN ('booked', 'checked_in') AND NOT overbook"

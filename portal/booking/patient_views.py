@@ -5,14 +5,14 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
+from portal.booking.appointments import upcoming_and_past
 from portal.booking.eligibility import URGENT_WINDOW, latest_start
 from portal.booking.forms import CancelForm, ConfirmSlotForm
-from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType
+from portal.booking.models import PATIENT_STATUS_LABELS, Appointment, AppointmentType
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment,
                                     triage_state)
@@ -157,15 +157,10 @@ def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, end
 @bp.get("/appointments/")
 @roles_required(Role.PATIENT)
 def my_appointments():
-    appointments = db.session.scalars(
-        select(Appointment).where(Appointment.patient_id == current_user.id)
-        .options(joinedload(Appointment.clinician), joinedload(Appointment.appointment_type))
-        .order_by(Appointment.start_at)).all()
     now = utc_now()
-    upcoming = [a for a in appointments if a.status in ACTIVE_STATUSES and a.end_at > now]
-    past = [a for a in reversed(appointments) if a not in upcoming]
+    upcoming, past = upcoming_and_past(current_user.id, now)
     return render_template("booking/appointments.html", upcoming=upcoming, past=past, now=now,
-                           highlight=request.args.get("booked", type=int))
+                           status_labels=PATIENT_STATUS_LABELS, highlight=request.args.get("booked", type=int))
 
 
 def _own_appointment(appointment_id: int) -> Appointment:

@@ -21,7 +21,7 @@ from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus,
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     ReasonRequired, SlotUnavailable, TriageNotBookable, booking_decision,
                                     cancel_appointment, change_status, reschedule_appointment, triage_state)
-from portal.booking.slots import clinician_ids_offering, free_slots_by_clinician, next_open_slots
+from portal.booking.slots import Slot, clinician_ids_offering, free_slots_by_clinician, next_open_slots
 from portal.booking.week import days_of_week, picked_slot, week_start
 from portal.database import utc_now
 from portal.desk.calendar import active_clinicians, calendar
@@ -241,10 +241,10 @@ def _free_times_page(appointment: Appointment, policy: BookingPolicy, now: datet
     for day in days_of_week(first_day):
         rows = []
         for clinician_id, clinician in clinicians.items():
-            starts = [slot.start for slot in by_clinician.get(clinician_id, [])
-                      if slot.start.astimezone(policy.zone).date() == day and slot.start <= latest]
-            if starts:
-                rows.append((clinician, starts))
+            slots = [Slot(slot.start, slot.end, (clinician_id,)) for slot in by_clinician.get(clinician_id, [])
+                     if slot.start.astimezone(policy.zone).date() == day and slot.start <= latest]
+            if slots:
+                rows.append((clinician, slots))
         days.append((day, rows))
     state = triage_state(appointment.patient_id)
     return render_template(

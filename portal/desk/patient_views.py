@@ -20,6 +20,7 @@ from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES, Role, User
 from portal.auth.service import EmailTaken, register_patient
+from portal.booking.appointments import upcoming_and_past
 from portal.booking.eligibility import latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
 from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
@@ -79,12 +80,7 @@ def patient(patient_id: int):
     with write_transaction():  # every view of a record is in the audit log, in a transaction of its own
         audit.record(AuditAction.PATIENT_RECORD_VIEWED, patient_id=record.id)
     now = utc_now()
-    appointments = db.session.scalars(
-        select(Appointment).where(Appointment.patient_id == record.id)
-        .options(joinedload(Appointment.clinician), joinedload(Appointment.appointment_type))
-        .order_by(Appointment.start_at, Appointment.id)).all()
-    upcoming = [a for a in appointments if a.status in ACTIVE_STATUSES and a.end_at > now]
-    past = [a for a in reversed(appointments) if a not in upcoming]
+    upcoming, past = upcoming_and_past(record.id, now)
     today = clinic.today(now)
     return render_template("desk/patients/patient.html", patient=record, upcoming=upcoming, past=past,
                            triage=latest_triage_by_patient([record.id]).get(record.id), today=today,
