@@ -1,5 +1,4 @@
 """Accounts through the test client: register, log in, log out, `next`, inactive users, role guards."""
-import html
 from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,6 +9,7 @@ from portal.auth.models import Role, User
 from portal.extensions import db
 from tests import factories
 from tests.client import AuthActions, csrf_token, hidden_fields, submit
+from tests.pages import text
 
 VALID_REGISTRATION = {
     "name": "Pat Example",
@@ -19,11 +19,6 @@ VALID_REGISTRATION = {
     "password": "a long enough password",
     "confirm": "a long enough password",
 }
-
-
-def text(response) -> str:
-    """The page as a person reads it (entities such as &#39; turned back into characters)."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def user_count() -> int:

@@ -17,22 +17,12 @@ from portal.booking.service import book_appointment, cancel_appointment
 from portal.extensions import db
 from tests import client, factories
 from tests.client import AuthActions, csrf_token, hidden_fields
+from tests.pages import slot_links, text
 
 CHICAGO = factories.CHICAGO
 
 
 # --- reading pages ------------------------------------------------------------------------------
-
-def text(response) -> str:
-    """The page as a person reads it (entities such as &#39; turned back into characters)."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-def slot_links(response) -> list[str]:
-    """The href of every time offered on the page, in page order."""
-    return [html.unescape(href) for href in
-            re.findall(r'<a class="slot[^"]*" href="([^"]+)"', response.get_data(as_text=True))]
-
 
 def link_starts(response) -> list[datetime]:
     return [datetime.fromisoformat(parse_qs(urlsplit(link).query)["start"][0]) for link in slot_links(response)]

@@ -20,21 +20,13 @@ from portal.booking.service import book_appointment
 from portal.extensions import db
 from tests import client, factories
 from tests.client import csrf_token, hidden_fields
+from tests.pages import slot_links, text, words
 
 CHICAGO = factories.CHICAGO
 TWO_BLOCKS = {weekday: [(time(9), time(12)), (time(13), time(17))] for weekday in range(7)}
 
 
 # --- reading pages ------------------------------------------------------------------------------
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def words(markup: str) -> str:
-    """Markup as a person reads it: tags dropped, spaces squeezed."""
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
-
 
 def entry(response, appointment_id: int) -> str:
     """One appointment's line in the calendar, as markup; fails the test if it is not shown."""
@@ -60,11 +52,6 @@ def column(response, heading_id: str) -> str:
 
 def flashes(response) -> list[str]:
     return [words(m) for m in re.findall(r'class="notice notice-\w+"[^>]*>(.*?)</div>', text(response), re.S)]
-
-
-def slot_links(response) -> list[str]:
-    return [html.unescape(href) for href in
-            re.findall(r'<a class="slot[^"]*" href="([^"]+)"', response.get_data(as_text=True))]
 
 
 def link_params(link: str) -> tuple[datetime, int]:

@@ -21,13 +21,10 @@ from portal.triage.models import TriageSubmission
 from portal.triage.rules import evaluate
 from tests import factories
 from tests.client import csrf_token, hidden_fields, logged_in
+from tests.pages import slot_links, text
 
 
 # --- reading pages ------------------------------------------------------------------------------
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
 
 def words(response) -> str:
     """The page as one line of words, without markup."""
@@ -37,11 +34,6 @@ def words(response) -> str:
 def result_names(response) -> list[str]:
     """The names in the search results table, in order."""
     return re.findall(r'<td><a href="/desk/patients/\d+"><strong>([^<]+)</strong></a></td>', text(response))
-
-
-def slot_links(response) -> list[str]:
-    return [html.unescape(href) for href in
-            re.findall(r'<a class="slot[^"]*" href="([^"]+)"', response.get_data(as_text=True))]
 
 
 def link_start(link: str) -> datetime:

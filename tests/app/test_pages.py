@@ -1,5 +1,4 @@
 """Pages for everyone: the landing page, the health check and the error pages."""
-import html
 
 import pytest
 import sqlalchemy
@@ -8,10 +7,7 @@ from sqlalchemy.orm import Session
 from portal import create_app
 from portal.extensions import db
 from tests.conftest import BASE_CONFIG
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.pages import text
 
 
 def assert_looks_like_the_site(page: str, app) -> None:

@@ -25,6 +25,7 @@ from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
 from portal.triage.service import record_review
 from tests import client, factories
 from tests.client import AuthActions, csrf_token, submit
+from tests.pages import location, text, words
 
 CHICAGO = factories.CHICAGO
 ALL_DAY = {weekday: [(time(0), time(23, 30))] for weekday in range(7)}
@@ -34,14 +35,6 @@ NOW = datetime.now(timezone.utc)
 
 
 # --- reading pages ----------------------------------------------------------------------------
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def words(markup: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", markup).split())
-
 
 PATIENTS, ANONYMOUS = "patient-cases", "anonymous-cases"  # the queue's two lists
 
@@ -71,11 +64,6 @@ def section(response, heading: str) -> str:
                       text(response), re.S)
     assert match, f"no section {heading!r}"
     return match.group(1)
-
-
-def location(response) -> str:
-    assert response.status_code in (301, 302, 303), response.status_code
-    return response.headers["Location"].split("?")[0]
 
 
 # --- the world --------------------------------------------------------------------------------

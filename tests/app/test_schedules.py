@@ -12,6 +12,7 @@ from portal.extensions import db
 from tests import factories
 from tests.client import hidden_fields, logged_in
 from tests.factories import local
+from tests.pages import text
 
 
 @pytest.fixture
@@ -24,10 +25,6 @@ def clinician(app):
     factories.make_type()
     return factories.make_clinician(name="Dr Hours", hours={d: [(time(9), time(12)), (time(13), time(17))]
                                                             for d in range(5)})
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def post(browser, page_url, action_url, prefix, **fields):

@@ -24,6 +24,7 @@ from portal.triage.rules import RULE_TEXT, evaluate
 from portal.triage.views import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.client import AuthActions, csrf_token, hidden_fields, submit
+from tests.pages import location, main, slot_links, text, words
 
 CHICAGO = factories.CHICAGO
 STEP_IDS = [step.id for step in STEPS]
@@ -65,22 +66,6 @@ CASES = {  # TRIAGE.md worked cases: the form answers, then the route and urgenc
 
 # --- reading pages ----------------------------------------------------------------------------
 
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def main(response) -> str:
-    """The page's main content (not the header's menu or the footer), as markup."""
-    match = re.search(r'<main id="main"[^>]*>(.*)</main>', response.get_data(as_text=True), re.S)
-    assert match, "the page has no main content"
-    return html.unescape(match.group(1))
-
-
-def words(markup: str) -> str:
-    """What a person reads: markup removed, spaces collapsed."""
-    return " ".join(re.sub(r"<[^>]+>", " ", markup).split())
-
-
 def headings(response) -> list[str]:
     return [words(h) for h in re.findall(r"<h[1-6][^>]*>(.*?)</h[1-6]>", main(response), re.S)]
 
@@ -101,11 +86,6 @@ def asked(response) -> list[str]:
     return re.findall(r'<fieldset[^>]*id="q-([a-z_]+)"', response.get_data(as_text=True))
 
 
-def location(response) -> str:
-    assert response.status_code in (301, 302, 303), response.status_code
-    return urlsplit(response.headers["Location"]).path
-
-
 def submission_id(response) -> int:
     match = re.fullmatch(r"/triage/(\d+)", location(response))
     assert match, f"not an outcome page: {location(response)}"
@@ -114,11 +94,6 @@ def submission_id(response) -> int:
 
 def links(markup: str) -> list[str]:
     return [html.unescape(href) for href in re.findall(r'href="([^"]+)"', markup)]
-
-
-def slot_links(response) -> list[str]:
-    return [html.unescape(href) for href in
-            re.findall(r'<a class="slot[^"]*" href="([^"]+)"', response.get_data(as_text=True))]
 
 
 def query(url: str) -> dict[str, str]:

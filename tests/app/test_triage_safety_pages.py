@@ -16,9 +16,9 @@ from portal.extensions import db
 from portal.triage.models import TriageReview, TriageSubmission
 from portal.triage.rules import evaluate_safety
 from tests import factories
-from tests.app.test_desk_patients import (browser_for, flashes, make_patient, overbook, slot_links, stored, text,
-                                          words)
+from tests.app.test_desk_patients import browser_for, flashes, make_patient, overbook, stored, words
 from tests.client import csrf_token, hidden_fields, logged_in
+from tests.pages import slot_links, text
 
 CLINIC_PHONE = "(555) 010-4477"
 
