@@ -30,8 +30,8 @@ from bench.scratch import scratch_database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
 from portal.booking.models import Appointment, AppointmentType, Clinician  # noqa: E402
-from portal.patients.search import parse_query, patients_matching, search_patients  # noqa: E402
 from portal.extensions import db  # noqa: E402
+from portal.patients.search import parse_query, patients_matching, search_patients  # noqa: E402
 from portal.triage.models import TriageSubmission  # noqa: E402
 
 PATIENTS = 50_000
