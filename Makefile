@@ -21,6 +21,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
+	# The mail worker runs beside the server (messages land in instance/mail/ unless MAIL_SERVER is set).
+	$(FLASK) send-mail --loop --interval 5 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(VENV)/.dev-installed

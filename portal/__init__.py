@@ -31,14 +31,18 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.audit import views as audit_views
     from portal.booking import patient_views
     from portal.desk import calendar_views, patient_views as desk_patient_views, schedule_views
+    from portal.notify import views as notify_views
     from portal.queue import views as queue_views
     from portal.triage import views as triage_views
     for blueprint in (pages.bp, auth_views.bp, patient_views.bp, triage_views.bp, queue_views.bp, calendar_views.bp,
-                      desk_patient_views.bp, schedule_views.bp, audit_views.bp):
+                      desk_patient_views.bp, schedule_views.bp, audit_views.bp, notify_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import demo
+    from portal.notify import outbox, worker
+    outbox.listen_to_bookings()
     app.cli.add_command(demo.seed_demo_command)
+    app.cli.add_command(worker.send_mail_command)
 
     _register_error_pages(app)
     _register_template_helpers(app)

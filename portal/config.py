@@ -50,4 +50,16 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
         "REMEMBER_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open over lunch still submits; the token is per session
+        # Where links in messages point (the manage-your-appointment link).
+        "PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Mail: with no MAIL_SERVER, messages are written as .eml files under MAIL_FILE_DIR.
+        "MAIL_SERVER": env("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env("MAIL_PORT", "587")),
+        "MAIL_USERNAME": env("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": env("MAIL_USE_TLS", "1") == "1",
+        "MAIL_DEFAULT_SENDER": env("MAIL_DEFAULT_SENDER", "Riverside Vein & Leg Clinic <appointments@example.com>"),
+        "MAIL_FILE_DIR": env("MAIL_FILE_DIR", str(instance_path / "mail")),
+        # A failed send is tried again after 1, 2, 4, ... minutes, and given up (dead) after this many tries.
+        "MAIL_MAX_ATTEMPTS": int(env("MAIL_MAX_ATTEMPTS", "8")),
     }

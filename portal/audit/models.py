@@ -27,6 +27,8 @@ class AuditAction(StrEnum):
     APPOINTMENT_NO_SHOW = "appointment.no_show"
     APPOINTMENT_FULFILLED = "appointment.fulfilled"
     APPOINTMENT_TRIAGE_OVERRIDE = "appointment.triage_override"  # booked against the triage, with a reason
+    MESSAGE_QUEUED = "message.queued"  # a message about an appointment was queued (never its body)
+    MESSAGE_SENT = "message.sent"
     PATIENT_REGISTERED = "patient.registered"
     PATIENT_RECORD_VIEWED = "patient.record_viewed"
     TRIAGE_VIEWED = "triage.viewed"

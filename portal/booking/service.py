@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,15 @@ from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.service import latest_submission, open_emergency
 from portal.triage.vocabulary import Urgency
+
+
+_signals = Namespace()
+# Sent inside the write transaction once the change is flushed, so what a receiver writes (the
+# notify outbox) commits or rolls back with the appointment. Sender: the appointment booked, the
+# new appointment of a move (with `old`), or the appointment cancelled.
+appointment_booked = _signals.signal("appointment-booked")
+appointment_moved = _signals.signal("appointment-moved")
+appointment_cancelled = _signals.signal("appointment-cancelled")
 
 
 class BookingError(Exception):
@@ -256,6 +266,7 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
                 start=start, idempotency_key=idempotency_key, booked_by_id=booked_by_id or patient_id,
                 policy=policy, now=now, overbook_reason=(overbook_reason or "").strip() or None,
                 override_reason=(override_reason or "").strip()[:300] or None)
+            appointment_booked.send(appointment, now=now)
     except IntegrityError:
         # Another transaction committed first (the unique key or an index refused our row).
         if (existing := _replay(idempotency_key, patient_id)) is not None:
@@ -347,6 +358,7 @@ def cancel_appointment(appointment_id: int, *, by_user: User, reason: str, now: 
         _mark_cancelled(appointment, by_user=by_user, reason=reason, now=now)
         audit.record(AuditAction.APPOINTMENT_CANCELLED, patient_id=appointment.patient_id,
                      appointment_id=appointment.id, user_id=by_user.id, detail=appointment.cancellation_reason)
+        appointment_cancelled.send(appointment, now=now)
     return appointment
 
 
@@ -385,6 +397,7 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
             audit.record(AuditAction.APPOINTMENT_MOVED, patient_id=patient_id, appointment_id=new.id,
                          user_id=by_user.id, detail=f"from {old.start_at.isoformat()} (appointment {old.id}) "
                                                     f"to {new.start_at.isoformat()}")
+            appointment_moved.send(new, old=old, now=now)
     except IntegrityError:
         if (existing := _replay(idempotency_key, patient_id)) is not None:
             return existing

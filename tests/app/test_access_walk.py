@@ -27,6 +27,7 @@ BY_BLUEPRINT = {
     "desk_patients": STAFF,
     "schedules": STAFF,
     "audit": {Role.ADMIN},
+    "notify": {Role.PATIENT},  # a patient's own appointment as a calendar file
 }
 BY_ENDPOINT = {
     # A triage outcome: its patient and doctors; anyone else is told it does not exist.

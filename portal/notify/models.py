@@ -1,0 +1,51 @@
+"""The outbox: every message the portal will send, written in the transaction of the change it
+is about, then sent by the worker. Rows are kept after sending (sent, dead or dropped)."""
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.database import UTCDateTime, utc_now
+from portal.extensions import db
+
+
+class MessageKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    CHANGE = "change"
+    CANCELLATION = "cancellation"
+    REMINDER = "reminder"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"  # waiting for its time, or for its next try after a failure
+    SENDING = "sending"  # claimed by a worker until locked_until (a lease: a crashed worker's rows come back)
+    SENT = "sent"
+    DEAD = "dead"  # gave up after MAIL_MAX_ATTEMPTS tries; an admin may send it again
+    DROPPED = "dropped"  # no longer wanted: a reminder for a visit moved or cancelled
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead', 'dropped')", name="status_known"),
+        CheckConstraint("kind IN ('confirmation', 'change', 'cancellation', 'reminder')", name="kind_known"),
+        # The worker's question: what is pending (or whose lease ran out) and due, oldest first.
+        Index("ix_outbox_message_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"), index=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    ics: Mapped[str | None] = mapped_column(Text)  # the calendar file attached, when there is one
+    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.PENDING)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

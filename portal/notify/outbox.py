@@ -1,0 +1,75 @@
+"""Queueing messages: a row in the outbox, in the caller's transaction, audited (never its body).
+
+The booking service's signals arrive here inside its write transaction: a booking queues its
+confirmation and a reminder 24 hours before; a move queues a change, drops the old visit's
+reminder and queues one for the new; a cancellation queues the cancellation and drops the reminder.
+"""
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+
+from portal import audit
+from portal.audit import AuditAction
+from portal.booking.models import Appointment
+from portal.booking.service import appointment_booked, appointment_cancelled, appointment_moved
+from portal.extensions import db
+from portal.notify.messages import appointment_message
+from portal.notify.models import MessageKind, MessageStatus, OutboxMessage
+
+REMINDER_BEFORE = timedelta(hours=24)
+
+
+def queue_message(*, kind: str, to: str, subject: str, text: str, html: str, due_at: datetime,
+                  ics: str | None = None, appointment_id: int | None = None,
+                  patient_id: int | None = None) -> OutboxMessage:
+    """Add one message to the outbox in the current transaction (the caller commits it)."""
+    message = OutboxMessage(kind=kind, to_address=to, subject=subject[:200], text_body=text, html_body=html, ics=ics,
+                            due_at=due_at, appointment_id=appointment_id, status=MessageStatus.PENDING)
+    db.session.add(message)
+    db.session.flush()
+    audit.record(AuditAction.MESSAGE_QUEUED, patient_id=patient_id, appointment_id=appointment_id,
+                 detail=f"message {message.id}: {kind} to {to}, due {due_at.isoformat()}")
+    return message
+
+
+def queue_appointment_message(kind: MessageKind, appointment: Appointment, *, due_at: datetime,
+                              moved_from: Appointment | None = None) -> OutboxMessage:
+    content = appointment_message(kind, appointment, moved_from=moved_from)
+    return queue_message(kind=kind, to=appointment.patient.email, subject=content.subject, text=content.text,
+                         html=content.html, ics=content.ics, due_at=due_at, appointment_id=appointment.id,
+                         patient_id=appointment.patient_id)
+
+
+def _queue_reminder(appointment: Appointment, now: datetime) -> None:
+    """A reminder 24 hours before, unless that moment has already passed."""
+    if appointment.start_at - REMINDER_BEFORE > now:
+        queue_appointment_message(MessageKind.REMINDER, appointment, due_at=appointment.start_at - REMINDER_BEFORE)
+
+
+def _drop_reminders(appointment: Appointment) -> None:
+    db.session.execute(update(OutboxMessage).where(
+        OutboxMessage.appointment_id == appointment.id, OutboxMessage.kind == MessageKind.REMINDER,
+        OutboxMessage.status == MessageStatus.PENDING).values(status=MessageStatus.DROPPED))
+
+
+def _on_booked(appointment: Appointment, *, now: datetime, **extra) -> None:
+    queue_appointment_message(MessageKind.CONFIRMATION, appointment, due_at=now)
+    _queue_reminder(appointment, now)
+
+
+def _on_moved(appointment: Appointment, *, old: Appointment, now: datetime, **extra) -> None:
+    _drop_reminders(old)
+    queue_appointment_message(MessageKind.CHANGE, appointment, due_at=now, moved_from=old)
+    _queue_reminder(appointment, now)
+
+
+def _on_cancelled(appointment: Appointment, *, now: datetime, **extra) -> None:
+    _drop_reminders(appointment)
+    queue_appointment_message(MessageKind.CANCELLATION, appointment, due_at=now)
+
+
+def listen_to_bookings() -> None:
+    """Queue the messages of every booking, move and cancellation (connecting twice is harmless)."""
+    appointment_booked.connect(_on_booked)
+    appointment_moved.connect(_on_moved)
+    appointment_cancelled.connect(_on_cancelled)
