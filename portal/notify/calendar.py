@@ -6,6 +6,7 @@ first row of the chain), and SEQUENCE counts the changes: one more for each move
 again for a cancellation.
 """
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import current_app
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -23,7 +24,7 @@ def _chain(appointment: Appointment) -> list[Appointment]:
 
 
 def event_uid(appointment: Appointment) -> str:
-    return f"appointment-{_chain(appointment)[-1].id}@{current_app.config['PUBLIC_URL'].split('//')[-1]}"
+    return f"appointment-{_chain(appointment)[-1].id}@{urlsplit(current_app.config['PUBLIC_URL']).hostname}"
 
 
 def appointment_calendar(appointment: Appointment, *, cancelled: bool = False, now: datetime | None = None) -> str:

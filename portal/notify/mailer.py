@@ -4,6 +4,7 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app
 
@@ -18,7 +19,7 @@ def as_email(message: OutboxMessage) -> EmailMessage:
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email["Date"] = formatdate(localtime=False)
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=config["PUBLIC_URL"].split("//")[-1].split(":")[0])
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain=urlsplit(config["PUBLIC_URL"]).hostname)
     email.set_content(message.text_body)
     email.add_alternative(message.html_body, subtype="html")
     if message.ics:

@@ -27,6 +27,7 @@ from portal.notify.mailer import deliver
 from portal.notify.models import MessageStatus, OutboxMessage
 
 LEASE = timedelta(minutes=5)
+ROUND_SIZE = 50
 FIRST_RETRY = timedelta(minutes=1)
 
 
@@ -45,7 +46,7 @@ def claim_due(now: datetime, *, limit: int = 50) -> list[int]:
             or_(OutboxMessage.status == MessageStatus.PENDING,
                 and_(OutboxMessage.status == MessageStatus.SENDING, OutboxMessage.locked_until < now)))
             .order_by(OutboxMessage.due_at, OutboxMessage.id).limit(limit))
-        if db.session.bind.dialect.name == "postgresql":
+        if db.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         claimed = db.session.scalars(query).all()
         for message in claimed:
@@ -101,8 +102,14 @@ def send_mail_command(loop: bool, interval: float):
     if loop:
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     while True:
-        outcome = send_due()
-        click.echo(f"sent {len(outcome.sent)}, to retry {len(outcome.failed)}, dead {len(outcome.dead)}")
+        total = Round()
+        while True:  # rounds until what is due is done (each round takes at most ROUND_SIZE)
+            outcome = send_due(limit=ROUND_SIZE)
+            for name in ("sent", "failed", "dead"):
+                getattr(total, name).extend(getattr(outcome, name))
+            if len(outcome.sent) + len(outcome.failed) + len(outcome.dead) < ROUND_SIZE or stopping:
+                break
+        click.echo(f"sent {len(total.sent)}, to retry {len(total.failed)}, dead {len(total.dead)}")
         if not loop:
             return
         deadline = clock.monotonic() + interval
