@@ -8,7 +8,7 @@ anything slips past the checks, the database refuses the row and the caller gets
 """
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from blinker import Namespace
@@ -252,6 +252,7 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
     busy then: a deliberate squeeze-in, stored and audited as such; the patient rule still holds."""
     if start.tzinfo is None:
         raise ValueError("book_appointment needs an aware datetime")
+    start = start.astimezone(timezone.utc)  # UTC in the core: arithmetic on it is real time, across DST too
     policy = policy or BookingPolicy.from_config()
     now = now or utc_now()
     try:
@@ -370,6 +371,9 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
     together, or neither happens, so the patient never ends with both or with none. The triage
     rules apply to the new time as to a booking; a reason the desk gave for the old time still
     stands for the rules it set aside, and `override_reason` covers any new one."""
+    if new_start.tzinfo is None:
+        raise ValueError("reschedule_appointment needs an aware datetime")
+    new_start = new_start.astimezone(timezone.utc)
     policy = policy or BookingPolicy.from_config()
     now = now or utc_now()
     patient_id = None

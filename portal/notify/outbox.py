@@ -46,10 +46,14 @@ def _queue_reminder(appointment: Appointment, now: datetime) -> None:
         queue_appointment_message(MessageKind.REMINDER, appointment, due_at=appointment.start_at - REMINDER_BEFORE)
 
 
-def _drop_reminders(appointment: Appointment) -> None:
+def _drop_unsent(appointment: Appointment) -> None:
+    """A visit moved or cancelled: what was not yet sent about it would now mislead (a reminder,
+    or a confirmation still waiting for a retry after the change that replaced it)."""
     db.session.execute(update(OutboxMessage).where(
-        OutboxMessage.appointment_id == appointment.id, OutboxMessage.kind == MessageKind.REMINDER,
-        OutboxMessage.status == MessageStatus.PENDING).values(status=MessageStatus.DROPPED))
+        OutboxMessage.appointment_id == appointment.id,
+        OutboxMessage.kind.in_([MessageKind.REMINDER, MessageKind.CONFIRMATION, MessageKind.CHANGE]),
+        OutboxMessage.status.in_([MessageStatus.PENDING, MessageStatus.SENDING]))
+        .values(status=MessageStatus.DROPPED, locked_until=None))
 
 
 def _on_booked(appointment: Appointment, *, now: datetime, **extra) -> None:
@@ -58,13 +62,13 @@ def _on_booked(appointment: Appointment, *, now: datetime, **extra) -> None:
 
 
 def _on_moved(appointment: Appointment, *, old: Appointment, now: datetime, **extra) -> None:
-    _drop_reminders(old)
+    _drop_unsent(old)
     queue_appointment_message(MessageKind.CHANGE, appointment, due_at=now, moved_from=old)
     _queue_reminder(appointment, now)
 
 
 def _on_cancelled(appointment: Appointment, *, now: datetime, **extra) -> None:
-    _drop_reminders(appointment)
+    _drop_unsent(appointment)
     queue_appointment_message(MessageKind.CANCELLATION, appointment, due_at=now)
 
 

@@ -9,7 +9,6 @@ which it is dead. Rows are never deleted. A worker that dies mid-send leaves its
 back when the lease ends: a message may then be sent twice, never lost.
 """
 import signal
-import smtplib
 import time as clock
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,10 +20,11 @@ from sqlalchemy import and_, or_, select
 
 from portal import audit
 from portal.audit import AuditAction
+from portal.booking.models import Appointment
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.notify.mailer import deliver
-from portal.notify.models import MessageStatus, OutboxMessage
+from portal.notify.models import MessageKind, MessageStatus, OutboxMessage
 
 LEASE = timedelta(minutes=5)
 ROUND_SIZE = 50
@@ -76,15 +76,31 @@ def _record(message_id: int, *, now: datetime, error: Exception | None, outcome:
             outcome.failed.append(message_id)
 
 
+def _still_wanted(message_id: int) -> OutboxMessage | None:
+    """The claimed message, unless it was dropped meanwhile (its visit moved or was cancelled) or
+    is a reminder of a visit no longer booked, which is dropped now."""
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        if message.status != MessageStatus.SENDING:
+            return None
+        appointment = db.session.get(Appointment, message.appointment_id) if message.appointment_id else None
+        if message.kind == MessageKind.REMINDER and (appointment is None or not appointment.is_active):
+            message.status, message.locked_until = MessageStatus.DROPPED, None
+            return None
+        return message
+
+
 def send_due(now: datetime | None = None, *, limit: int = 50) -> Round:
     """One round: claim what is due and send it; what fails is tried again later."""
     now = now or utc_now()
     outcome = Round()
     for message_id in claim_due(now, limit=limit):
-        message = db.session.get(OutboxMessage, message_id)
+        message = _still_wanted(message_id)
+        if message is None:
+            continue
         try:
             deliver(message)
-        except (smtplib.SMTPException, OSError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever stops a send counts as a try, so it can end dead
             _record(message_id, now=now, error=error, outcome=outcome)
         else:
             _record(message_id, now=now, error=None, outcome=outcome)
