@@ -29,6 +29,7 @@ class AuditAction(StrEnum):
     APPOINTMENT_TRIAGE_OVERRIDE = "appointment.triage_override"  # booked against the triage, with a reason
     MESSAGE_QUEUED = "message.queued"  # a message about an appointment was queued (never its body)
     MESSAGE_SENT = "message.sent"
+    MESSAGE_RESENT = "message.resent"  # an admin sent a dead message again
     PATIENT_REGISTERED = "patient.registered"
     PATIENT_RECORD_VIEWED = "patient.record_viewed"
     TRIAGE_VIEWED = "triage.viewed"

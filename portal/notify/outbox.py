@@ -6,12 +6,13 @@ reminder and queues one for the new; a cancellation queues the cancellation and 
 """
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from portal import audit
 from portal.audit import AuditAction
 from portal.booking.models import Appointment
 from portal.booking.service import appointment_booked, appointment_cancelled, appointment_moved
+from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.notify.messages import appointment_message
 from portal.notify.models import MessageKind, MessageStatus, OutboxMessage
@@ -70,6 +71,24 @@ def _on_moved(appointment: Appointment, *, old: Appointment, now: datetime, **ex
 def _on_cancelled(appointment: Appointment, *, now: datetime, **extra) -> None:
     _drop_unsent(appointment)
     queue_appointment_message(MessageKind.CANCELLATION, appointment, due_at=now)
+
+
+class NotResendable(ValueError):
+    """Only a dead message can be sent again; the message says why not."""
+
+
+def send_again(message_id: int, *, by_user) -> OutboxMessage:
+    """An admin sends a dead message again: back to pending, due now, its tries counted afresh."""
+    with write_transaction():
+        message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update())
+        if message is None:
+            raise NotResendable("That message was not found.")
+        if message.status != MessageStatus.DEAD:
+            raise NotResendable(f"Message {message_id} is {message.status}: only a dead message can be sent again.")
+        message.status, message.attempts, message.due_at = MessageStatus.PENDING, 0, utc_now()
+        audit.record(AuditAction.MESSAGE_RESENT, appointment_id=message.appointment_id, user_id=by_user.id,
+                     detail=f"message {message.id}: {message.kind} to {message.to_address}, sent again")
+    return message
 
 
 def listen_to_bookings() -> None:

@@ -4,10 +4,12 @@ from datetime import time
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from portal.auth.models import Role
 from portal.booking.service import book_appointment
 from portal.extensions import db
+from portal.notify.models import OutboxMessage
 from tests import factories
 from tests.client import AuthActions, csrf_token
 from tests.factories import local
@@ -34,6 +36,9 @@ BY_ENDPOINT = {
     "booking.outcome": {Role.PATIENT, Role.DOCTOR},
     # Confirming that answers given before logging in are one's own: patients only.
     "triage.claim": {Role.PATIENT},
+    # The outbox: admins only.
+    "notify.outbox": {Role.ADMIN},
+    "notify.resend": {Role.ADMIN},
 }
 NOT_FOUND_INSTEAD_OF_FORBIDDEN = {"booking.outcome"}
 
@@ -49,9 +54,10 @@ def world(app):
     appointment = book_appointment(patient_id=users[Role.PATIENT].id, clinician_id=clinician.id,
                                    appointment_type_id=visit.id, start=local(day, 10))
     time_off = factories.make_time_off(clinician, local(day, 16), local(day, 17))
+    message = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
     values = {"appointment_id": appointment.id, "submission_id": submission.id, "clinician_id": clinician.id,
               "time_off_id": time_off.id, "patient_id": users[Role.PATIENT].id, "step_id": "safety",
-              "filename": "portal.css"}
+              "filename": "portal.css", "message_id": message}
     emails = {role: user.email for role, user in users.items()}
     db.session.rollback()
     return emails, values
