@@ -60,6 +60,8 @@ class Clinician(db.Model):
     display_name: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(120), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # The secret of the clinician's calendar feed (/feeds/<token>.ics); NULL while it is off.
+    feed_token: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     user: Mapped[User] = relationship()
     working_hours: Mapped[list["WorkingHours"]] = relationship(

@@ -1,7 +1,7 @@
 """Front-desk schedules: clinicians' weekly hours (in versions from a date) and time off."""
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from portal.booking.slots import weekly_schedules
 from portal.database import utc_now
 from portal.desk.forms import HoursForm, TimeOffForm
 from portal.extensions import db
+from portal.notify.feeds import set_feed
 
 bp = Blueprint("schedules", __name__, url_prefix="/desk/schedules")
 
@@ -71,6 +72,20 @@ def clinician_page(clinician_id: int):
             weekly_schedules([clinician.id])[clinician.id].blocks_on(today)).values()):
         field.data = text
     return _render_clinician(clinician, hours_form, TimeOffForm(prefix="off"))
+
+
+@bp.post("/<int:clinician_id>/feed")
+@roles_required(*DESK_ROLES)
+def calendar_feed(clinician_id: int):
+    """Make the clinician's feed address anew (the old one stops working) or turn it off."""
+    clinician = _clinician(clinician_id)
+    if not FlaskForm().validate_on_submit() or request.form.get("feed") not in ("new", "off"):
+        abort(400)
+    on = request.form["feed"] == "new"
+    set_feed(clinician.id, on=on, by_user=current_user)
+    flash("A new calendar feed address is ready; the old one no longer works." if on
+          else "The calendar feed is turned off.", "success")
+    return redirect(url_for(".clinician_page", clinician_id=clinician_id))
 
 
 @bp.post("/<int:clinician_id>/hours")

@@ -10,6 +10,7 @@ from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus
 from portal.extensions import db
 from portal.notify.calendar import appointment_calendar
+from portal.notify.feeds import clinician_feed, clinician_for_feed
 from portal.notify.models import MessageStatus, OutboxMessage
 from portal.notify.outbox import NotResendable, send_again
 
@@ -25,6 +26,16 @@ def appointment_ics(appointment_id: int):
     body = appointment_calendar(appointment, cancelled=appointment.status == AppointmentStatus.CANCELLED)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"'})
+
+
+@bp.get("/feeds/<token>.ics")
+def feed(token: str):
+    """A clinician's calendar feed, for calendar programs: the secret address is the key."""
+    clinician = clinician_for_feed(token)
+    if clinician is None:
+        abort(404)
+    return Response(clinician_feed(clinician), mimetype="text/calendar",
+                    headers={"Cache-Control": "private, max-age=300"})
 
 
 SHOWN = 100

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.auth.models import Role
 from portal.booking.service import book_appointment
 from portal.extensions import db
+from portal.notify.feeds import set_feed
 from portal.notify.models import OutboxMessage
 from tests import factories
 from tests.client import AuthActions, csrf_token
@@ -39,6 +40,8 @@ BY_ENDPOINT = {
     # The outbox: admins only.
     "notify.outbox": {Role.ADMIN},
     "notify.resend": {Role.ADMIN},
+    # A clinician's calendar feed: the secret address is the key, for calendar programs (no login).
+    "notify.feed": EVERYONE,
 }
 NOT_FOUND_INSTEAD_OF_FORBIDDEN = {"booking.outcome"}
 
@@ -57,7 +60,8 @@ def world(app):
     message = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
     values = {"appointment_id": appointment.id, "submission_id": submission.id, "clinician_id": clinician.id,
               "time_off_id": time_off.id, "patient_id": users[Role.PATIENT].id, "step_id": "safety",
-              "filename": "portal.css", "message_id": message}
+              "filename": "portal.css", "message_id": message,
+              "token": set_feed(clinician.id, on=True, by_user=users[Role.DESK])}
     emails = {role: user.email for role, user in users.items()}
     db.session.rollback()
     return emails, values
