@@ -38,7 +38,8 @@ class Content:
     ics: str | None
 
 
-def appointment_message(kind: MessageKind, appointment: Appointment, *, moved_from: Appointment | None = None) -> Content:
+def appointment_message(kind: MessageKind, appointment: Appointment, *,
+                        moved_from: Appointment | None = None) -> Content:
     zone = clinic.zone()
     when = appointment.start_at.astimezone(zone).strftime("%A %-d %B, %-I:%M %p")
     context = {

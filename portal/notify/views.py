@@ -51,8 +51,8 @@ def outbox():
         OutboxMessage.attempts.desc(), OutboxMessage.due_at, OutboxMessage.id).limit(SHOWN)).all()
     dead = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == MessageStatus.DEAD)
                               .order_by(OutboxMessage.due_at.desc(), OutboxMessage.id.desc()).limit(SHOWN)).all()
-    return render_template("notify/outbox.html", counts=counts, waiting=waiting, dead=dead, statuses=list(MessageStatus),
-                           form=FlaskForm())
+    return render_template("notify/outbox.html", counts=counts, waiting=waiting, dead=dead,
+                           statuses=list(MessageStatus))
 
 
 @bp.post("/desk/outbox/<int:message_id>/send-again")

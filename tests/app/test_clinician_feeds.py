@@ -39,7 +39,8 @@ def test_a_feed_shows_the_clinicians_visits_with_a_patient_reference_only(app):
     rivera_id = rivera.id
     db.session.rollback()
     _, desk = logged_in(app, Role.DESK)
-    assert feed_path(desk, rivera_id) is None and "The feed is off" in words(text(desk.get(f"/desk/schedules/{rivera_id}")))
+    assert feed_path(desk, rivera_id) is None
+    assert "The feed is off" in words(text(desk.get(f"/desk/schedules/{rivera_id}")))
 
     assert press(desk, rivera_id, "new").status_code == 302
     path = feed_path(desk, rivera_id)

@@ -774,3 +774,29 @@ def test_a_visit_cancelled_while_its_reminder_was_claimed_gets_no_reminder(app, 
     kinds = sorted(path.name.split("-", 1)[1] for path in (tmp_path / "mail").glob("*.eml"))
     assert "reminder.eml" not in kinds, f"sent: {kinds}"
     assert outbox(appointment_id=appointment_id, kind="reminder")[0].status != "sent"
+
+
+def test_the_looping_worker_stops_cleanly_on_sigterm(database_url, tmp_path):
+    """`flask send-mail --loop` as a service manager runs it: it keeps sending rounds until it is
+    told to stop (SIGTERM), then finishes and exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    environment = {**os.environ, "DATABASE_URL": database_url, "MAIL_FILE_DIR": str(tmp_path / "mail"),
+                   "SECRET_KEY": "test"}
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", "send-mail", "--loop", "--interval", "0.2"]
+    worker = subprocess.Popen(command, cwd=root, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    try:
+        first = worker.stdout.readline()
+        assert first.startswith("sent 0, to retry 0, dead 0"), first
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert worker.returncode == 0 and "stopping" in output
