@@ -1,8 +1,10 @@
 """Queueing messages: a row in the outbox, in the caller's transaction, audited (never its body).
 
 The booking service's signals arrive here inside its write transaction: a booking queues its
-confirmation and a reminder 24 hours before; a move queues a change, drops the old visit's
-reminder and queues one for the new; a cancellation queues the cancellation and drops the reminder.
+confirmation and a reminder 24 hours before; a move queues a change and a reminder for the new
+time; a cancellation queues the cancellation. A move or cancellation drops what was not yet sent
+about the old visit (its reminder, or a confirmation still waiting for a retry), so an older
+message never arrives after a newer one.
 """
 from datetime import datetime, timedelta
 
