@@ -4,8 +4,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as settings
+from portal import headers
 from portal.database import configure_sqlite
 from portal.extensions import csrf, db, login_manager, migrate
 
@@ -46,6 +48,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     _register_error_pages(app)
     _register_template_helpers(app)
+    headers.install(app)
+    if hops := app.config["PROXY_FIX_HOPS"]:  # behind a proxy: the client's address, scheme and host
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

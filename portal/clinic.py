@@ -1,6 +1,6 @@
 """The clinic's clock: its zone (CLINIC_TIMEZONE) and what day it is there. Every page that needs
 "today" asks here, so the server's own date and UTC's never stand in for the clinic's."""
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -15,3 +15,12 @@ def zone() -> ZoneInfo:
 def today(now: datetime | None = None) -> date:
     """The date at the clinic now (or at `now`)."""
     return (now or utc_now()).astimezone(zone()).date()
+
+
+# A date further than this from today is a typo or a probe, never a day the clinic plans for; it
+# also keeps date arithmetic far from the calendar's ends (9999-12-31 + 1 day).
+FARTHEST_DAY = timedelta(days=3660)
+
+
+def plausible_day(day: date) -> bool:
+    return abs(day - today()) <= FARTHEST_DAY

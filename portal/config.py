@@ -50,6 +50,8 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
         "REMEMBER_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open over lunch still submits; the token is per session
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, trust no header).
+        "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS", "0")),
         # Where links in messages point (the manage-your-appointment link).
         "PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Mail: with no MAIL_SERVER, messages are written as .eml files under MAIL_FILE_DIR.

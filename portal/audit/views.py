@@ -13,13 +13,17 @@ from portal.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/desk/audit")
 PAGE_SIZE = 50
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def _day(name: str) -> date | None:
+    """?since= or ?until=, when it is a date the log could hold (records are kept for years, so
+    not "within ten years"); anything else, such as 9999-12-31, filters nothing."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return day if EARLIEST_DAY <= day <= LATEST_DAY else None
 
 
 @bp.get("/")

@@ -41,6 +41,11 @@ class DeskRegistrationForm(RegistrationForm):
     confirm = None
 
 
+def _within_ten_years(form, field):
+    if field.data and not clinic.plausible_day(field.data):
+        raise ValidationError("Please give a date within ten years of today.")
+
+
 def _override_reason_field():
     return TextAreaField("Reason for booking against the triage (only when asked)", filters=[_strip], validators=[
         Length(max=300, message="Please use at most 300 characters.")])
@@ -59,7 +64,7 @@ class OverbookForm(FlaskForm):
 
     clinician_id = SelectField("Clinician", coerce=int, validate_choice=True)
     appointment_type_id = SelectField("Visit type", coerce=int, validate_choice=True)
-    day = DateField("Date", validators=[DataRequired("Please enter the date.")])
+    day = DateField("Date", validators=[DataRequired("Please enter the date."), _within_ten_years])
     start_time = TimeField("Time (clinic time)", validators=[DataRequired("Please enter the time.")])
     reason = TextAreaField("Reason for overbooking", filters=[_strip], validators=[
         DataRequired("A reason is required to overbook."),
@@ -85,7 +90,8 @@ class DeskCancelForm(FlaskForm):
 
 
 class HoursForm(FlaskForm):
-    effective_from = DateField("These hours start on", validators=[DataRequired("Please give the first day.")])
+    effective_from = DateField("These hours start on", validators=[DataRequired("Please give the first day."),
+                                                                   _within_ten_years])
     monday = StringField("Monday", validators=[Length(max=200)])
     tuesday = StringField("Tuesday", validators=[Length(max=200)])
     wednesday = StringField("Wednesday", validators=[Length(max=200)])
@@ -103,9 +109,9 @@ class HoursForm(FlaskForm):
 
 
 class TimeOffForm(FlaskForm):
-    first_day = DateField("From (day)", validators=[DataRequired("Please give the first day.")])
+    first_day = DateField("From (day)", validators=[DataRequired("Please give the first day."), _within_ten_years])
     start_time = TimeField("From (time)", validators=[Optional()])
-    last_day = DateField("Until (day)", validators=[DataRequired("Please give the last day.")])
+    last_day = DateField("Until (day)", validators=[DataRequired("Please give the last day."), _within_ten_years])
     end_time = TimeField("Until (time)", validators=[Optional()])
     whole_days = BooleanField("Whole days")
     reason = StringField("Reason", validators=[Length(max=200)])
