@@ -30,17 +30,15 @@ from portal.extensions import db
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
-# A ?date= further than this from today is a typo (or a probe): show today instead.
-FARTHEST_DATE = timedelta(days=3660)
-
 
 def _chosen_date(today: date) -> date:
-    """?date=YYYY-MM-DD, or today when it is missing, garbled or implausibly far away."""
+    """?date=YYYY-MM-DD, or today when it is missing, garbled or implausibly far away (a typo or
+    a probe: clinic.plausible_day)."""
     try:
         chosen = date.fromisoformat(request.args.get("date", ""))
     except ValueError:
         return today
-    return chosen if abs(chosen - today) <= FARTHEST_DATE else today
+    return chosen if clinic.plausible_day(chosen) else today
 
 
 def _safe_back(value: str | None, default: str) -> str:
