@@ -5,7 +5,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utc_now
@@ -47,6 +47,19 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.PATIENT)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # Part of every session's login id (get_id): raising it ends every session of this account
+    # (logout, password change, an admin's "end sessions").
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    # Failed logins (password or second factor) since failed_login_since; ten inside fifteen
+    # minutes lock the account until locked_until. Counted here so the count holds across processes.
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    failed_login_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The second factor: a TOTP secret (base32), confirmed once the user has typed a code from it;
+    # the last time step used, so a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -75,8 +88,69 @@ class User(UserMixin, db.Model):
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
 
+    def get_id(self) -> str:
+        """The login id kept in the session: the account and its session epoch (Flask-Login's
+        alternative token), so raising the epoch logs out every session at once."""
+        return f"{self.id}:{self.session_epoch}"
+
+    def end_sessions(self) -> None:
+        """Every session of this account stops being logged in (the caller commits)."""
+        self.session_epoch += 1
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_confirmed_at is not None
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Staff always use a second factor; patients when they have turned it on."""
+        return self.role != Role.PATIENT or self.has_second_factor
+
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+class RecoveryCode(db.Model):
+    """A one-time code for when the authenticator is lost; only its hash is kept."""
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"
+    INVITATION = "invitation"  # a caller the desk registered sets their own password
+
+
+class AccountToken(db.Model):
+    """A single-use, expiring link sent by mail (password reset, invitation). Only the SHA-256 of
+    the token is kept, so a copy of the database cannot be used to take over an account."""
+    __tablename__ = "account_token"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('password_reset', 'invitation')", name="purpose_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(db.Model):
+    """Server-side sessions (portal/auth/sessions.py): the browser holds only the random id."""
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(255), unique=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    expiry: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 def phone_digits(phone):

@@ -15,6 +15,9 @@ class MessageKind(StrEnum):
     CHANGE = "change"
     CANCELLATION = "cancellation"
     REMINDER = "reminder"
+    PASSWORD_RESET = "password_reset"  # a link to set a new password
+    INVITATION = "invitation"  # a caller the desk registered: a link to set their own password
+    ACCOUNT_EXISTS = "account_exists"  # someone tried to register with this email again
 
 
 class MessageStatus(StrEnum):
@@ -29,7 +32,8 @@ class OutboxMessage(db.Model):
     __tablename__ = "outbox_message"
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead', 'dropped')", name="status_known"),
-        CheckConstraint("kind IN ('confirmation', 'change', 'cancellation', 'reminder')", name="kind_known"),
+        CheckConstraint("kind IN ('confirmation', 'change', 'cancellation', 'reminder', 'password_reset', "
+                        "'invitation', 'account_exists')", name="kind_known"),
         # The worker's question: what is pending (or whose lease ran out) and due, oldest first.
         Index("ix_outbox_message_status_due", "status", "due_at"),
     )
