@@ -17,8 +17,13 @@ login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(login_id: str) -> User | None:
+    """The account of a session's login id ("id:epoch", User.get_id), while its epoch is current."""
+    user_id, _, epoch = login_id.partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.session_epoch == int(epoch) else None
 
 
 def _safe_next(target: str | None) -> str | None:
