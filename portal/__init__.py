@@ -2,79 +2,71 @@
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, render_template
-from flask_wtf.csrf import CSRFError
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import access
 from portal import config as settings
+from portal import error_pages
 from portal import headers
-from portal.database import configure_sqlite
-from portal.extensions import csrf, db, login_manager, migrate
+from portal import input_checks
+from portal import logs
+from portal.database import RecordIdConverter, configure_sqlite
+from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Make the app: settings from the environment, overridden by `config` (tests), extensions,
     blueprints, the CLI and error pages."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RecordIdConverter  # before any route: ids no row can have answer 404
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(settings.from_environment(Path(app.instance_path)))
     if config:
         app.config.from_mapping(config)
+    logs.install(app)  # JSON lines, a request id, the app's own access line (no query strings)
+    settings.settle_secret_key(app.config, Path(app.instance_path))
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+    from portal.auth import sessions
+    sessions.install(app)
 
     from portal import pages
-    from portal.auth import views as auth_views
+    from portal.auth import admin_views, password_views, views as auth_views
     from portal.audit import views as audit_views
     from portal.booking import patient_views
     from portal.desk import calendar_views, patient_views as desk_patient_views, schedule_views
     from portal.notify import views as notify_views
     from portal.queue import views as queue_views
     from portal.triage import views as triage_views
-    for blueprint in (pages.bp, auth_views.bp, patient_views.bp, triage_views.bp, queue_views.bp, calendar_views.bp,
-                      desk_patient_views.bp, schedule_views.bp, audit_views.bp, notify_views.bp):
+    for blueprint in (pages.bp, auth_views.bp, password_views.bp, patient_views.bp, triage_views.bp, queue_views.bp,
+                      calendar_views.bp, desk_patient_views.bp, schedule_views.bp, audit_views.bp, notify_views.bp,
+                      admin_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import demo
-    from portal.notify import outbox, worker
+    from portal.notify import account_messages, outbox, worker
     outbox.listen_to_bookings()
+    account_messages.listen_to_accounts()
     app.cli.add_command(demo.seed_demo_command)
     app.cli.add_command(worker.send_mail_command)
+    if app.config["PORTAL_ENV"] == settings.PRODUCTION:
+        demo.refuse_demo_accounts_in_production(app)
 
-    _register_error_pages(app)
+    error_pages.install(app)
     _register_template_helpers(app)
     headers.install(app)
+    input_checks.install(app)  # control characters and NUL bytes: 400 before any view
+    access.install(app)  # deny by default: every page is public or for listed roles
     if hops := app.config["PROXY_FIX_HOPS"]:  # behind a proxy: the client's address, scheme and host
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
-
-
-def _register_error_pages(app: Flask) -> None:
-    messages = {
-        400: ("Something in that request was not right", "Please go back and try again."),
-        403: ("You do not have access to this page", "This page is for another kind of account."),
-        404: ("We could not find that page", "The link may be old, or the page may have moved."),
-        405: ("That did not work", "Please go back and use the buttons on the page."),
-        500: ("Something went wrong on our side", "Nothing was changed. Please try again in a moment, "
-                                                  "or call us."),
-    }
-
-    def render_error(error, code: int):
-        title, detail = messages[code]
-        return render_template("errors/error.html", code=code, title=title, detail=detail), code
-
-    for code in messages:
-        app.register_error_handler(code, lambda error, code=code: render_error(error, code))
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(error):
-        return render_template("errors/error.html", code=400, title="This form has expired",
-                               detail="For your safety, please go back, reload the page and try again."), 400
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -9,18 +9,38 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
-def _secret_key(instance_path: Path) -> str:
-    """SECRET_KEY from the environment, else one made once and kept in the instance folder.
+DEVELOPMENT, PRODUCTION = "development", "production"
+# Flask signs session ids and CSRF tokens with it: at least this long (token_urlsafe(48) gives 64).
+MIN_SECRET_KEY_LENGTH = 32
 
-    Keeping it in a file means sessions survive a restart of `make run`; production sets it.
-    """
-    if key := os.environ.get("SECRET_KEY"):
-        return key
+
+def _portal_env(name: str) -> str:
+    if name not in (DEVELOPMENT, PRODUCTION):
+        raise RuntimeError(f"PORTAL_ENV={name!r}: use {DEVELOPMENT!r} (the default) or {PRODUCTION!r}")
+    return name
+
+
+def settle_secret_key(config: dict, instance_path: Path) -> None:
+    """Production starts only with a SECRET_KEY given (the environment, or the config of a test);
+    development makes one once and keeps it in the instance folder, so sessions survive a
+    restart of `make run`."""
+    key = config.get("SECRET_KEY")
+    if config["PORTAL_ENV"] == PRODUCTION:
+        if not key:
+            raise RuntimeError("SECRET_KEY is not set, and PORTAL_ENV=production will not make one up: export "
+                               "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))') "
+                               "(the same value for every process of the portal)")
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(f"SECRET_KEY is shorter than {MIN_SECRET_KEY_LENGTH} characters: make a new one with "
+                               "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        return
+    if key:
+        return
     key_file = instance_path / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(48))
         key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    config["SECRET_KEY"] = key_file.read_text().strip()
 
 
 def _zone(name: str) -> str:
@@ -35,7 +55,10 @@ def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
     return {
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance_path / 'portal.db'}"),
-        "SECRET_KEY": _secret_key(instance_path),
+        # development (the default) or production: production refuses demo data, demo accounts and a
+        # made-up SECRET_KEY (settle_secret_key, demo.py).
+        "PORTAL_ENV": _portal_env(env("PORTAL_ENV", DEVELOPMENT)),
+        "SECRET_KEY": env("SECRET_KEY") or None,  # see settle_secret_key
         "CLINIC_TIMEZONE": _zone(env("CLINIC_TIMEZONE", "America/Chicago")),
         "CLINIC_NAME": env("CLINIC_NAME", "Riverside Vein & Leg Clinic"),
         "CLINIC_PHONE": env("CLINIC_PHONE", "(555) 010-4477"),
@@ -49,9 +72,17 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
         "REMEMBER_COOKIE_SECURE": env("SESSION_COOKIE_SECURE", "0") == "1",
+        # Sessions live on the server (portal/auth/sessions.py): in the database, or in Redis when set.
+        "REDIS_URL": env("REDIS_URL", ""),
+        "SESSION_COOKIE_NAME": "portal_session",
+        # Flask-Limiter's counters: in memory per process by default; Redis (redis://...) shares them.
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open over lunch still submits; the token is per session
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, trust no header).
         "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS", "0")),
+        # Logs are JSON lines on standard error (portal/logs.py); DEBUG, INFO, WARNING or ERROR.
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
         # Where links in messages point (the manage-your-appointment link).
         "PUBLIC_URL": env("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
         # Mail: with no MAIL_SERVER, messages are written as .eml files under MAIL_FILE_DIR.

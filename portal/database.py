@@ -1,5 +1,6 @@
-"""Database details the domain code relies on: UTC datetimes on every backend, and write
-transactions that serialise booking writers on SQLite as PostgreSQL's row locks do."""
+"""Database details the domain code relies on: UTC datetimes on every backend, write
+transactions that serialise booking writers on SQLite as PostgreSQL's row locks do, and ids in
+URLs kept to the range of the id columns."""
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -7,10 +8,23 @@ from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
+from werkzeug.routing import IntegerConverter
 
 from portal.extensions import db
 
 WRITE_OPTION = "portal_write_transaction"
+
+# Every primary key is an INTEGER: 32 bits on PostgreSQL (SQLite's go to 64).
+LARGEST_ID = 2**31 - 1
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` in a URL is always a row's id: one past LARGEST_ID matches no route (404), where
+    it would otherwise reach the database and fail there ("integer out of range", a 500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = 1, max: int | None = LARGEST_ID,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 class _SQLiteUTCDateTime(sqlite.DATETIME):

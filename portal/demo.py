@@ -1,24 +1,33 @@
 """`flask --app wsgi seed-demo`: demo accounts, clinicians, hours, visit types and a few bookings.
 
 Idempotent: every row is looked up before it is made, and demo bookings carry fixed
-idempotency keys, so a second run changes nothing.
+idempotency keys, so a second run changes nothing. The demo passwords are published in the
+README, so with PORTAL_ENV=production the command refuses, and the portal will not serve while
+any demo account exists (refuse_demo_accounts_in_production).
 """
+import os
 from datetime import date, time, timedelta
 
 import click
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import OperationalError
 
 from portal.auth.models import Role, User
 from portal.booking.models import Appointment, AppointmentType, Clinician, Route, WorkingHours
 from portal.booking.service import BookingError, BookingPolicy, book_appointment
 from portal.booking.slots import next_open_slots
+from portal.config import PRODUCTION
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import evaluate
 
-DEMO_PASSWORD = "demo-password-1"
+DEMO_PASSWORD = "demo-password-1"  # nosec B105  # published on purpose; PORTAL_ENV=production refuses it
+# The demo staff's authenticator secret, published so the demo can be tried (README): add it to an
+# authenticator app, or compute a code with pyotp. Real staff enrol their own at first login.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # nosec B105  # published on purpose, as DEMO_PASSWORD
 
 DEMO_USERS = [
     # email, name, role, date of birth, phone
@@ -50,6 +59,9 @@ WEEK_PATIENTS = [
     ("Bruno Costa", date(1951, 7, 21)), ("Chloe Martin", date(1985, 1, 13)), ("Diego Herrera", date(1956, 10, 31)),
 ]
 WEEK_BOOKINGS_PER_CLINICIAN_DAY = 4
+# Every account seed_demo makes, each with DEMO_PASSWORD.
+DEMO_EMAILS = (*(email for email, *_ in DEMO_USERS),
+               *(f"{name.split()[0].lower()}.week@example.com" for name, _ in WEEK_PATIENTS))
 
 FOUR_RLS_ANSWERS = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
                     "rls_mimic": "none", "rls_frequency": "twice_weekly_or_more", "rls_impact": 2}
@@ -115,6 +127,8 @@ def seed_demo() -> list[str]:
         if _user(email) is None:
             user = User(email=email, name=name, role=role, date_of_birth=born, phone=phone)
             user.set_password(DEMO_PASSWORD)
+            if role != Role.PATIENT:  # staff log in with a second factor
+                user.totp_secret, user.totp_confirmed_at = DEMO_TOTP_SECRET, utc_now()
             db.session.add(user)
             made.append(f"user {email} ({role})")
     for route, name, minutes, description in APPOINTMENT_TYPES:
@@ -225,8 +239,60 @@ def _seed_bookings() -> list[str]:
 @click.option("--if-empty", is_flag=True, help="Only when the database has no accounts yet (first run).")
 def seed_demo_command(if_empty: bool):
     """Load the demo accounts, clinicians and bookings (safe to run again)."""
+    if current_app.config["PORTAL_ENV"] == PRODUCTION:
+        raise click.ClickException(
+            "seed-demo refuses to run with PORTAL_ENV=production: the demo accounts' passwords are published, "
+            "and the portal will not start while they exist. Nothing was written. Load demo data only into a "
+            "development database (PORTAL_ENV=development, the default).")
     if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
         click.echo("The database already has accounts; demo data not loaded.")
         return
     made = seed_demo()
     click.echo("\n".join(made) if made else "Demo data already present; nothing changed.")
+
+
+def demo_accounts_in_database() -> list[str]:
+    """The emails of the demo accounts in the database; none before `flask db upgrade` made the tables."""
+    if not inspect(db.engine).has_table(User.__tablename__):
+        return []
+    return list(db.session.scalars(select(User.email).where(User.email.in_(DEMO_EMAILS)).order_by(User.email)))
+
+
+def refuse_demo_accounts_in_production(app: Flask) -> None:
+    """A production portal does not serve while any demo account exists (their passwords are published).
+
+    Checked when the app is made to serve (gunicorn imports wsgi), so it does not start. Every
+    `flask ...` command makes the app too, and `flask db upgrade` and `send-mail` must work on
+    any database, so under the flask command (Flask sets FLASK_RUN_FROM_CLI for all of them) the
+    check waits for the first request instead, which covers `flask run`. While the database
+    cannot be reached the check is put off to the next request: a server started during an outage
+    comes up, and its pages fail on the database as they would anyway (the clinic's error page).
+    """
+    checked = False
+
+    def check() -> None:
+        nonlocal checked
+        if checked:
+            return
+        try:
+            found = demo_accounts_in_database()
+        except OperationalError as error:
+            db.session.rollback()
+            app.logger.warning("Database unreachable; demo accounts not checked yet: %s", error.orig)
+            return
+        if found:
+            shown = ", ".join(found[:4]) + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+            raise RuntimeError(
+                f"PORTAL_ENV=production, but the database holds demo accounts with published passwords ({shown}). "
+                "Serve production from a database never loaded with `flask seed-demo`; for a demo, set "
+                "PORTAL_ENV=development.")
+        checked = True
+
+    app.before_request(check)
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        with app.app_context():
+            try:
+                check()
+            finally:
+                db.session.remove()
+                db.engine.dispose()  # no pooled connection made here is carried into forked workers

@@ -1,6 +1,7 @@
 """Test-client helpers: read the CSRF token off a page and submit forms as a browser would."""
 import re
 
+from flask import has_app_context
 from flask.testing import FlaskClient
 
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -46,12 +47,34 @@ def logged_in(app, role: str = "patient", **fields):
     return user, browser
 
 
+def current_code(email: str) -> str:
+    """The code the account's authenticator app shows now. Tests log the same person in many times
+    within one 30-second step, which the portal refuses as a replayed code, so the account's
+    last used step is forgotten first (tests only)."""
+    from sqlalchemy import update
+
+    from portal.auth import totp
+    from portal.auth.models import User
+    from portal.database import write_transaction
+    from portal.extensions import db
+
+    with write_transaction() as session:
+        session.execute(update(User).where(User.email == email).values(totp_last_step=None))
+        secret = session.scalar(db.select(User.totp_secret).where(User.email == email))
+    return totp.code_at(secret)
+
+
 class AuthActions:
     def __init__(self, client):
         self.client = client
 
-    def login(self, email: str, password: str = "demo-password-1"):
-        return submit(self.client, "/auth/login", {"email": email, "password": password})
+    def login(self, email: str, password: str = "demo-password-1", *, code: str | None = None):
+        """Log in as a person would; for an account with a second factor, type the code its app
+        shows now (or `code`)."""
+        response = submit(self.client, "/auth/login", {"email": email, "password": password})
+        if response.status_code == 302 and response.headers["Location"].endswith("/auth/verify"):
+            return submit(self.client, "/auth/verify", {"code": code or current_code(email)})
+        return response
 
     def logout(self):
         page = self.client.get("/")
@@ -67,5 +90,12 @@ class OwnContextClient(FlaskClient):
     """
 
     def run_wsgi_app(self, environ, buffered=False):
+        from portal.extensions import db
+
+        # Every request may write (its session is kept in the database): the test's own read
+        # transaction ends first, as `fresh()` did, so on SQLite the test may write again afterwards
+        # and then sees what the request wrote. Unsaved test changes are left alone.
+        if has_app_context() and not (db.session.new or db.session.dirty or db.session.deleted):
+            db.session.rollback()
         with self.application.app_context():
             return super().run_wsgi_app(environ, buffered=buffered)

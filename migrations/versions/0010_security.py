@@ -68,10 +68,8 @@ def upgrade():
         batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('totp_confirmed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('totp_last_step', sa.BigInteger(), nullable=True))
-    # The defaults were for the rows already there; the models set them from now on.
-    with op.batch_alter_table('user_account', schema=None) as batch_op:
-        batch_op.alter_column('session_epoch', server_default=None)
-        batch_op.alter_column('failed_login_count', server_default=None)
+    # Only columns are added to user_account: on SQLite anything more would rebuild the table and
+    # drop migration 0006's patient-search triggers with it.
 
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_outbox_message_kind_known'), type_='check')

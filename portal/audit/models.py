@@ -1,8 +1,8 @@
 """The audit log's table and the actions it names.
 
 Append-only: no code updates or deletes a row; the ORM refuses it here, and the database refuses
-it too (triggers on PostgreSQL and SQLite, made in the migration). Users are referred to by the
-table and class name only, so the audit package never imports the accounts package back.
+it too (triggers on PostgreSQL and SQLite, made in the migration). The audit package depends on
+the accounts package (their events are named there), never the other way round.
 """
 from datetime import datetime
 from enum import StrEnum
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from portal.auth.models import AccountEvent
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
 
@@ -32,6 +33,9 @@ class AuditAction(StrEnum):
     MESSAGE_RESENT = "message.resent"  # an admin sent a dead message again
     PATIENT_REGISTERED = "patient.registered"
     PATIENT_RECORD_VIEWED = "patient.record_viewed"
+    PATIENT_BOOKING_VIEWED = "patient.booking_viewed"  # the desk's booking page: date of birth and triage
+    PATIENT_SEARCHED = "patient.searched"  # the desk's search: what was typed, and the patients listed
+    AUDIT_LOG_VIEWED = "audit.log_viewed"  # an admin read the audit log: the filters and page
     TRIAGE_VIEWED = "triage.viewed"
     TRIAGE_REVIEWED = "triage.reviewed"
     TRIAGE_EMERGENCY_CLEARED = "triage.emergency_cleared"
@@ -39,6 +43,23 @@ class AuditAction(StrEnum):
     SCHEDULE_CHANGED = "schedule.changed"
     TIME_OFF_ADDED = "schedule.time_off_added"
     TIME_OFF_REMOVED = "schedule.time_off_removed"
+    # Accounts (portal/auth): logins, failures, lockouts, sessions ended, second factor, password.
+    LOGIN = AccountEvent.LOGIN.value
+    LOGIN_FAILED = AccountEvent.LOGIN_FAILED.value
+    LOCKED = AccountEvent.LOCKED.value
+    UNLOCKED = AccountEvent.UNLOCKED.value
+    LOGOUT = AccountEvent.LOGOUT.value
+    SESSIONS_ENDED = AccountEvent.SESSIONS_ENDED.value
+    SECOND_FACTOR_ENROLLED = AccountEvent.SECOND_FACTOR_ENROLLED.value
+    SECOND_FACTOR_REMOVED = AccountEvent.SECOND_FACTOR_REMOVED.value
+    RECOVERY_CODE_USED = AccountEvent.RECOVERY_CODE_USED.value
+    RECOVERY_CODES_MADE = AccountEvent.RECOVERY_CODES_MADE.value
+    PASSWORD_CHANGED = AccountEvent.PASSWORD_CHANGED.value
+    PASSWORD_RESET_REQUESTED = AccountEvent.PASSWORD_RESET_REQUESTED.value
+    PASSWORD_RESET = AccountEvent.PASSWORD_RESET.value
+    PASSWORD_CHOSEN = AccountEvent.PASSWORD_CHOSEN.value
+    INVITATION_SENT = AccountEvent.INVITATION_SENT.value
+    REGISTRATION_REPEATED = AccountEvent.REGISTRATION_REPEATED.value
 
 
 class AuditEvent(db.Model):

@@ -4,7 +4,7 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.auth.service import patient_registered
+from portal.auth.service import account_event, patient_registered
 from portal.extensions import db
 
 
@@ -29,3 +29,15 @@ def _record_registration(patient, *, registered_by=None, **extra) -> None:
     record(AuditAction.PATIENT_REGISTERED, patient_id=patient.id,
            user_id=registered_by.id if registered_by else patient.id,
            detail="registered by the front desk" if registered_by else "registered online")
+
+
+@account_event.connect
+def _record_account_event(account, *, action: str, detail: str = "", **extra) -> None:
+    """Who did it is the logged-in user when there is one (an admin ending someone's sessions),
+    else the account itself (a login, a failure); None for an email with no account."""
+    if account is None:
+        record(action, detail=detail)
+        return
+    actor = current_user.id if has_request_context() and current_user.is_authenticated else account.id
+    record(action, user_id=actor, patient_id=account.id if account.role == "patient" else None,
+           detail=detail if actor == account.id else f"{detail} (account {account.id})".strip())

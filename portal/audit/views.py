@@ -2,13 +2,16 @@
 from datetime import date, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request
+from flask_wtf import FlaskForm
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from portal import clinic
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.service import record
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
+from portal.database import write_transaction
 from portal.extensions import db
 
 bp = Blueprint("audit", __name__, url_prefix="/desk/audit")
@@ -16,24 +19,36 @@ PAGE_SIZE = 50
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2999, 12, 31)
 
 
-def _day(name: str) -> date | None:
-    """?since= or ?until=, when it is a date the log could hold (records are kept for years, so
-    not "within ten years"); anything else, such as 9999-12-31, filters nothing."""
+def _day(text: str) -> date | None:
+    """The since or until filter, when it is a date the log could hold (records are kept for
+    years, so not "within ten years"); anything else, such as 9999-12-31, filters nothing."""
     try:
-        day = date.fromisoformat(request.args.get(name, ""))
+        day = date.fromisoformat(text)
     except ValueError:
         return None
     return day if EARLIEST_DAY <= day <= LATEST_DAY else None
 
 
-@bp.get("/")
+def _audit_detail(filters: dict[str, str], page: int) -> str:
+    """The read itself, as the log records it: the page and every filter used."""
+    used = [f"{name} “{value}”" for name, value in filters.items() if value]
+    return f"page {page}" + (f"; filtered by {', '.join(used)}" if used else "")
+
+
+@bp.route("/", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def audit_log():
-    """Newest first; filter by who (name or email), patient (name or email), action and days."""
+    """Newest first; filter by who (name or email), patient (name or email), action and days.
+
+    The filters and the page number are posted, not put in the address, since a patient's name
+    would otherwise sit in access logs and browser history. Each read is itself audited, first,
+    so the page shows its own row."""
+    form = FlaskForm()  # CSRF only: the filters are read from the posted form below
+    posted = request.form if form.validate_on_submit() else {}
     zone = clinic.zone()
-    who, patient = request.args.get("who", "").strip(), request.args.get("patient", "").strip()
-    action = request.args.get("action", "")
-    since, until = _day("since"), _day("until")
+    who, patient = posted.get("who", "").strip()[:200], posted.get("patient", "").strip()[:200]
+    action = posted.get("action", "")
+    since, until = _day(posted.get("since", "")), _day(posted.get("until", ""))
     actor, subject = aliased(User), aliased(User)
     conditions = []
     if who:
@@ -50,13 +65,17 @@ def audit_log():
         conditions.append(AuditEvent.at >= datetime.combine(since, time(0), zone))
     if until:
         conditions.append(AuditEvent.at < datetime.combine(until + timedelta(days=1), time(0), zone))
+    filters = {"who": who, "patient": patient, "action": action if action in set(AuditAction) else "",
+               "since": since.isoformat() if since else "", "until": until.isoformat() if until else ""}
+    asked_page = posted.get("page", "")
+    asked_page = int(asked_page) if asked_page.isdigit() and len(asked_page) < 7 else 1
+    with write_transaction():
+        record(AuditAction.AUDIT_LOG_VIEWED, detail=_audit_detail(filters, asked_page))
     total = db.session.scalar(select(func.count(AuditEvent.id)).where(*conditions))
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = min(max(asked_page, 1), pages)
     events = db.session.scalars(
         select(AuditEvent).where(*conditions).options(joinedload(AuditEvent.user), joinedload(AuditEvent.patient))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    filters = {"who": who, "patient": patient, "action": action if action in set(AuditAction) else "",
-               "since": since.isoformat() if since else "", "until": until.isoformat() if until else ""}
     return render_template("audit/log.html", events=events, total=total, page=page, pages=pages, filters=filters,
                            actions=list(AuditAction))

@@ -7,6 +7,7 @@ from wtforms import DateField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from portal import clinic
+from portal.auth import passwords
 
 def _strip(value: str | None) -> str | None:
     """Autofill and phone keyboards add spaces around what people type."""
@@ -14,7 +15,6 @@ def _strip(value: str | None) -> str | None:
 
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ().-]{7,20}$")
-MIN_PASSWORD_LENGTH = 10
 
 
 def _date_of_birth_is_plausible(form, field):
@@ -45,15 +45,53 @@ class RegistrationForm(FlaskForm):
     date_of_birth = DateField("Date of birth", validators=[
         DataRequired("Please enter your date of birth."), _date_of_birth_is_plausible])
     phone = TelField("Phone number", filters=[_strip], validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
-    password = PasswordField("Choose a password", validators=[
-        DataRequired("Please choose a password."),
-        Length(min=MIN_PASSWORD_LENGTH, max=200,
-               message=f"Your password needs at least {MIN_PASSWORD_LENGTH} characters.")])
-    confirm = PasswordField("Type the password again", validators=[
-        DataRequired("Please type the password again."), EqualTo("password", "The two passwords are not the same.")])
+    # No password here: the patient chooses it through the link we mail (NewPasswordForm), which
+    # also shows the address is theirs, and lets this page answer the same for a known email.
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email address", filters=[_strip],
                        validators=[DataRequired("Please enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Please enter your password."), Length(max=200)])
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField("Code from the app", filters=[_strip], validators=[
+        DataRequired("Please type the code."), Length(max=40, message="That is longer than any code we send.")])
+
+
+class MeetsPasswordPolicy:
+    """The password policy (portal/auth/passwords.py) as a validator; the person's own name and
+    email come from the form's `personal` (see NewPasswordForm)."""
+
+    def __call__(self, form, field):
+        problem = passwords.password_problem(field.data or "", personal=getattr(form, "personal", ()))
+        if problem:
+            raise ValidationError(problem)
+
+
+class NewPasswordForm(FlaskForm):
+    """Choosing a password through a mailed link: a reset, or an invitation's first password."""
+    password = PasswordField("New password", validators=[DataRequired("Please choose a password."),
+                                                         MeetsPasswordPolicy()])
+    confirm = PasswordField("Type the password again", validators=[
+        DataRequired("Please type the password again."), EqualTo("password", "The two passwords are not the same.")])
+
+    def __init__(self, *args, personal: tuple[str, ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.personal = personal
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email address", filters=[_strip], validators=[
+        DataRequired("Please enter your email address."),
+        Email("That does not look like an email address, for example name@example.com.",
+              check_deliverability=False),
+        Length(max=254)])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """A logged-in person changes their password: the current one first, so a session left open
+    on a shared computer cannot take the account over."""
+    current = PasswordField("Current password", validators=[
+        DataRequired("Please type your current password."), Length(max=200)])

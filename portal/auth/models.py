@@ -5,8 +5,9 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String, event, func
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
@@ -19,6 +20,27 @@ class Role(StrEnum):
     DESK = "desk"
     DOCTOR = "doctor"
     ADMIN = "admin"
+
+
+class AccountEvent(StrEnum):
+    """What happens to an account, as the audit log names it."""
+    LOGIN = "login.succeeded"
+    LOGIN_FAILED = "login.failed"  # a wrong password or second-factor code, or a locked account tried
+    LOCKED = "login.locked"  # ten failures in fifteen minutes
+    UNLOCKED = "login.unlocked"  # by an administrator, before the fifteen minutes were up
+    LOGOUT = "login.logout"
+    SESSIONS_ENDED = "login.sessions_ended"  # every session of the account, by its owner or an admin
+    SECOND_FACTOR_ENROLLED = "second_factor.enrolled"
+    SECOND_FACTOR_REMOVED = "second_factor.removed"
+    RECOVERY_CODE_USED = "second_factor.recovery_code_used"
+    RECOVERY_CODES_MADE = "second_factor.recovery_codes_made"
+    PASSWORD_CHANGED = "password.changed"
+    # Links by mail (portal/auth/tokens.py) and registration of an email already in use.
+    PASSWORD_RESET_REQUESTED = "password.reset_requested"  # whether or not the email has an account
+    PASSWORD_RESET = "password.reset"  # a new password set through a reset link
+    PASSWORD_CHOSEN = "password.chosen"  # the first password, set through an invitation link
+    INVITATION_SENT = "account.invitation_sent"  # a link to choose a first password
+    REGISTRATION_REPEATED = "account.registration_repeated"  # someone registered an email in use again
 
 
 # Who works the front desk (its calendar, patients and schedules): the desk, and admins too.
@@ -49,10 +71,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     # Part of every session's login id (get_id): raising it ends every session of this account
     # (logout, password change, an admin's "end sessions").
-    session_epoch: Mapped[int] = mapped_column(default=0)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     # Failed logins (password or second factor) since failed_login_since; ten inside fifteen
     # minutes lock the account until locked_until. Counted here so the count holds across processes.
-    failed_login_count: Mapped[int] = mapped_column(default=0)
+    failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
     failed_login_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The second factor: a TOTP secret (base32), confirmed once the user has typed a code from it;
@@ -108,6 +130,13 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+@event.listens_for(User.role, "set", active_history=True)
+def _role_change_ends_sessions(user: User, new_role: str, old_role, _initiator) -> None:
+    """A privilege change (ASVS 3.2.1): whatever sessions the account had end with its old role."""
+    if user.id is not None and old_role not in (NO_VALUE, NEVER_SET, None) and new_role != old_role:
+        user.session_epoch = (user.session_epoch or 0) + 1
 
 
 class RecoveryCode(db.Model):

@@ -1,18 +1,23 @@
-"""Account logic: registering a patient (by the patient, and later by the front desk) and
-checking a login.
+"""Account logic: registering a patient (by the patient, and later by the front desk), checking
+a login, locking an account that is being guessed at, and passwords chosen through links sent by
+mail (a reset, an invitation; the links themselves in tokens.py).
 
-A registration is announced with the `patient_registered` signal inside its transaction; the
-audit package records it there, so accounts never import the audit log (which imports them).
+A registration is announced with the `patient_registered` signal, and every login, logout,
+failure, lockout and second-factor change with `account_event`, inside their transactions; the
+audit package records them there, so accounts never import the audit log (which imports them).
 """
 import secrets
-from datetime import date
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from blinker import Namespace
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.auth.models import Role, User, normalise_email, verify_dummy_password
-from portal.database import write_transaction
+from portal.auth import tokens, totp
+from portal.auth.models import (AccountEvent, RecoveryCode, Role, TokenPurpose, User, normalise_email,
+                                verify_dummy_password)
+from portal.database import utc_now, write_transaction
 from portal.extensions import db
 
 
@@ -20,6 +25,15 @@ _signals = Namespace()
 # Sent with the new patient as sender and `registered_by` (None when they registered themselves),
 # inside the registering transaction: a receiver's writes commit or fail with the account.
 patient_registered = _signals.signal("patient-registered")
+# Sent with the account (or None for an unknown email) as sender, `action` (an AccountEvent) and
+# `detail`, inside the transaction of the change.
+account_event = _signals.signal("account-event")
+
+
+# ASVS 2.2.1: ten failures inside fifteen minutes lock the account for fifteen minutes.
+LOCKOUT_THRESHOLD = 10
+LOCKOUT_WINDOW = timedelta(minutes=15)
+LOCKOUT_DURATION = timedelta(minutes=15)
 
 
 class EmailTaken(Exception):
@@ -31,10 +45,11 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, password: str | None,
-                     registered_by: User | None = None) -> User:
+                     registered_by: User | None = None, next_path: str | None = None) -> User:
     """Create a patient account, audited in the same transaction; raises EmailTaken when the
-    email (in any case) is in use. The front desk registers callers without a password: the
-    account gets a random secret nobody is told, until the patient sets their own."""
+    email (in any case) is in use. Without a password (the front desk's callers, and patients
+    registering online) the account gets a random secret nobody is told, and an invitation by
+    mail to choose their own; `next_path` is where the patient was going, for after that."""
     try:
         with write_transaction() as session:
             if find_user_by_email(email) is not None:
@@ -45,21 +60,243 @@ def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, 
             session.add(user)
             session.flush()
             patient_registered.send(user, registered_by=registered_by)
+            if password is None:
+                now = utc_now()
+                link = tokens.issue_link(user, TokenPurpose.INVITATION, now=now, registered_by=registered_by,
+                                         next_path=next_path)
+                account_event.send(user, action=AccountEvent.INVITATION_SENT,
+                                   detail=f"a link to choose a password, valid until {_moment(link.expires_at)}")
     except IntegrityError as error:  # a concurrent registration won the unique index
         raise EmailTaken(email) from error
     return user
 
 
+def register_online(*, name: str, email: str, date_of_birth: date, phone: str, next_path: str | None = None) -> None:
+    """A patient registers on the site. The answer is the same whether or not the email already
+    has an account (OWASP: no account enumeration), so the caller learns nothing here: a new
+    account is invited by mail to choose its password; the owner of an existing one is told by
+    mail that someone tried (notify listens for REGISTRATION_REPEATED), and nothing else changes."""
+    try:
+        register_patient(name=name, email=email, date_of_birth=date_of_birth, phone=phone, password=None,
+                         next_path=next_path)
+    except EmailTaken:
+        verify_dummy_password(email)  # about the time a new account's password hash takes
+        with write_transaction():
+            owner = find_user_by_email(email)
+            if owner is not None:
+                account_event.send(owner, action=AccountEvent.REGISTRATION_REPEATED,
+                                   detail="someone registered with this account's email again")
+
+
+# More reset links than this in an hour are not sent (the page answers the same): a way to fill
+# someone's mailbox, not to get back into an account.
+MOST_RESET_LINKS_PER_HOUR = 5
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link to the account with this email, if there is one and it is open; the
+    caller answers the same either way. Audited either way (the row names the account when there
+    is one, and never the address typed when there is not)."""
+    with write_transaction():
+        user, now = find_user_by_email(email), utc_now()
+        if user is None:
+            account_event.send(None, action=AccountEvent.PASSWORD_RESET_REQUESTED, detail="no account with that email")
+        elif not user.is_active:
+            account_event.send(user, action=AccountEvent.PASSWORD_RESET_REQUESTED,
+                               detail="not sent: the account is closed")
+        elif tokens.links_issued_since(user.id, TokenPurpose.PASSWORD_RESET, now - timedelta(hours=1)) \
+                >= MOST_RESET_LINKS_PER_HOUR:
+            account_event.send(user, action=AccountEvent.PASSWORD_RESET_REQUESTED,
+                               detail=f"not sent: {MOST_RESET_LINKS_PER_HOUR} links in the last hour already")
+        else:
+            link = tokens.issue_link(user, TokenPurpose.PASSWORD_RESET, now=now)
+            account_event.send(user, action=AccountEvent.PASSWORD_RESET_REQUESTED,
+                               detail=f"a link sent, valid until {_moment(link.expires_at)}")
+
+
+def set_password_with_link(token: str, password: str) -> User | None:
+    """Set the password of the account whose link this is, and spend the link; None when the link
+    no longer works. Every session of the account ends, its other links stop working, and a
+    lockout is lifted (the person has shown they read the account's mail)."""
+    with write_transaction():
+        now = utc_now()
+        link = tokens.spend_link(token, now=now)
+        if link is None:
+            return None
+        user = db.session.scalar(select(User).where(User.id == link.user_id).with_for_update())
+        user.set_password(password)
+        user.end_sessions()
+        user.failed_login_count, user.failed_login_since, user.locked_until = 0, None, None
+        tokens.void_unused_links(user.id, now=now)
+        first = link.purpose == TokenPurpose.INVITATION
+        account_event.send(user, action=AccountEvent.PASSWORD_CHOSEN if first else AccountEvent.PASSWORD_RESET,
+                           detail="through an invitation link" if first
+                           else "through a reset link; every session ended")
+    return user
+
+
+def change_password(user_id: int, current: str, new: str) -> User | None:
+    """Set a new password when `current` is right (a wrong one counts towards the lockout);
+    every session of the account ends. None when the current password is wrong."""
+    user = db.session.get(User, user_id)
+    if not user.check_password(current):
+        record_failed_login(user_id, "wrong current password when changing it")
+        return None
+    with write_transaction() as session:
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        user.set_password(new)
+        user.end_sessions()
+        account_event.send(user, action=AccountEvent.PASSWORD_CHANGED, detail="by the account's owner; "
+                                                                              "every session ended")
+    return user
+
+
+def _moment(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utc_now())
+
+
 def authenticate(email: str, password: str) -> User | None:
-    """The active account with this email and password, or None (in the same time either way)."""
+    """The active, unlocked account with this email and password, or None: the same answer, in
+    the same time, for an unknown email, a wrong password and a locked account. A wrong password
+    counts towards the lockout; every failure is audited."""
     user = find_user_by_email(email)
-    if user is None:
+    if user is None or is_locked(user):
         verify_dummy_password(password)
+        with write_transaction():
+            if user is None:
+                account_event.send(None, action=AccountEvent.LOGIN_FAILED, detail="no account with that email")
+            else:
+                account_event.send(user, action=AccountEvent.LOGIN_FAILED, detail="the account is locked")
         return None
     if not user.check_password(password) or not user.is_active:
+        record_failed_login(user.id, "wrong password" if user.is_active else "the account is closed")
         return None
     if user.password_needs_rehash():
         with write_transaction():
             user = db.session.get(User, user.id)
             user.set_password(password)
     return user
+
+
+def record_failed_login(user_id: int, detail: str) -> bool:
+    """Count one failure (password or second factor) against the account, locking it at the
+    tenth inside the window; True when it is now locked. The row is locked while counting, so
+    failures in parallel processes all count."""
+    with write_transaction() as session:
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        now = utc_now()
+        if user.failed_login_since is None or now - user.failed_login_since > LOCKOUT_WINDOW:
+            user.failed_login_count, user.failed_login_since = 0, now
+        user.failed_login_count += 1
+        account_event.send(user, action=AccountEvent.LOGIN_FAILED,
+                           detail=f"{detail} ({user.failed_login_count} in {LOCKOUT_WINDOW.seconds // 60} minutes)")
+        if user.failed_login_count >= LOCKOUT_THRESHOLD:
+            user.locked_until = now + LOCKOUT_DURATION
+            user.failed_login_count, user.failed_login_since = 0, None
+            account_event.send(user, action=AccountEvent.LOCKED,
+                               detail=f"locked until {user.locked_until.isoformat(timespec='seconds')}")
+        return is_locked(user, now)
+
+
+def record_login(user: User, detail: str) -> User:
+    """A login completed (every factor checked): the failure count starts again, and it is audited."""
+    with write_transaction() as session:
+        user = session.get(User, user.id)
+        user.failed_login_count, user.failed_login_since = 0, None
+        account_event.send(user, action=AccountEvent.LOGIN, detail=detail)
+    return user
+
+
+def end_sessions(user_id: int, *, action: AccountEvent, detail: str = "") -> None:
+    """End every session of the account (logout, "log out everywhere", an admin's request)."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        user.end_sessions()
+        account_event.send(user, action=action, detail=detail)
+
+
+def enrol_second_factor(user_id: int, secret: str, code: str) -> list[str] | None:
+    """Turn on the second factor with `secret` once `code` shows the app has it; returns the ten
+    new recovery codes (shown once, kept only as hashes), or None when the code is wrong."""
+    step = totp.matching_step(secret, code, after=None)
+    if step is None:
+        return None
+    with write_transaction() as session:
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        user.totp_secret, user.totp_confirmed_at, user.totp_last_step = secret, utc_now(), step
+        codes = _replace_recovery_codes(user)
+        account_event.send(user, action=AccountEvent.SECOND_FACTOR_ENROLLED, detail="authenticator app")
+    return codes
+
+
+def make_new_recovery_codes(user_id: int) -> list[str]:
+    with write_transaction() as session:
+        return _replace_recovery_codes(session.get(User, user_id))
+
+
+def _replace_recovery_codes(user: User) -> list[str]:
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = totp.new_recovery_codes()
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.recovery_code_hash(code)) for code in codes)
+    account_event.send(user, action=AccountEvent.RECOVERY_CODES_MADE, detail=f"{len(codes)} codes")
+    return codes
+
+
+class SecondFactorResult(StrEnum):
+    CODE = "authenticator code"
+    RECOVERY_CODE = "recovery code"
+
+
+def check_second_factor(user_id: int, code: str) -> SecondFactorResult | None:
+    """Accept a current authenticator code (each time step once) or an unused recovery code
+    (then spent); None otherwise, counted as a failed login towards the lockout."""
+    with write_transaction() as session:
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        if user.totp_secret and not is_locked(user):
+            step = totp.matching_step(user.totp_secret, code, after=user.totp_last_step)
+            if step is not None:
+                user.totp_last_step = step
+                return SecondFactorResult.CODE
+            if totp.looks_like_recovery_code(code):
+                spare = session.scalar(select(RecoveryCode).where(
+                    RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
+                    RecoveryCode.code_hash == totp.recovery_code_hash(code)))
+                if spare is not None:
+                    spare.used_at = utc_now()
+                    account_event.send(user, action=AccountEvent.RECOVERY_CODE_USED,
+                                       detail=f"{unused_recovery_codes(user.id) - 1} left")
+                    return SecondFactorResult.RECOVERY_CODE
+    record_failed_login(user_id, "wrong second-factor code")
+    return None
+
+
+def unused_recovery_codes(user_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)))
+
+
+def remove_second_factor(user_id: int, *, by_admin: bool = False) -> None:
+    """A patient turns the second factor off; or an admin resets a lost one, ending every session
+    of the account, which sets up a new one at its next login (staff cannot be without one)."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        if user.role != Role.PATIENT and not by_admin:
+            raise ValueError("staff accounts keep their second factor")
+        user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+        if by_admin:
+            user.end_sessions()
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        account_event.send(user, action=AccountEvent.SECOND_FACTOR_REMOVED,
+                           detail="reset by an administrator" if by_admin else "turned off by the patient")
+
+
+def unlock(user_id: int) -> None:
+    """An administrator lifts a lockout before its fifteen minutes are up."""
+    with write_transaction() as session:
+        user = session.get(User, user_id)
+        user.locked_until, user.failed_login_count, user.failed_login_since = None, 0, None
+        account_event.send(user, action=AccountEvent.UNLOCKED, detail="by an administrator")

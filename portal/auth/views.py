@@ -1,15 +1,26 @@
 """Register, log in, log out."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+import time
 
-from portal.auth.forms import LoginForm, RegistrationForm
-from portal.auth.models import Role, User
-from portal.auth.service import EmailTaken, authenticate, register_patient
-from portal.extensions import db, login_manager
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from portal.auth import sessions, totp
+from portal.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm
+from portal.auth.models import AccountEvent, Role, User, normalise_email
+from portal.auth.service import (SecondFactorResult, authenticate, change_password, check_second_factor, end_sessions,
+                                 enrol_second_factor, is_locked, make_new_recovery_codes, record_login,
+                                 register_online, remove_second_factor, unused_recovery_codes)
+from portal.extensions import db, limiter, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+# Per client address (ASVS 2.2.1's anti-automation), on top of the per-account lockout: enough for
+# people at one clinic or family address, not for a script.
+LOGIN_LIMIT = "20 per minute; 200 per hour"
+REGISTER_LIMIT = "10 per minute; 50 per hour"
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see that page."
@@ -41,40 +52,179 @@ def _home_for(user: User) -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(REGISTER_LIMIT, methods=["POST"])
 def register():
+    """The same answer whether or not the email already has an account (ASVS 2.x and 3.x: no
+    account enumeration): "check your email". A new account chooses its password through the
+    link mailed to it (which also shows the address is theirs); the owner of an existing one is
+    told by mail that someone tried. Nobody is logged in here."""
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
-        try:
-            user = register_patient(name=form.name.data, email=form.email.data,
-                                    date_of_birth=form.date_of_birth.data, phone=form.phone.data,
-                                    password=form.password.data)
-        except EmailTaken:
-            form.email.errors.append("An account with this email already exists. Please log in instead.")
-        else:
-            login_user(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(_safe_next(request.args.get("next")) or _home_for(user))
+        next_path = _safe_next(request.args.get("next"))
+        register_online(name=form.name.data, email=form.email.data, date_of_birth=form.date_of_birth.data,
+                        phone=form.phone.data, next_path=next_path)
+        flash(f"Thank you. We have sent a message to {normalise_email(form.email.data)}.", "success")
+        return redirect(url_for(".registration_sent", next=next_path))
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
+@bp.get("/register/sent")
+def registration_sent():
+    return render_template("auth/check_email.html")
+
+
+# How long the step between the password and the second factor may take.
+SECOND_STEP_WINDOW = 300
+PENDING = "_pending_login"
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
-        if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or _home_for(user))
-        form.password.errors.append("That email and password do not match an account.")
+        if user is None:
+            form.password.errors.append(WRONG_LOGIN)
+        elif user.needs_second_factor:
+            # The password is right: a new session id for the step up, holding only who is half in.
+            sessions.renew(keep=sessions.CARRIED_INTO_LOGIN)
+            session[PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": time.time(),
+                                "next": _safe_next(request.args.get("next"))}
+            return redirect(url_for(".verify" if user.has_second_factor else ".enrol"))
+        else:
+            return _logged_in(user, "password")
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+# The same words for a wrong password, an unknown email and a locked account (ASVS 2.2.1, 3.x).
+WRONG_LOGIN = ("That email and password do not match an account. After 10 wrong tries an account is paused "
+               "for 15 minutes.")
+
+
+def _logged_in(user: User, how: str, *, next_url: str | None = None):
+    user = record_login(user, how)
+    sessions.start_logged_in_session(user)
+    return redirect(next_url or _safe_next(request.args.get("next")) or _home_for(user))
+
+
+def _half_logged_in() -> User | None:
+    """The account whose password was just given in this session, within the time allowed."""
+    pending = session.get(PENDING)
+    if not pending or time.time() - pending["at"] > SECOND_STEP_WINDOW:
+        return None
+    user = db.session.get(User, pending["user"])
+    if user is None or user.session_epoch != pending["epoch"] or is_locked(user) or not user.is_active:
+        return None
+    return user
+
+
+def _start_again():
+    session.pop(PENDING, None)
+    flash("Please log in again.", "info")
+    return redirect(url_for(".login"))
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def verify():
+    """The second step: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(_home_for(current_user))
+    user = _half_logged_in()
+    if user is None or not user.has_second_factor:
+        return _start_again()
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        result = check_second_factor(user.id, form.code.data)
+        if result is not None:
+            response = _logged_in(user, f"password and {result}", next_url=session.pop(PENDING)["next"])
+            if result is SecondFactorResult.RECOVERY_CODE:
+                flash(f"You used a recovery code; {unused_recovery_codes(user.id)} left. If your phone is lost, "
+                      "set up the authenticator again on your Login and security page.", "info")
+            return response
+        if _half_logged_in() is None:  # that failure locked the account
+            return _start_again()
+        form.code.errors.append("That code did not work. Type the 6 digits your app shows now, or a recovery code.")
+    return render_template("auth/verify.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def enrol():
+    """Setting up the authenticator app: staff on their first login (after the password), and
+    patients who turn it on from their security page."""
+    user = current_user if current_user.is_authenticated else _half_logged_in()
+    if user is None:
+        return _start_again()
+    if user.has_second_factor and not current_user.is_authenticated:
+        return redirect(url_for(".verify"))
+    secret = session.get(ENROL_SECRET) or session.setdefault(ENROL_SECRET, totp.new_secret())
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        codes = enrol_second_factor(user.id, secret, form.code.data)
+        if codes is not None:
+            session.pop(ENROL_SECRET, None)
+            if current_user.is_authenticated:
+                sessions.renew_id()  # a privilege change: a new session id
+            else:
+                next_url = session.pop(PENDING)["next"]
+                _logged_in(user, "password and a new authenticator", next_url=next_url)
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=_home_for(user))
+        form.code.errors.append("That code did not work. Check the app shows this clinic and type the 6 digits "
+                                "it shows now.")
+    uri = totp.provisioning_uri(secret, account=user.email, issuer=current_app.config["CLINIC_NAME"])
+    return render_template("auth/enrol.html", form=form, qr_code=totp.qr_code_data_uri(uri),
+                           secret=totp.grouped(secret)), 400 if form.errors else 200
+
+
+ENROL_SECRET = "_enrol_secret"
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        end_sessions(current_user.id, action=AccountEvent.LOGOUT)  # logging out here logs out everywhere
+    sessions.renew()
     flash("You are logged out.", "info")
     return redirect(url_for("pages.index"))
+
+
+@bp.route("/security", methods=["GET", "POST"])
+@login_required
+def security():
+    """The account's security: the second factor, recovery codes, logging out everywhere."""
+    form = FlaskForm()
+    password_form = ChangePasswordForm(personal=(current_user.name, current_user.email))
+    if request.form.get("action") == "change_password":
+        if password_form.validate_on_submit():
+            user = change_password(current_user.id, password_form.current.data, password_form.password.data)
+            if user is not None:
+                sessions.start_logged_in_session(user)  # this device stays in; every other one is out
+                flash("Your password is changed. You are logged out everywhere else.", "success")
+                return redirect(url_for(".security"))
+            password_form.current.errors.append("That is not your current password.")
+        return render_template("auth/security.html", form=form, password_form=password_form,
+                               recovery_codes_left=unused_recovery_codes(current_user.id)), 400
+    if form.validate_on_submit():
+        action = request.form.get("action")
+        if action == "end_sessions":
+            end_sessions(current_user.id, action=AccountEvent.SESSIONS_ENDED, detail="by the account's owner")
+            sessions.renew()
+            flash("You are logged out on every device, this one too. Please log in again.", "info")
+            return redirect(url_for(".login"))
+        if action == "new_recovery_codes" and current_user.has_second_factor:
+            codes = make_new_recovery_codes(current_user.id)
+            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".security"))
+        if action == "remove_second_factor" and current_user.role == Role.PATIENT and current_user.has_second_factor:
+            remove_second_factor(current_user.id)
+            sessions.renew_id()
+            flash("Two-step login is off. You can turn it on again here at any time.", "info")
+            return redirect(url_for(".security"))
+        abort(400)
+    return render_template("auth/security.html", form=form, password_form=password_form,
+                           recovery_codes_left=unused_recovery_codes(current_user.id))

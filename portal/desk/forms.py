@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, Form, HiddenField, SearchField, SelectField, StringField, TextAreaField,
+from wtforms import (BooleanField, DateField, HiddenField, SearchField, SelectField, StringField, TextAreaField,
                      TimeField)
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
 
@@ -27,18 +27,17 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
-class PatientSearchForm(Form):
-    """The one search box. A GET form: it changes nothing, so it needs no CSRF token."""
+class PatientSearchForm(FlaskForm):
+    """The one search box. Posted, not sent in the address: what the desk types is a name, a date
+    of birth or a phone number, which would otherwise sit in access logs and browser history."""
 
     q = SearchField("Name, date of birth, phone or email", filters=[_strip],
                     validators=[Length(max=120, message="Please type at most 120 characters.")])
 
 
 class DeskRegistrationForm(RegistrationForm):
-    """Self-registration's fields and checks, without the password: the desk never sets one."""
-
-    password = None
-    confirm = None
+    """Self-registration's fields and checks. Neither sets a password: the patient chooses it
+    through the invitation mailed to them."""
 
 
 def _within_ten_years(form, field):

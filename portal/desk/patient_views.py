@@ -1,5 +1,6 @@
 """Front-desk pages about patients: search, a patient's record, register a caller, book for a
-patient (a free time, or an overbook with a reason), and the urgent cases still to call.
+patient (a free time, or an overbook with a reason), and the urgent cases still to call. A
+search, a record and a booking page each show patient data, so each is written to the audit log.
 
 Every booking goes through portal.booking.service.book_appointment with the desk's policy (no
 minimum notice) and the desk user as `booked_by_id`. The service applies the triage rules
@@ -31,7 +32,8 @@ from portal.booking.week import free_week, picked_slot
 from portal.database import utc_now, write_transaction
 from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.extensions import db
-from portal.patients.search import UnclearSearch, latest_triage_by_patient, parse_query, search_patients
+from portal.patients.search import (PatientQuery, SearchResults, UnclearSearch, latest_triage_by_patient,
+                                    parse_query, search_patients)
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency
@@ -53,22 +55,42 @@ def _template_words() -> dict:
 
 # --- search ---------------------------------------------------------------------------------------
 
-@bp.get("/")
+def _search_audit_detail(typed: str, query: PatientQuery, results: SearchResults) -> str:
+    """What the audit log keeps of a search: the words as typed and which patients were listed.
+
+    The words are kept: the audit log is the protected store of who looked at whose data, and
+    without them a look-up of one name (or one that found nobody) could not be told from routine work."""
+    kind = ("date of birth" if query.date_of_birth else "phone" if query.phone_digits else "name or email")
+    found = f"{len(results.patients)}{'+' if results.more else ''} found"
+    listed = ", ".join(str(line.patient.id) for line in results.patients)
+    return f"searched by {kind} for “{typed}”: {found}" + (f"; patients listed: {listed}" if listed else "")
+
+
+@bp.route("/", methods=["GET", "POST"])
 @roles_required(*DESK_ROLES)
 def search():
-    form = PatientSearchForm(request.args)
-    results, problem = None, None
-    if form.validate():
+    """The search box is posted, so what was typed stays out of addresses and access logs; the
+    results show under the box, which keeps the words. Every search that runs is audited."""
+    form = PatientSearchForm()
+    results, problem, query = None, None, None
+    if form.validate_on_submit():
         try:
             query = parse_query(form.q.data)
         except UnclearSearch as error:
             problem = str(error)
         else:
             results = search_patients(query) if query is not None else None
-    else:
+    elif form.q.errors:
         problem = form.q.errors[0]
-    return render_template("desk/patients/search.html", form=form, results=results, problem=problem,
+    page = render_template("desk/patients/search.html", form=form, results=results, problem=problem,
                            today=clinic.today(), **_template_words())
+    if results is not None:
+        # After rendering: the audit's own transaction begins with a rollback, which would expire
+        # the patients found and load each again.
+        detail = _search_audit_detail(form.q.data, query, results)
+        with write_transaction():
+            audit.record(AuditAction.PATIENT_SEARCHED, detail=detail)
+    return page
 
 
 # --- a patient's record ---------------------------------------------------------------------------
@@ -102,7 +124,8 @@ def register():
             form.email.errors.append("A patient with this email is already registered. "
                                      "Search for them instead of registering them again.")
         else:
-            flash(f"{user.name} is registered.", "success")
+            flash(f"{user.name} is registered. We have emailed them an invitation to choose a password for "
+                  f"their account at {user.email}; the link works for 7 days.", "success")
             return redirect(url_for(".patient", patient_id=user.id))
     return render_template("desk/patients/register.html", form=form), 400 if form.errors else 200
 
@@ -139,7 +162,12 @@ def _overbook_form(patient: User, chosen_type: AppointmentType | None, clinician
 
 
 def _booking_page(patient: User, overbook: OverbookForm | None = None, status: int = 200):
-    """The week of free times for one visit type, the triage banner and the overbook form."""
+    """The week of free times for one visit type, the triage banner and the overbook form.
+
+    Every showing is audited as a view of the patient's data (date of birth and triage), first,
+    in a transaction of its own, as the record page is."""
+    with write_transaction():
+        audit.record(AuditAction.PATIENT_BOOKING_VIEWED, patient_id=patient.id)
     policy = BookingPolicy.for_front_desk()
     now = utc_now()
     today = clinic.today(now)

@@ -58,6 +58,8 @@ def outbox():
 @bp.post("/desk/outbox/<int:message_id>/send-again")
 @roles_required(Role.ADMIN)
 def resend(message_id: int):
+    if db.session.get(OutboxMessage, message_id) is None:  # a message id that does not exist: 404, like any id
+        abort(404)
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:

@@ -23,6 +23,7 @@ from portal.audit import AuditAction
 from portal.booking.models import Appointment
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
+from portal.notify.account_messages import forget_link
 from portal.notify.mailer import deliver
 from portal.notify.models import MessageKind, MessageStatus, OutboxMessage
 
@@ -61,6 +62,7 @@ def _record(message_id: int, *, now: datetime, error: Exception | None, outcome:
         message.locked_until = None
         if error is None:
             message.status, message.sent_at = MessageStatus.SENT, now
+            forget_link(message)
             outcome.sent.append(message_id)
             audit.record(AuditAction.MESSAGE_SENT, appointment_id=message.appointment_id,
                          detail=f"message {message.id}: {message.kind} to {message.to_address}")
@@ -113,7 +115,7 @@ def send_due(now: datetime | None = None, *, limit: int = 50) -> Round:
 @click.option("--interval", default=10.0, show_default=True, help="Seconds to wait between rounds with --loop.")
 @with_appcontext
 def send_mail_command(loop: bool, interval: float):
-    """Send the messages that are due (confirmations, changes, cancellations, reminders)."""
+    """Send the messages that are due (about appointments, and account links and notes)."""
     stopping = []
     if loop:
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

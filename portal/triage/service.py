@@ -2,7 +2,7 @@
 import secrets
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from portal import audit
 from portal.audit import AuditAction
@@ -21,6 +21,13 @@ class ReviewError(ValueError):
 
 def draft_for(token: str | None) -> TriageDraft | None:
     return db.session.scalar(select(TriageDraft).where(TriageDraft.token == token)) if token else None
+
+
+def forget_draft(token: str | None) -> None:
+    """Delete a questionnaire in progress (its answers go with it)."""
+    if token:
+        with write_transaction() as session:
+            session.execute(delete(TriageDraft).where(TriageDraft.token == token))
 
 
 def save_answers(token: str | None, answers: Mapping[str, object], *, drop: Iterable[str] = ()) -> str:

@@ -2,13 +2,13 @@
 logging in are the patient's. The outcome page, which offers times, is booking's (it sits above
 both domains)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, user_logged_in
+from flask_login import current_user, user_logged_in, user_logged_out
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal.auth.guards import roles_required
 from portal.auth.models import Role
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.triage import service
 from portal.triage.models import TriageSubmission
 from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
@@ -43,7 +43,12 @@ def _raw_answer(question):
     return request.form.getlist(question.id) if question.kind == "list" else request.form.get(question.id)
 
 
+# Answers per client address: generous for a person (and a family on one connection), not a script.
+ANSWER_LIMIT = "60 per minute; 600 per hour"
+
+
 @bp.route("/step/<step_id>", methods=["GET", "POST"])
+@limiter.limit(ANSWER_LIMIT, methods=["POST"])
 def step(step_id: str):
     if not _may_answer():
         abort(403)
@@ -127,6 +132,13 @@ def _keep_anonymous_answers_for_patients_only(app, user, **extra):
     so nobody who logs in later on this browser is asked about them either."""
     if user.role != Role.PATIENT:
         session.pop(SUBMISSIONS_KEY, None)
+
+
+@user_logged_out.connect
+def _forget_the_draft(app, user, **extra):
+    """A questionnaire in progress belongs to its session: at logout (or an idle timeout) its
+    answers are deleted, so the next person on this browser starts with an empty form."""
+    service.forget_draft(session.pop(DRAFT_KEY, None))
 
 
 def _answered_before_login() -> list[TriageSubmission]:

@@ -269,7 +269,8 @@ def test_a_past_day_shows_no_free_time(app):
     assert "No appointments." in words(column(response, f"clinician-{idle.id}"))
 
 
-@pytest.mark.parametrize("value", ["not-a-date", "2026-02-30", "", "99999-01-01", "0001-01-01", "9999-12-31", "\x00"])
+# (Control characters never reach the page: tests/app/test_hostile_input.py.)
+@pytest.mark.parametrize("value", ["not-a-date", "2026-02-30", "", "99999-01-01", "0001-01-01", "9999-12-31"])
 def test_a_garbled_date_shows_today(app, value):
     factories.make_clinician()
     _, browser = logged_in(app)

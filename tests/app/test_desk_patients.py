@@ -36,6 +36,12 @@ def result_names(response) -> list[str]:
     return re.findall(r'<td><a href="/desk/patients/\d+"><strong>([^<]+)</strong></a></td>', text(response))
 
 
+def search(browser, typed: str):
+    """Type in the search box and press Search, as the desk does: the words are posted."""
+    page = browser.get("/desk/patients/")
+    return browser.post("/desk/patients/", data={**hidden_fields(page.get_data(as_text=True)), "q": typed})
+
+
 def link_start(link: str) -> datetime:
     return datetime.fromisoformat(parse_qs(urlsplit(link).query)["start"][0])
 
@@ -97,7 +103,7 @@ def submission_at(patient: User | None, created_at: datetime, route: str = "vasc
 
 # --- who may use the pages ------------------------------------------------------------------------
 
-PAGES = [("GET", "/desk/patients/"), ("GET", "/desk/patients/?q=smith"), ("GET", "/desk/patients/{id}"),
+PAGES = [("GET", "/desk/patients/"), ("POST", "/desk/patients/"), ("GET", "/desk/patients/{id}"),
          ("GET", "/desk/patients/new"), ("POST", "/desk/patients/new"), ("GET", "/desk/patients/{id}/book"),
          ("GET", "/desk/patients/{id}/book/confirm"), ("POST", "/desk/patients/{id}/book/confirm"),
          ("POST", "/desk/patients/{id}/overbook"), ("GET", "/desk/patients/urgent")]
@@ -164,7 +170,7 @@ def callers(app):
 ])
 def test_search_finds_patients_by_any_field_partly_and_in_any_case(app, callers, typed, names):
     _, browser = browser_for(app)
-    response = browser.get("/desk/patients/", query_string={"q": typed})
+    response = search(browser, typed)
     assert response.status_code == 200
     assert result_names(response) == names
 
@@ -177,24 +183,23 @@ def test_search_results_show_the_details_the_desk_needs(app, callers):
                      start=utc(day, 10))
     factories.make_submission(jane, "vascular_ultrasound", "urgent")  # answered after that booking
     _, browser = browser_for(app)
-    page = words(browser.get("/desk/patients/?q=jane"))
+    page = words(search(browser, "jane"))
     assert "Jane Smith 14 Mar 1954" in page
     assert "(555) 010-2001" in page and "jane.smith@example.com" in page
     assert "Urgent Vascular ultrasound" in page
     assert utc(day, 10).astimezone(factories.CHICAGO).strftime("%a %-d %b, %-I:%M %p") in page
-    assert 'href="tel:(555) 010-2001"' in text(browser.get("/desk/patients/?q=jane"))
+    assert 'href="tel:(555) 010-2001"' in text(search(browser, "jane"))
 
 
 def test_staff_are_not_found(app, callers):
     _, browser = browser_for(app)
-    assert result_names(browser.get("/desk/patients/?q=smith")) == ["Jane Smith"]
-    assert result_names(browser.get("/desk/patients/?q=frontdesk")) == []
+    assert result_names(search(browser, "smith")) == ["Jane Smith"]
+    assert result_names(search(browser, "frontdesk")) == []
 
 
 def test_an_empty_search_lists_nobody(app, callers):
     _, browser = browser_for(app)
-    for url in ("/desk/patients/", "/desk/patients/?q=", "/desk/patients/?q=%20%20"):
-        response = browser.get(url)
+    for response in (browser.get("/desk/patients/"), search(browser, ""), search(browser, "  ")):
         assert response.status_code == 200
         assert result_names(response) == [] and "<table" not in text(response)
         assert "No patients match" not in text(response)
@@ -202,7 +207,7 @@ def test_an_empty_search_lists_nobody(app, callers):
 
 def test_a_search_that_finds_nobody_says_so(app, callers):
     _, browser = browser_for(app)
-    response = browser.get("/desk/patients/?q=zebedee")
+    response = search(browser, "zebedee")
     assert result_names(response) == []
     assert "No patients match “zebedee”" in words(response)
 
@@ -211,9 +216,40 @@ def test_a_search_that_finds_nobody_says_so(app, callers):
                                            ("14/03/1954", "month first")])
 def test_a_search_too_short_or_with_an_impossible_date_says_what_to_type(app, callers, typed, advice):
     _, browser = browser_for(app)
-    response = browser.get("/desk/patients/", query_string={"q": typed})
+    response = search(browser, typed)
     assert response.status_code == 200 and result_names(response) == []
     assert advice in words(response)
+
+
+def test_what_the_desk_types_is_posted_and_kept_in_the_box_never_put_in_the_address(app, callers):
+    _, browser = browser_for(app)
+    page = browser.get("/desk/patients/")
+    assert re.search(r'<form class="dp-search" method="post"', text(page)) and csrf_token(text(page))
+    response = search(browser, "jane smi")
+    assert result_names(response) == ["Jane Smith"]
+    assert re.search(r'<input[^>]*name="q"[^>]*value="jane smi"', text(response))  # the words stay in the box
+    assert "?q=" not in text(response) and "q=jane" not in text(response)
+    # An address with a search in it is not read: no bookmark or link can carry one.
+    assert result_names(browser.get("/desk/patients/?q=smith")) == []
+
+
+def test_a_search_posted_without_the_forms_token_is_refused(app, callers):
+    _, browser = browser_for(app)
+    response = browser.post("/desk/patients/", data={"q": "smith"})
+    assert response.status_code == 400 and result_names(response) == []
+
+
+def test_every_search_is_audited_with_who_what_and_the_patients_listed(app, callers):
+    jane = db.session.scalar(select(User).where(User.name == "Jane Smith"))
+    desk, browser = browser_for(app)
+    search(browser, "smith")
+    search(browser, "zebedee")
+    search(browser, "")  # no search: nothing was read
+    search(browser, "j")  # too short: nothing was read
+    found, none = stored(AuditEvent, action=AuditAction.PATIENT_SEARCHED)
+    assert (found.user_id, found.patient_id, none.user_id) == (desk.id, None, desk.id)
+    assert "“smith”" in found.detail and "1 found" in found.detail and f"patients listed: {jane.id}" in found.detail
+    assert "“zebedee”" in none.detail and "0 found" in none.detail
 
 
 # --- a patient's record -------------------------------------------------------------------------
@@ -265,7 +301,7 @@ def register(browser, **changes):
 def test_the_desk_registers_a_caller_who_is_then_found(app):
     desk, browser = browser_for(app)
     page = browser.get("/desk/patients/new")
-    assert "set their own password later" in words(page)
+    assert "the patient gets an email with a link to choose their own" in words(page)
     assert 'type="password"' not in text(page)
     response = post_form(browser, page, **GOOD_CALLER)
     [maria] = stored(User, email="maria.lopez@example.com")
@@ -276,8 +312,8 @@ def test_the_desk_registers_a_caller_who_is_then_found(app):
     [event] = stored(AuditEvent, action=AuditAction.PATIENT_REGISTERED)
     assert (event.patient_id, event.user_id) == (maria.id, desk.id)
     assert "Maria Lopez is registered." in flashes(browser.get(response.headers["Location"]))
-    assert result_names(browser.get("/desk/patients/?q=lopez")) == ["Maria Lopez"]
-    assert result_names(browser.get("/desk/patients/?q=010 4242")) == ["Maria Lopez"]
+    assert result_names(search(browser, "lopez")) == ["Maria Lopez"]
+    assert result_names(search(browser, "010 4242")) == ["Maria Lopez"]
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -420,6 +456,21 @@ def test_a_confirm_page_without_a_time_sends_the_desk_back_to_pick_one(app, clin
     _, browser = browser_for(app)
     response = browser.get(f"/desk/patients/{jane.id}/book/confirm?type=general_consult&start=soon&clinician=1")
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == f"/desk/patients/{jane.id}/book"
+
+
+def test_every_showing_of_the_booking_page_is_audited_as_a_view_of_the_patients_data(app, clinic):
+    types, clinician = clinic
+    jane = make_patient("Jane Smith", born=date(1954, 3, 14))
+    factories.make_submission(jane, "general_consult", "urgent")
+    desk, browser = browser_for(app)
+    page = browser.get(f"/desk/patients/{jane.id}/book")
+    assert "Born 14 Mar 1954" in words(page) and "Urgent" in words(page)  # what makes it a view of her data
+    browser.get(f"/desk/patients/{jane.id}/book?type=vascular_ultrasound")
+    # An overbook refused for want of a reason shows the same page again: a view too.
+    assert overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], factories.future_weekday(), "10:00",
+                    "").status_code == 400
+    views = stored(AuditEvent, action=AuditAction.PATIENT_BOOKING_VIEWED)
+    assert [(v.patient_id, v.user_id) for v in views] == [(jane.id, desk.id)] * 4  # the overbook read the page too
 
 
 # --- overbook -----------------------------------------------------------------------------------------

@@ -29,7 +29,9 @@ def test_pages_for_a_logged_in_user_are_never_stored(app):
 
 def test_the_audit_log_ignores_a_date_at_the_end_of_the_calendar(app):
     _, browser = logged_in(app, Role.ADMIN)
-    response = browser.get("/desk/audit/?until=9999-12-31&since=0001-01-01")
+    page = browser.get("/desk/audit/")
+    response = browser.post("/desk/audit/", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                                  "until": "9999-12-31", "since": "0001-01-01"})
     assert response.status_code == 200
 
 

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.orm import Session
 
-from portal import create_app
+from portal import access, create_app
 from portal.extensions import db
 from tests.conftest import BASE_CONFIG
 from tests.pages import text
@@ -87,11 +87,12 @@ def test_unknown_page_gives_404_in_the_site_look(app, client):
     assert_looks_like_the_site(page, app)
 
 
-def test_a_failing_view_gives_500_in_the_site_look(app, client):
+def test_a_failing_view_gives_500_in_the_site_look(app, client, monkeypatch):
     @app.get("/test-only/boom")
     def boom():
         raise RuntimeError("secret internal detail")
 
+    monkeypatch.setattr(access, "PUBLIC", access.PUBLIC | {"boom"})  # a page nobody listed is refused
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     response = client.get("/test-only/boom")

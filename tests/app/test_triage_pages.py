@@ -18,12 +18,14 @@ from portal.auth.models import Role
 from portal.booking.models import Appointment, Route
 from portal.booking.service import TriageNotBookable, book_appointment
 from portal.extensions import db
+from portal.notify.models import MessageKind
 from portal.triage.models import TriageDraft, TriageSubmission
 from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
 from portal.triage.views import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.client import AuthActions, csrf_token, hidden_fields, submit
+from tests.mailbox import password_link
 from tests.pages import location, main, slot_links, text, words
 
 CHICAGO = factories.CHICAGO
@@ -560,7 +562,12 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
 
     registered = submit(client, register_link, {
         "name": "Sam Sleeper", "email": "sam@example.com", "date_of_birth": "1967-03-02",
-        "phone": "(555) 010-2222", "password": "a long enough password", "confirm": "a long enough password"})
+        "phone": "(555) 010-2222"})
+    assert location(registered) == "/auth/register/sent"  # the password is chosen through the mailed link
+    chosen = submit(client, password_link("sam@example.com", MessageKind.INVITATION), {
+        "password": "a long enough password", "confirm": "a long enough password"})
+    registered = submit(client, chosen.headers["Location"], {"email": "sam@example.com",
+                                                             "password": "a long enough password"})
 
     assert location(registered) == "/book/"
     assert stored_submissions()[0].patient_id is None  # not until the patient says they are theirs

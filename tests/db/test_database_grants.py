@@ -1,0 +1,66 @@
+"""The grants the README gives the app's PostgreSQL role (deploy/postgres-grants.sql), applied to a
+real database: the app can work and add to the audit log, but cannot change, delete, empty, alter
+or drop it."""
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+
+from portal.extensions import db
+from tests import factories
+
+GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres-grants.sql"
+
+
+@pytest.fixture
+def app_role(app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("database roles and grants are PostgreSQL's")
+    role = f"portal_app_{uuid.uuid4().hex[:8]}"
+    statements = [line for line in GRANTS.read_text().splitlines() if line and not line.startswith("--")]
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(f'CREATE ROLE "{role}" NOLOGIN')
+        for statement in statements:
+            connection.exec_driver_sql(statement.replace("portal_app", f'"{role}"'))
+    yield role
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
+        connection.exec_driver_sql(f'DROP ROLE "{role}"')
+
+
+def as_role(role: str, statement: str):
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(f'SET ROLE "{role}"')
+        try:
+            result = connection.exec_driver_sql(statement)
+            connection.commit()
+            return result
+        finally:
+            connection.rollback()
+            connection.exec_driver_sql("RESET ROLE")
+            connection.commit()  # else the pool's rollback would undo the RESET and lend the role on
+
+
+def test_the_app_role_adds_to_the_audit_log_and_works_with_the_clinics_tables(app, app_role):
+    user = factories.make_user()
+    db.session.rollback()
+    as_role(app_role, f"INSERT INTO audit_event (at, action, detail, user_id) VALUES (now(), 'login.succeeded', '', "
+                      f"{user.id})")
+    as_role(app_role, f"UPDATE user_account SET phone = '(555) 010-9999' WHERE id = {user.id}")
+    assert as_role(app_role, "SELECT count(*) FROM audit_event").scalar() == 1
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET detail = 'changed'",
+    "DELETE FROM audit_event",
+    "TRUNCATE audit_event",
+    "ALTER TABLE audit_event DISABLE TRIGGER ALL",
+    "ALTER TABLE audit_event DROP COLUMN detail",
+    "DROP TABLE audit_event",
+    "DROP TRIGGER IF EXISTS audit_event_append_only ON audit_event",
+    "UPDATE alembic_version SET version_num = '0001'",
+])
+def test_the_app_role_cannot_change_or_remove_the_audit_log(app, app_role, statement):
+    with pytest.raises(DBAPIError, match="permission denied|must be owner"):
+        as_role(app_role, statement)
