@@ -8,7 +8,7 @@ from sqlalchemy import select
 from portal.auth.guards import roles_required
 from portal.auth.models import AccountEvent, Role, User
 from portal.auth.service import end_sessions, is_locked, remove_second_factor, unlock
-from portal.auth.views import _safe_next
+from portal.auth.views import safe_next
 from portal.extensions import db
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -32,7 +32,7 @@ def _account_to_change(user_id: int) -> User:
 
 
 def _back():
-    return redirect(_safe_next(request.form.get("next")) or url_for(".staff"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".staff"))
 
 
 @bp.post("/<int:user_id>/end-sessions")

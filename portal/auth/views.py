@@ -1,7 +1,7 @@
-"""Register, log in, log out."""
-from urllib.parse import urlsplit
-
+"""Register; log in (the password, then for staff and willing patients a code from an app);
+log out; and the account's own security page."""
 import time
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -37,7 +37,7 @@ def load_user(login_id: str) -> User | None:
     return user if user is not None and user.session_epoch == int(epoch) else None
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only follow `next` to a path on this site, never to another host."""
     if not target:
         return None
@@ -62,7 +62,7 @@ def register():
         return redirect(_home_for(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
-        next_path = _safe_next(request.args.get("next"))
+        next_path = safe_next(request.args.get("next"))
         register_online(name=form.name.data, email=form.email.data, date_of_birth=form.date_of_birth.data,
                         phone=form.phone.data, next_path=next_path)
         flash(f"Thank you. We have sent a message to {normalise_email(form.email.data)}.", "success")
@@ -77,7 +77,11 @@ def registration_sent():
 
 # How long the step between the password and the second factor may take.
 SECOND_STEP_WINDOW = 300
-PENDING = "_pending_login"
+PENDING = "_pending_login"  # the account whose password was right, until its second factor is
+ENROL_SECRET = "_enrol_secret"  # nosec B105  # a session key's name, not a secret
+# The same words for a wrong password, an unknown email and a locked account (ASVS 2.2.1, 3.x).
+WRONG_LOGIN = ("That email and password do not match an account. After 10 wrong tries an account is paused "
+               "for 15 minutes.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -94,22 +98,17 @@ def login():
             # The password is right: a new session id for the step up, holding only who is half in.
             sessions.renew(keep=sessions.CARRIED_INTO_LOGIN)
             session[PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": time.time(),
-                                "next": _safe_next(request.args.get("next"))}
+                                "next": safe_next(request.args.get("next"))}
             return redirect(url_for(".verify" if user.has_second_factor else ".enrol"))
         else:
             return _logged_in(user, "password")
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
-# The same words for a wrong password, an unknown email and a locked account (ASVS 2.2.1, 3.x).
-WRONG_LOGIN = ("That email and password do not match an account. After 10 wrong tries an account is paused "
-               "for 15 minutes.")
-
-
 def _logged_in(user: User, how: str, *, next_url: str | None = None):
     user = record_login(user, how)
     sessions.start_logged_in_session(user)
-    return redirect(next_url or _safe_next(request.args.get("next")) or _home_for(user))
+    return redirect(next_url or safe_next(request.args.get("next")) or _home_for(user))
 
 
 def _half_logged_in() -> User | None:
@@ -180,9 +179,6 @@ def enrol():
     uri = totp.provisioning_uri(secret, account=user.email, issuer=current_app.config["CLINIC_NAME"])
     return render_template("auth/enrol.html", form=form, qr_code=totp.qr_code_data_uri(uri),
                            secret=totp.grouped(secret)), 400 if form.errors else 200
-
-
-ENROL_SECRET = "_enrol_secret"
 
 
 @bp.post("/logout")
