@@ -87,6 +87,19 @@ def make_canaries() -> Canaries:
 
 # --- what was logged, and where the app sent the browser ---------------------------------------------
 
+# The numbers logging stamps on every record from the clock and the process. Their digits say nothing
+# about anyone, yet spell a canary by chance, a few runs in a hundred: 'relativeCreated': 21160.5961
+# holds the height "160.59", 'created': 1796001132.2129 the weight "132.212". `extra=` cannot set them:
+# logging refuses to overwrite a record's own field.
+STAMPED_BY_LOGGING = ("created", "msecs", "relativeCreated", "thread", "process")
+
+
+def fields_to_read(record: logging.LogRecord) -> dict:
+    """The record's fields, but for the numbers logging stamped (kept when anything replaced them)."""
+    return {name: value for name, value in vars(record).items()
+            if not (name in STAMPED_BY_LOGGING and isinstance(value, (int, float)))}
+
+
 class Witness:
     """Every log record of every logger at DEBUG, the app's own JSON lines, and every address
     the app was asked for or sent a browser to."""
@@ -134,7 +147,7 @@ class Witness:
         for record in self.records():
             traceback = formatter.formatException(record.exc_info) if record.exc_info else ""
             written.append((f"record of {record.name}", "\n".join(
-                [record.getMessage(), repr(record.args), repr(vars(record)), traceback])))
+                [record.getMessage(), repr(record.args), repr(fields_to_read(record)), traceback])))
         written += [("JSON line", line) for line in self.json_lines.getvalue().splitlines()]
         captured = self.capsys.readouterr()
         written += [("standard output", captured.out), ("standard error", captured.err)]
@@ -145,7 +158,9 @@ class Witness:
         found = []
         for where, what in self.everything_written():
             lowered = what.lower()
-            found += [f"{trace!r} in {where}: {what[:300]}" for trace in traces if trace.lower() in lowered]
+            for trace in traces:
+                if (at := lowered.find(trace.lower())) >= 0:  # shown where it was found, however long the text
+                    found.append(f"{trace!r} in {where}: ...{what[max(0, at - 150):at + 150]}...")
         return found
 
 
@@ -290,6 +305,20 @@ def test_the_canary_check_finds_a_form_that_someone_logs(app, witness):
     leaks = witness.leaks(canaries.traces())
     assert any("record of portal.somewhere" in leak for leak in leaks)
     assert any("JSON line" in leak for leak in leaks)
+
+
+def test_the_canary_check_reads_extra_fields_but_not_the_clocks_digits(witness):
+    """A value given to a logger in `extra=` is a leak; the time logging stamped is not, though
+    its digits may spell a canary."""
+    canaries = make_canaries()
+    logger = logging.getLogger("portal.somewhere")
+    logger.debug("a measurement", extra={"measured": canaries.height_cm})
+    logger.debug("nothing measured")
+    stamped = witness.records()[-1]
+    stamped.relativeCreated = float(f"21{canaries.height_cm}61")  # as in a failed run: 21160.5961
+    stamped.created = float(f"1796001{canaries.weight_kg}9")
+    leaks = witness.leaks([canaries.height_cm, canaries.weight_kg])
+    assert len(leaks) == 1 and "'measured'" in leaks[0], leaks
 
 
 # --- the app's own log lines ---------------------------------------------------------------------------
