@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run serve test test-postgres bandit bench clean
+.PHONY: run serve test test-postgres test-e2e bandit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test: $(VENV)/.dev-installed
 # The whole suite again on PostgreSQL (each run makes and drops its own database on that server).
 test-postgres: $(VENV)/.dev-installed
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser suite (tests/e2e, skipped by `make test`): the real portal in Debian's Chromium
+# (/usr/bin/chromium: apt-get install chromium) through Playwright, axe-core from npm on every page.
+# Screenshots in tests/e2e/artifacts/. One size: PYTEST_ARGS='-k phone'; one journey: -k keyboard.
+test-e2e: $(VENV)/.dev-installed
+	E2E=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 # Static analysis of the portal's code: any medium or high finding fails (explained ones carry `# nosec`).
 bandit: $(VENV)/.dev-installed

@@ -4,13 +4,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
+from portal.triage.questions import STEPS
 
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/")
 def index():
-    return render_template("pages/index.html")
+    # The big button starts the questions themselves: the page already says what they are.
+    return render_template("pages/index.html", steps=STEPS)
 
 
 @bp.get("/healthz")

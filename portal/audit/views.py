@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased, joinedload
 from portal import clinic
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.service import record
+from portal.audit.wording import times_in_words
 from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
 from portal.database import write_transaction
@@ -27,6 +28,12 @@ def _day(text: str) -> date | None:
     except ValueError:
         return None
     return day if EARLIEST_DAY <= day <= LATEST_DAY else None
+
+
+@bp.app_template_filter("local_times")
+def _local_times(detail: str) -> str:
+    """The moments an audit detail names, in the clinic's zone and in words (audit/wording.py)."""
+    return times_in_words(detail or "", clinic.zone())
 
 
 def _audit_detail(filters: dict[str, str], page: int) -> str:

@@ -4,7 +4,7 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, StringField, TelField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
 from portal import clinic
 from portal.auth import passwords
@@ -15,6 +15,9 @@ def _strip(value: str | None) -> str | None:
 
 
 PHONE_PATTERN = re.compile(r"^\+?[0-9 ().-]{7,20}$")
+# The portal's own words where WTForms would say "Field cannot be longer than 254 characters."
+EMAIL_TOO_LONG = "An email address has at most 254 characters. Please check the address."
+PASSWORD_TOO_LONG = "That is longer than any password here (at most 128 characters). Please check it."
 
 
 def _date_of_birth_is_plausible(form, field):
@@ -41,18 +44,23 @@ class RegistrationForm(FlaskForm):
         DataRequired("Please enter your email address."),
         Email("That does not look like an email address, for example name@example.com.",
               check_deliverability=False),
-        Length(max=254)])
+        Length(max=254, message=EMAIL_TOO_LONG)])
+    # InputRequired, not DataRequired: a date typed wrong keeps its own message, not "please enter".
     date_of_birth = DateField("Date of birth", validators=[
-        DataRequired("Please enter your date of birth."), _date_of_birth_is_plausible])
-    phone = TelField("Phone number", filters=[_strip], validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
+        InputRequired("Please enter your date of birth."), _date_of_birth_is_plausible],
+        invalid_value_message="Please enter the date of birth as year, month and day, for example 1954-03-14.")
+    phone = TelField("Phone number", filters=[_strip],
+                     validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
     # No password here: the patient chooses it through the link we mail (NewPasswordForm), which
     # also shows the address is theirs, and lets this page answer the same for a known email.
 
 
 class LoginForm(FlaskForm):
     email = EmailField("Email address", filters=[_strip],
-                       validators=[DataRequired("Please enter your email address."), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired("Please enter your password."), Length(max=200)])
+                       validators=[DataRequired("Please enter your email address."),
+                                   Length(max=254, message=EMAIL_TOO_LONG)])
+    password = PasswordField("Password", validators=[DataRequired("Please enter your password."),
+                                                     Length(max=200, message=PASSWORD_TOO_LONG)])
 
 
 class SecondFactorForm(FlaskForm):
@@ -87,11 +95,11 @@ class ForgotPasswordForm(FlaskForm):
         DataRequired("Please enter your email address."),
         Email("That does not look like an email address, for example name@example.com.",
               check_deliverability=False),
-        Length(max=254)])
+        Length(max=254, message=EMAIL_TOO_LONG)])
 
 
 class ChangePasswordForm(NewPasswordForm):
     """A logged-in person changes their password: the current one first, so a session left open
     on a shared computer cannot take the account over."""
     current = PasswordField("Current password", validators=[
-        DataRequired("Please type your current password."), Length(max=200)])
+        DataRequired("Please type your current password."), Length(max=200, message=PASSWORD_TOO_LONG)])

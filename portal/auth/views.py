@@ -47,8 +47,14 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# Where each role starts its day: the desk (and an admin, who has the audit log in the menu) on
+# today's calendar, a doctor on the triage queue, a patient on their appointments.
+START_PAGES = {Role.PATIENT: "booking.my_appointments", Role.DESK: "desk.day", Role.ADMIN: "desk.day",
+               Role.DOCTOR: "queue.queue"}
+
+
 def _home_for(user: User) -> str:
-    return url_for("booking.my_appointments") if user.role == Role.PATIENT else url_for("pages.index")
+    return url_for(START_PAGES.get(user.role, "pages.index"))
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -8,15 +8,17 @@ from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 
 PLAUSIBLE_DISTANCE = timedelta(days=3650)  # anything further from today is a tampered form
+# A hidden field only a changed or very old page gets wrong: one plain message for all of them.
+PICK_AGAIN = "That time could not be read. Please pick a time again."
 
 
 def _aware_iso_datetime(form, field):
     try:
         moment = datetime.fromisoformat(field.data or "")
     except ValueError:
-        raise ValidationError("That time could not be read. Please pick a time again.") from None
+        raise ValidationError(PICK_AGAIN) from None
     if moment.tzinfo is None or abs(moment - datetime.now(timezone.utc)) > PLAUSIBLE_DISTANCE:
-        raise ValidationError("That time could not be read. Please pick a time again.")
+        raise ValidationError(PICK_AGAIN)
 
 
 class ConfirmSlotForm(FlaskForm):
@@ -24,8 +26,9 @@ class ConfirmSlotForm(FlaskForm):
     the same page twice (double click, back button, retry) books once."""
 
     start = HiddenField(validators=[DataRequired("Please pick a time."), _aware_iso_datetime])
-    clinician_id = HiddenField(validators=[DataRequired("Please pick a time."), Regexp(r"^[0-9]{1,9}$")])
-    idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
+    clinician_id = HiddenField(validators=[DataRequired("Please pick a time."),
+                                           Regexp(r"^[0-9]{1,9}$", message=PICK_AGAIN)])
+    idempotency_key = HiddenField(validators=[DataRequired(PICK_AGAIN), Regexp(r"^[0-9a-f]{32}$", message=PICK_AGAIN)])
 
     def fill(self, start: datetime, clinician_id: int) -> "ConfirmSlotForm":
         self.start.data = start.isoformat()
@@ -46,7 +49,8 @@ CANCEL_REASONS = [
 
 
 class CancelForm(FlaskForm):
-    reason = SelectField("Why are you cancelling?", choices=CANCEL_REASONS, validate_choice=True)
+    reason = SelectField("Why are you cancelling?", choices=CANCEL_REASONS, validate_choice=True,
+                         invalid_choice_message="Please choose one of the reasons in the list, or leave it empty.")
     details = TextAreaField("Anything you want us to know (optional)", validators=[
         Length(max=250, message="Please use at most 250 characters.")])
 

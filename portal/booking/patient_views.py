@@ -13,11 +13,12 @@ from portal.booking.appointments import upcoming_and_past
 from portal.booking.eligibility import URGENT_WINDOW, latest_start
 from portal.booking.forms import CancelForm, ConfirmSlotForm
 from portal.booking.models import PATIENT_STATUS_LABELS, Appointment, AppointmentType
+from portal.booking.picker import days_with_times
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment,
                                     triage_state)
 from portal.booking.slots import Slot, next_open_slots, open_slots
-from portal.booking.week import free_week, picked_slot
+from portal.booking.week import clinicians_offering, free_week, picked_slot
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
@@ -253,6 +254,7 @@ def outcome(submission_id: int):
                                                                        AppointmentType.active))
     slots = urgent_slots(appointment_type) if (
         submission.urgency == Urgency.URGENT and appointment_type is not None) else []
+    clinicians = clinicians_offering(appointment_type) if slots else {}
     return render_template(
         "booking/outcome.html", submission=submission, result=result, route=route,
         route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
@@ -260,4 +262,5 @@ def outcome(submission_id: int):
         urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
         route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
         advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
+        urgent_days=days_with_times(slots, BookingPolicy.from_config().zone), clinicians=clinicians,
         emergency_number=current_app.config["EMERGENCY_NUMBER"])

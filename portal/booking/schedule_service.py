@@ -15,7 +15,7 @@ from portal.auth.models import User
 from portal.booking.availability import Interval, WeeklyBlock
 from portal.booking.models import ACTIVE_STATUSES, Appointment, Clinician, TimeOff, WorkingHours
 from portal.booking.slots import weekly_schedules
-from portal.database import write_transaction
+from portal.database import utc_now, write_transaction
 from portal.extensions import db
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -70,9 +70,14 @@ def set_weekly_hours(clinician_id: int, *, effective_from: date, hours: dict[int
                      detail=f"{clinician.display_name} from {effective_from.isoformat()}: {described}")
 
 
-def add_time_off(clinician_id: int, *, start: datetime, end: datetime, reason: str, by_user: User) -> TimeOff:
+def add_time_off(clinician_id: int, *, start: datetime, end: datetime, reason: str, by_user: User,
+                 now: datetime | None = None) -> TimeOff:
+    """Time off from `start` to `end`; refused when it ends before it starts or has already ended
+    (a mistyped year, such as 2020, would otherwise be saved and change nothing)."""
     if end <= start:
         raise ScheduleError("The time off must end after it starts.")
+    if end <= (now or utc_now()):
+        raise ScheduleError("That time off has already ended. Please give days from today on.")
     with write_transaction():
         clinician = _lock_clinician(clinician_id)
         time_off = TimeOff(clinician_id=clinician_id, start_at=start, end_at=end, reason=reason.strip()[:200])

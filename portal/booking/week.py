@@ -1,15 +1,17 @@
 """A week of free times as the booking pages show them, to patients and to the desk alike: which
-week a page shows (?week=), its times grouped by day, and the time a link picked
+week a page shows (?week=), its times grouped by day, the day whose times are shown (?day=) split
+into morning, afternoon and evening, the first free time, and the time a link picked
 (?start=&clinician=). The booking service checks whatever a link says again."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import flash, request
 from sqlalchemy import select
 
 from portal.booking.models import AppointmentType, Clinician
-from portal.booking.slots import Slot, clinician_ids_offering, open_slots
+from portal.booking.picker import chosen_day, times_of_day
+from portal.booking.slots import Slot, clinician_ids_offering, next_open_slots, open_slots
 from portal.extensions import db
 
 DAYS_SHOWN = 7
@@ -17,11 +19,20 @@ DAYS_SHOWN = 7
 
 def week_start(today: date, last: date) -> date:
     """The first day shown: ?week=YYYY-MM-DD, never before today and never after `last`; today
-    when it is missing or garbled."""
-    try:
-        first = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
+    when it is missing or garbled. A week the page cannot show is said so (a stale bookmark, a
+    mistyped address), so nobody takes the week shown for the one they asked for."""
+    asked = request.args.get("week", "")
+    if not asked:
         return today
+    try:
+        first = date.fromisoformat(asked)
+    except ValueError:
+        flash("We could not read the week in that link, so here are the times from today.", "warning")
+        return today
+    if first < today:
+        flash("That week starts before today, so here are the times from today.", "warning")
+    elif first > last:
+        flash(f"Times can be booked up to {last:%-d %B %Y}, so here is the last week.", "warning")
     return min(max(first, today), last)
 
 
@@ -56,20 +67,43 @@ def clinicians_offering(appointment_type: AppointmentType) -> dict[int, Clinicia
     return {c.id: c for c in db.session.scalars(select(Clinician).where(Clinician.id.in_(ids)).order_by(Clinician.id))}
 
 
+def first_free_time(appointment_type: AppointmentType, week_slots: list[Slot], *, first_day: date, today: date,
+                    zone: ZoneInfo, now: datetime, notice: timedelta, clinician_id: int | None,
+                    latest_start: datetime) -> Slot | None:
+    """The soonest time this visit can be booked (with this clinician, when one is chosen),
+    offered at the top of every week: this week's first when the week shown starts today, else
+    looked up over the next four weeks; None when there is none in that time."""
+    if first_day == today and week_slots:
+        return week_slots[0]
+    after = now if first_day > today else datetime.combine(first_day + timedelta(days=DAYS_SHOWN), time(0), zone)
+    found = next_open_slots(appointment_type, after=after, zone=zone, now=now, notice=notice, limit=1,
+                            clinician_id=clinician_id, latest_start=latest_start)
+    return found[0] if found else None
+
+
 def free_week(appointment_type: AppointmentType, *, zone: ZoneInfo, now: datetime, notice: timedelta,
               horizon: timedelta, latest_start: datetime) -> dict:
     """What a week page of free times shows (the context of booking/_week.html): the week from
     ?week=, for the clinician in ?clinician= or anyone who gives this visit, starting no later
-    than `latest_start`, with the weeks before and after when there are any to show."""
+    than `latest_start`, with the weeks before and after when there are any to show; the times of
+    one day of it (?day=, or the first day with times) by part of the day; the first free time."""
     today = now.astimezone(zone).date()
     first_day = week_start(today, today + horizon)
     last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
     clinicians = clinicians_offering(appointment_type)
     wanted = request.args.get("clinician", type=int)
     clinician_id = wanted if wanted in clinicians else None
+    if request.args.get("clinician") and clinician_id is None:
+        flash("That clinician does not give this visit, so here are the times of every clinician who does.", "warning")
     slots = open_slots(appointment_type, first_day=first_day, last_day=last_day, zone=zone, now=now,
                        notice=notice, clinician_id=clinician_id, latest_start=latest_start)
-    return {"days": slots_by_day(slots, zone, first_day), "first_day": first_day, "last_day": last_day,
+    days = slots_by_day(slots, zone, first_day)
+    day, day_understood = chosen_day(request.args.get("day", ""), days)
+    return {"days": days, "first_day": first_day, "last_day": last_day, "today": today,
+            "chosen_day": day, "day_understood": day_understood, "day_parts": times_of_day(dict(days)[day], zone),
+            "first_free": first_free_time(appointment_type, slots, first_day=first_day, today=today, zone=zone,
+                                          now=now, notice=notice, clinician_id=clinician_id,
+                                          latest_start=latest_start),
             "clinicians": clinicians, "clinician_id": clinician_id, "zone_name": zone.key,
             "previous_week": first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
             "next_week": first_day + timedelta(days=DAYS_SHOWN) if last_day < today + horizon else None}

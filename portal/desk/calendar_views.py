@@ -33,12 +33,19 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 
 def _chosen_date(today: date) -> date:
     """?date=YYYY-MM-DD, or today when it is missing, garbled or implausibly far away (a typo or
-    a probe: clinic.plausible_day)."""
-    try:
-        chosen = date.fromisoformat(request.args.get("date", ""))
-    except ValueError:
+    a probe: clinic.plausible_day); the page then says it shows today instead."""
+    asked = request.args.get("date", "")
+    if not asked:
         return today
-    return chosen if clinic.plausible_day(chosen) else today
+    try:
+        chosen = date.fromisoformat(asked)
+    except ValueError:
+        flash("That date was not understood, so today is shown.", "warning")
+        return today
+    if not clinic.plausible_day(chosen):
+        flash("That date is more than ten years from today, so today is shown.", "warning")
+        return today
+    return chosen
 
 
 def _safe_back(value: str | None, default: str) -> str:
@@ -78,6 +85,9 @@ def week():
     clinicians = active_clinicians()
     wanted = request.args.get("clinician", type=int)
     clinician = next((c for c in clinicians if c.id == wanted), clinicians[0] if clinicians else None)
+    if request.args.get("clinician") and clinician is not None and clinician.id != wanted:
+        flash(f"That clinician was not found among those working now, so {clinician.display_name}'s week is shown.",
+              "warning")
     plans = calendar([clinician], monday, monday + timedelta(days=6), zone=policy.zone,
                      now=now)[clinician.id] if clinician else []
     return render_template("desk/week.html", clinicians=clinicians, clinician=clinician, plans=plans,
@@ -232,6 +242,8 @@ def _free_times_page(appointment: Appointment, policy: BookingPolicy, now: datet
         select(Clinician).where(Clinician.id.in_(offering)).order_by(Clinician.display_name, Clinician.id))}
     wanted = request.args.get("clinician", type=int)
     chosen = wanted if wanted in clinicians else None
+    if request.args.get("clinician") and chosen is None:
+        flash("That clinician does not give this visit, so every clinician's times are shown.", "warning")
     by_clinician = free_slots_by_clinician(
         appointment.appointment_type, [chosen] if chosen else list(clinicians), first_day=first_day,
         last_day=last_day, zone=policy.zone, now=now, notice=policy.notice)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, HiddenField, SearchField, SelectField, StringField, TextAreaField,
                      TimeField)
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from portal import clinic
 from portal.auth.forms import RegistrationForm
@@ -25,6 +25,12 @@ STATUS_ACTIONS = {AppointmentStatus.CHECKED_IN: ("Check in", "is checked in"),
 
 def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
+
+
+# The portal's own words where WTForms would say "Not a valid date value." and the like.
+NOT_A_DATE = "Please give the date as year, month and day, for example 2025-03-14."
+NOT_A_TIME = "Please give the time as hours and minutes, for example 14:30."
+FORM_CHANGED = "This form was changed or is too old. Please open the page again."
 
 
 class PatientSearchForm(FlaskForm):
@@ -61,15 +67,22 @@ class OverbookForm(FlaskForm):
     """A deliberate squeeze-in: any clinician, any visit type, a local date and time, and why.
     The choices are filled in by the view; the idempotency key makes a double click book once."""
 
-    clinician_id = SelectField("Clinician", coerce=int, validate_choice=True)
-    appointment_type_id = SelectField("Visit type", coerce=int, validate_choice=True)
-    day = DateField("Date", validators=[DataRequired("Please enter the date."), _within_ten_years])
-    start_time = TimeField("Time (clinic time)", validators=[DataRequired("Please enter the time.")])
+    clinician_id = SelectField("Clinician", coerce=int, validate_choice=True,
+                               invalid_value_message="Please choose a clinician from the list.",
+                               invalid_choice_message="Please choose a clinician from the list.")
+    appointment_type_id = SelectField("Visit type", coerce=int, validate_choice=True,
+                                      invalid_value_message="Please choose a visit type from the list.",
+                                      invalid_choice_message="Please choose a visit type from the list.")
+    day = DateField("Date", validators=[InputRequired("Please enter the date."), _within_ten_years],
+                    invalid_value_message=NOT_A_DATE)
+    start_time = TimeField("Time (clinic time)", validators=[InputRequired("Please enter the time.")],
+                           invalid_value_message=NOT_A_TIME)
     reason = TextAreaField("Reason for overbooking", filters=[_strip], validators=[
         DataRequired("A reason is required to overbook."),
         Length(max=300, message="Please use at most 300 characters.")])
     override_reason = _override_reason_field()
-    idempotency_key = HiddenField(validators=[DataRequired(), Regexp(r"^[0-9a-f]{32}$")])
+    idempotency_key = HiddenField(validators=[DataRequired(FORM_CHANGED),
+                                              Regexp(r"^[0-9a-f]{32}$", message=FORM_CHANGED)])
 
     def fresh_key(self) -> "OverbookForm":
         self.idempotency_key.data = uuid.uuid4().hex
@@ -77,7 +90,7 @@ class OverbookForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    to = HiddenField(validators=[AnyOf(list(STATUS_ACTIONS))])
+    to = HiddenField(validators=[AnyOf(list(STATUS_ACTIONS), message="That change of status is not possible.")])
     back = HiddenField()
 
 
@@ -88,16 +101,22 @@ class DeskCancelForm(FlaskForm):
     back = HiddenField()
 
 
+def _day_hours_field(day: str) -> StringField:
+    return StringField(day, validators=[Length(max=200, message=f"{day}: please write at most 200 characters, "
+                                                                "for example 08:30-12:00, 13:00-17:00.")])
+
+
 class HoursForm(FlaskForm):
-    effective_from = DateField("These hours start on", validators=[DataRequired("Please give the first day."),
-                                                                   _within_ten_years])
-    monday = StringField("Monday", validators=[Length(max=200)])
-    tuesday = StringField("Tuesday", validators=[Length(max=200)])
-    wednesday = StringField("Wednesday", validators=[Length(max=200)])
-    thursday = StringField("Thursday", validators=[Length(max=200)])
-    friday = StringField("Friday", validators=[Length(max=200)])
-    saturday = StringField("Saturday", validators=[Length(max=200)])
-    sunday = StringField("Sunday", validators=[Length(max=200)])
+    effective_from = DateField("These hours start on", validators=[InputRequired("Please give the first day."),
+                                                                   _within_ten_years],
+                               invalid_value_message=NOT_A_DATE)
+    monday = _day_hours_field("Monday")
+    tuesday = _day_hours_field("Tuesday")
+    wednesday = _day_hours_field("Wednesday")
+    thursday = _day_hours_field("Thursday")
+    friday = _day_hours_field("Friday")
+    saturday = _day_hours_field("Saturday")
+    sunday = _day_hours_field("Sunday")
 
     def day_fields(self):
         return [getattr(self, name.lower()) for name in WEEKDAYS]
@@ -108,12 +127,14 @@ class HoursForm(FlaskForm):
 
 
 class TimeOffForm(FlaskForm):
-    first_day = DateField("From (day)", validators=[DataRequired("Please give the first day."), _within_ten_years])
-    start_time = TimeField("From (time)", validators=[Optional()])
-    last_day = DateField("Until (day)", validators=[DataRequired("Please give the last day."), _within_ten_years])
-    end_time = TimeField("Until (time)", validators=[Optional()])
+    first_day = DateField("From (day)", validators=[InputRequired("Please give the first day."), _within_ten_years],
+                          invalid_value_message=NOT_A_DATE)
+    start_time = TimeField("From (time)", validators=[Optional()], invalid_value_message=NOT_A_TIME)
+    last_day = DateField("Until (day)", validators=[InputRequired("Please give the last day."), _within_ten_years],
+                         invalid_value_message=NOT_A_DATE)
+    end_time = TimeField("Until (time)", validators=[Optional()], invalid_value_message=NOT_A_TIME)
     whole_days = BooleanField("Whole days")
-    reason = StringField("Reason", validators=[Length(max=200)])
+    reason = StringField("Reason", validators=[Length(max=200, message="Please keep the reason to 200 characters.")])
 
     def period(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """Local days and times as an aware interval; whole days run midnight to midnight."""

@@ -143,7 +143,11 @@ def _routed_type(triage: TriageSubmission | None, types: list[AppointmentType]) 
 def _chosen_type(types: list[AppointmentType], routed: AppointmentType | None) -> AppointmentType | None:
     """?type=<route> when it names an active type; else the routed type; else the first."""
     wanted = request.args.get("type")
-    return next((t for t in types if t.route == wanted), routed or (types[0] if types else None))
+    chosen = next((t for t in types if t.route == wanted), None)
+    shown = chosen or routed or (types[0] if types else None)
+    if wanted and chosen is None and shown is not None:
+        flash(f"That visit type is not taking bookings, so the times of a {shown.name.lower()} are shown.", "warning")
+    return shown
 
 
 def _overbook_form(patient: User, chosen_type: AppointmentType | None, clinician_id: int | None) -> OverbookForm:

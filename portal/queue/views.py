@@ -24,7 +24,10 @@ ANONYMOUS_PAGE_SIZE = 10  # a short list: these are seen, but never crowd out pa
 
 
 def _filter_value(name: str, allowed) -> str | None:
+    """One filter of the address, or None; one the queue does not know is said so, not ignored."""
     value = request.args.get(name, "")
+    if value and value not in allowed:
+        flash(f"The {name} filter “{value[:40]}” was not understood, so it is not applied.", "warning")
     return value if value in allowed else None
 
 

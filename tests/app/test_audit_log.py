@@ -1,5 +1,6 @@
 """The admin reads the audit log; nobody else may."""
 import re
+from datetime import timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from portal.extensions import db
 from tests import factories
 from tests.client import csrf_token, hidden_fields, logged_in
 from tests.factories import local
+from tests.pages import words
 
 
 def browser_for(app, role):
@@ -50,7 +52,8 @@ def test_admin_sees_who_did_what_newest_first(app, history):
     total = db.session.scalar(select(func.count(AuditEvent.id)))  # messages queued and this read are audited too
     assert f"{total} events" in response.get_data(as_text=True) and total > 2
     page = rows(response)
-    assert page.index("<td>appointment.cancelled</td>") < page.index("<td>appointment.booked</td>")
+    assert (page.index('data-label="Action">appointment.cancelled</td>')
+            < page.index('data-label="Action">appointment.booked</td>'))
     assert "Desk Person (desk)" in page and "Phoned to cancel" in page and "Audited Patient" in page
 
 
@@ -97,7 +100,8 @@ def test_each_read_of_the_log_is_itself_audited_with_its_filters(app, history):
     assert [(read.user_id, read.patient_id) for read in reads] == [(admin.id, None)] * 2
     assert reads[0].detail == "page 1"
     assert reads[1].detail == "page 1; filtered by patient “audited”, since “2001-02-03”"
-    assert "<td>audit.log_viewed</td>" in rows(browser.get("/desk/audit/"))  # the log shows its own reads
+    # the log shows its own reads
+    assert 'data-label="Action">audit.log_viewed</td>' in rows(browser.get("/desk/audit/"))
 
 
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.DOCTOR])
@@ -108,3 +112,24 @@ def test_only_admins_read_it(app, role):
 def test_anonymous_is_sent_to_log_in(client):
     response = client.get("/desk/audit/")
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_the_details_give_times_in_clinic_time_and_in_words(app, history):
+    """The page says its times are clinic time: the moments a detail names (a booking's start, a
+    time off) are shown so too, in words, while the row keeps them exactly (ISO 8601, UTC)."""
+    clinician = factories.make_clinician(name="Dr Leave")
+    day = factories.future_weekday(weekday=2)
+    db.session.add(AuditEvent(action=AuditAction.TIME_OFF_ADDED, detail=f"Dr Leave: {local(day, 13).isoformat()} "
+                              f"to {local(day, 15, 30).isoformat()} Dentist"))
+    db.session.add(AuditEvent(action=AuditAction.PATIENT_SEARCHED,
+                              detail="searched by date of birth for “1954-03-14”: 0 found"))
+    db.session.commit()
+    assert clinician.id
+    booked = db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == AuditAction.APPOINTMENT_BOOKED))
+    assert f"at {local(factories.future_weekday(), 10).astimezone(timezone.utc).isoformat()}" in booked  # exact
+    page = words(rows(browser_for(app, Role.ADMIN).get("/desk/audit/")))
+    booked_day = factories.future_weekday()
+    assert f"with {history.clinician.display_name} at {booked_day:%a %-d %b %Y}, 10:00 AM" in page
+    assert f"Dr Leave: {day:%a %-d %b %Y}, 1:00 PM to {day:%a %-d %b %Y}, 3:30 PM Dentist" in page
+    assert "searched by date of birth for “1954-03-14”" in page  # what was typed is shown as typed
+    assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", page)

@@ -25,6 +25,8 @@ VALID_REGISTRATION = {
     "phone": "(555) 010-1234",
 }
 NEW_PASSWORD = "rivers and mountains in spring"
+# Where staff land after logging in: the desk and admins on today's calendar, doctors on the queue.
+STAFF_START_PAGES = {Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/"}
 
 
 def user_count() -> int:
@@ -399,6 +401,26 @@ def test_the_logout_button_carries_a_csrf_token(client):
     assert csrf_token(page)
 
 
+@pytest.mark.parametrize("role, title, menu", [
+    (Role.DESK, "Calendar", ["Calendar", "Patients", "Schedules"]),
+    (Role.DOCTOR, "Triage queue", ["Triage queue"]),
+    (Role.ADMIN, "Calendar", ["Calendar", "Audit log", "Staff accounts"]),
+])
+def test_staff_land_on_their_own_start_page_after_logging_in(client, role, title, menu):
+    """Not the patients' home page: the desk and admins start on today's calendar (the audit log
+    one click away for admins), doctors on the triage queue."""
+    user = factories.make_user(role=role)
+    login = AuthActions(client).login(user.email)
+    assert location(login) == STAFF_START_PAGES[role]
+    page = client.get(location(login))
+    assert page.status_code == 200
+    assert f"<title>{title}" in text(page)
+    if role != Role.DOCTOR:
+        assert "Today</span></h1>" in text(page)  # today's calendar, not another day
+    menu_links = re.findall(r'<nav aria-label="Main">(.*?)</nav>', text(page), re.S)[0]
+    assert all(f">{name}</a>" in menu_links for name in menu)
+
+
 # --- role guards --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.ADMIN])
@@ -406,7 +428,7 @@ def test_the_logout_button_carries_a_csrf_token(client):
 def test_staff_get_403_on_patient_pages(client, role, url):
     user = factories.make_user(role=role)
     login = AuthActions(client).login(user.email)
-    assert login.status_code == 302 and login.headers["Location"] == "/"
+    assert login.status_code == 302 and login.headers["Location"] == STAFF_START_PAGES[role]
 
     response = client.get(url)
 

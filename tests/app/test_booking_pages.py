@@ -17,7 +17,7 @@ from portal.booking.service import book_appointment, cancel_appointment
 from portal.extensions import db
 from tests import client, factories
 from tests.client import AuthActions, csrf_token, hidden_fields
-from tests.pages import slot_links, text
+from tests.pages import day_strip, first_free_link, parts_of_day, slot_links, text, time_buttons, words
 
 CHICAGO = factories.CHICAGO
 
@@ -55,10 +55,10 @@ def week_heading(first_day: date) -> str:
 
 
 def week_links(response) -> dict[str, str]:
-    """The "Earlier" and "Later" links of the week shown."""
+    """The "Previous week" and "Next week" links of the week shown."""
     nav = re.search(r'<nav class="week-nav".*?</nav>', response.get_data(as_text=True), re.S).group(0)
     return {label: html.unescape(href) for href, label in
-            re.findall(r'<a class="button" href="([^"]+)">(?:&larr; )?(Earlier|Later)', nav)}
+            re.findall(r'<a class="button" href="([^"]+)">(?:&larr; )?(Previous|Next) week', nav)}
 
 
 def week_param(url: str) -> str:
@@ -149,7 +149,9 @@ def test_week_shows_free_times_in_clinic_time(app):
     assert "12:00 PM" not in day_section  # a 30-minute visit at noon would end after the block
     assert "3:00 PM" not in page  # 09:00 in Chicago is 15:00 UTC: the page must not show UTC
     assert link_starts(response) == [utc(day, 9) + timedelta(minutes=30 * n) for n in range(6)]
-    assert page.count("No free times.") == 6  # the clinician works one day of the seven
+    strip = day_strip(response)
+    assert [d["says"].endswith("no free times") for d in strip] == [n != 0 for n in range(7)]  # one day of seven
+    assert strip[0]["says"] == f"{day.strftime('%A %-d %B')}: 6 free times" and strip[0]["current"]
 
 
 def test_week_names_a_zone_with_underscores_as_people_write_it(database_url):
@@ -193,7 +195,7 @@ def test_week_links_lead_to_the_next_and_previous_weeks(app):
     _, browser = logged_in_patient(app)
 
     this_week = browser.get(f"/book/?week={day.isoformat()}")
-    later = week_links(this_week)["Later"]
+    later = week_links(this_week)["Next"]
     assert week_param(later) == (day + timedelta(days=7)).isoformat()
 
     next_week = browser.get(later)
@@ -201,7 +203,7 @@ def test_week_links_lead_to_the_next_and_previous_weeks(app):
     assert week_heading(day + timedelta(days=7)) in text(next_week)
     assert utc(day + timedelta(days=7), 9) in link_starts(next_week)
 
-    earlier = week_links(next_week)["Earlier"]
+    earlier = week_links(next_week)["Previous"]
     assert week_param(earlier) == day.isoformat()
     back = browser.get(earlier)
     assert week_heading(day) in text(back)
@@ -218,7 +220,7 @@ def test_a_week_before_today_starts_today(app, week):
 
     assert response.status_code == 200
     assert week_heading(today) in text(response)
-    assert "Earlier" not in week_links(response)
+    assert "Previous" not in week_links(response)
     assert all(start >= datetime.now(timezone.utc) for start in link_starts(response))
 
 
@@ -246,7 +248,7 @@ def test_a_week_past_the_horizon_is_not_shown(app):
 
     assert response.status_code == 200
     assert week_heading(today + timedelta(days=90)) in text(response)
-    assert "Later" not in week_links(response)
+    assert "Next" not in week_links(response)
 
 
 def test_every_time_offered_can_be_booked_even_at_the_horizon(app):
@@ -255,12 +257,205 @@ def test_every_time_offered_can_be_booked_even_at_the_horizon(app):
     patient, browser = logged_in_patient(app)
 
     last_week = browser.get("/book/?week=2999-01-05")  # the farthest week the page will show
-    confirm = browser.get(slot_links(last_week)[-1])
+    last_day = browser.get([day["link"] for day in day_strip(last_week) if day["link"]][-1])
+    confirm = browser.get(slot_links(last_day)[-1])
     response = post_form(browser, confirm)
 
     assert "too far ahead" not in text(response)
     assert response.status_code == 302
     assert len(stored_appointments(patient_id=patient.id)) == 1
+
+
+# --- the slot picker: a strip of days, one day's times, the first free time ---------------------
+
+def day_param(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["day"][0]
+
+
+def test_the_day_strip_says_how_many_free_times_each_day_has(app):
+    day = slot_day()  # a Tuesday: the week shown runs Tuesday to Monday
+    thursday = day + timedelta(days=2)
+    factories.make_type(minutes=30)
+    factories.make_clinician(hours={day.weekday(): [(time(9), time(12))], thursday.weekday(): [(time(9), time(10))]})
+    _, browser = logged_in_patient(app)
+
+    strip = day_strip(browser.get(f"/book/?week={day.isoformat()}"))
+
+    said = [entry["says"] for entry in strip]
+    assert said[0] == f"{day.strftime('%A %-d %B')}: 6 free times"
+    assert said[1] == f"{(day + timedelta(days=1)).strftime('%A %-d %B')}: no free times"
+    assert said[2] == f"{thursday.strftime('%A %-d %B')}: 2 free times"
+    assert len(strip) == 7 and all(entry.endswith("no free times") for entry in said[3:])
+    # The first day with times is chosen; a day with none is shown but is not a link.
+    assert [entry["current"] for entry in strip] == [True] + [False] * 6
+    assert strip[1]["link"] is None and strip[2]["link"] is not None
+    assert (week_param(strip[2]["link"]), day_param(strip[2]["link"])) == (day.isoformat(), thursday.isoformat())
+
+
+def test_the_page_shows_the_chosen_days_times_only(app):
+    day = slot_day()
+    thursday = day + timedelta(days=2)
+    factories.make_type(minutes=30)
+    factories.make_clinician()  # 09:00-17:00 every day
+    _, browser = logged_in_patient(app)
+
+    first = browser.get(f"/book/?week={day.isoformat()}")
+    assert {start.astimezone(CHICAGO).date() for start in link_starts(first)} == {day}
+    assert len(link_starts(first)) == 16
+
+    # Choosing a day is a plain link (no form, no script): the page shows that day's times instead.
+    chosen = browser.get(day_strip(first)[2]["link"])
+    assert chosen.status_code == 200
+    assert link_starts(chosen) == [utc(thursday, 9) + timedelta(minutes=30 * n) for n in range(16)]
+    assert [entry["current"] for entry in day_strip(chosen)] == [False, False, True, False, False, False, False]
+    assert f'id="day-{thursday.isoformat()}"' in chosen.get_data(as_text=True)
+    assert f'id="day-{day.isoformat()}"' not in chosen.get_data(as_text=True)
+
+
+def test_a_days_times_are_grouped_into_morning_afternoon_and_evening(app):
+    day = slot_day()
+    factories.make_type(minutes=30)
+    factories.make_clinician(hours={day.weekday(): [(time(11), time(13)), (time(16, 30), time(18))]})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get(f"/book/?week={day.isoformat()}&day={day.isoformat()}")
+
+    assert parts_of_day(response) == [("Morning", ["11:00 AM", "11:30 AM"]),
+                                      ("Afternoon", ["12:00 PM", "12:30 PM", "4:30 PM"]),
+                                      ("Evening", ["5:00 PM", "5:30 PM"])]
+
+
+def test_a_day_without_afternoon_times_shows_no_afternoon_heading(app):
+    day = slot_day()
+    factories.make_type(minutes=30)
+    factories.make_clinician(hours={day.weekday(): [(time(8), time(9))]})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get(f"/book/?week={day.isoformat()}")
+
+    assert parts_of_day(response) == [("Morning", ["8:00 AM", "8:30 AM"])]
+
+
+def test_the_first_free_time_is_offered_at_the_top_whatever_the_week_shown(app):
+    day = slot_day()
+    factories.make_type(minutes=30)
+    clinician = factories.make_clinician()
+    # Away until the Tuesday: its 9:00 AM is the first time anyone can book.
+    factories.make_time_off(clinician, datetime.now(timezone.utc) - timedelta(hours=1), utc(day, 0))
+    _, browser = logged_in_patient(app)
+
+    for week in ("", day.isoformat(), (day + timedelta(days=7)).isoformat()):
+        response = browser.get("/book/", query_string={"week": week} if week else {})
+        link = first_free_link(response)
+        assert link, f"no first free time on the week of {week or 'today'}"
+        assert datetime.fromisoformat(parse_qs(urlsplit(link).query)["start"][0]) == utc(day, 9)
+        page = response.get_data(as_text=True)
+        assert page.index("sp-first-time") < page.index('class="sp-strip"')  # on top, before the days
+        assert f"First free time: {day.strftime('%A %-d %B')}, 9:00 AM" in words(page)
+    confirm = browser.get(first_free_link(response))
+    assert confirm.status_code == 200 and "Confirm your visit" in text(confirm)
+
+
+def test_no_first_free_time_when_there_is_none(app):
+    factories.make_type()
+    factories.make_clinician(hours={})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get("/book/")
+
+    assert first_free_link(response) is None
+    assert "There are no free times this week" in text(response)
+
+
+@pytest.mark.parametrize("asked", ["garbage", "2026-02-30", "later", "+3"])
+def test_a_garbled_day_says_so_and_shows_the_first_day_with_times(app, asked):
+    day = slot_day()
+    wednesday = day + timedelta(days=1)
+    factories.make_type(minutes=30)
+    factories.make_clinician(hours={wednesday.weekday(): [(time(9), time(10))]})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get("/book/", query_string={"week": day.isoformat(), "day": asked})
+
+    assert response.status_code == 200
+    assert (f"We could not show the day in that link, so here is {wednesday.strftime('%A %-d %B')}, "
+            "the first day of this week with free times.") in words(response.get_data(as_text=True))
+    assert link_starts(response) == [utc(wednesday, 9), utc(wednesday, 9, 30)]
+    assert [entry["current"] for entry in day_strip(response)][1]
+
+
+def test_a_day_of_another_week_is_not_shown_in_this_one(app):
+    day = slot_day()
+    factories.make_type(minutes=30)
+    factories.make_clinician()
+    _, browser = logged_in_patient(app)
+
+    response = browser.get("/book/", query_string={"week": day.isoformat(),
+                                                   "day": (day + timedelta(days=9)).isoformat()})
+
+    assert response.status_code == 200
+    assert "We could not show the day in that link" in text(response)
+    assert {start.astimezone(CHICAGO).date() for start in link_starts(response)} == {day}
+
+
+def test_the_page_height_is_bounded_by_one_days_times(app):
+    """A clinician working around the clock has 7 x 47 free half-hours in the week; the page
+    shows one day's (at most 48 buttons), not the 2,199-pixel grid of every time of the week."""
+    day = slot_day()
+    factories.make_type(minutes=30)
+    factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get(f"/book/?week={day.isoformat()}")
+
+    assert 0 < len(slot_links(response)) <= 48
+    assert {start.astimezone(CHICAGO).date() for start in link_starts(response)} == {day}
+    assert all(entry["says"].endswith("47 free times") for entry in day_strip(response))
+
+
+def test_each_time_button_names_its_day_and_time(app):
+    day = slot_day()
+    factories.make_type(minutes=30)
+    factories.make_clinician(name="Dr Rivera", hours={day.weekday(): [(time(9), time(10))]})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get(f"/book/?week={day.isoformat()}")
+
+    on = day.strftime("%A %-d %B")
+    assert time_buttons(response) == [f"{on}, 9:00 AM", f"{on}, 9:30 AM"]
+
+
+def test_with_several_clinicians_each_time_button_names_the_clinician_it_books(app):
+    day = slot_day()
+    factories.make_type(minutes=30)
+    rivera = factories.make_clinician(name="Dr Rivera", hours={day.weekday(): [(time(9), time(10))]})
+    factories.make_clinician(name="Dr Okafor", hours={day.weekday(): [(time(10), time(11))]})
+    _, browser = logged_in_patient(app)
+
+    response = browser.get(f"/book/?week={day.isoformat()}")
+
+    on = day.strftime("%A %-d %B")
+    assert time_buttons(response) == [f"{on}, 9:00 AM with Dr Rivera", f"{on}, 9:30 AM with Dr Rivera",
+                                      f"{on}, 10:00 AM with Dr Okafor", f"{on}, 10:30 AM with Dr Okafor"]
+    # The clinician filter keeps the chosen day's strip and times to that clinician.
+    only_rivera = browser.get(f"/book/?week={day.isoformat()}&clinician={rivera.id}")
+    assert link_starts(only_rivera) == [utc(day, 9), utc(day, 9, 30)]
+    assert all(parse_qs(urlsplit(link).query)["clinician"] == [str(rivera.id)]
+               for link in [entry["link"] for entry in day_strip(only_rivera) if entry["link"]])
+
+
+def test_the_picker_works_without_scripts_and_loads_only_script_files(app):
+    factories.make_type()
+    factories.make_clinician()
+    _, browser = logged_in_patient(app)
+
+    page = browser.get("/book/").get_data(as_text=True)
+
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert ' src="/static/slots.js" defer' in scripts
+    assert all(re.fullmatch(r' src="/static/[\w.]+\.js" defer', script) for script in scripts)  # no inline script
+    assert browser.get("/static/slots.js").status_code == 200
+    assert 'aria-label="Choose a day"' in page
 
 
 # --- booking ------------------------------------------------------------------------------------

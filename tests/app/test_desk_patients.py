@@ -21,7 +21,7 @@ from portal.triage.models import TriageSubmission
 from portal.triage.rules import evaluate
 from tests import factories
 from tests.client import csrf_token, hidden_fields, logged_in
-from tests.pages import slot_links, text
+from tests.pages import day_strip, slot_links, text
 
 
 # --- reading pages ------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ def words(response) -> str:
 
 def result_names(response) -> list[str]:
     """The names in the search results table, in order."""
-    return re.findall(r'<td><a href="/desk/patients/\d+"><strong>([^<]+)</strong></a></td>', text(response))
+    return re.findall(r'<td[^>]*><a href="/desk/patients/\d+"><strong>([^<]+)</strong></a></td>', text(response))
 
 
 def search(browser, typed: str):
@@ -370,6 +370,34 @@ def test_the_booking_page_preselects_the_routed_visit_and_shows_the_triage(app, 
     # Any other active type can be chosen instead.
     other = browser.get(f"/desk/patients/{jane.id}/book?type=general_consult")
     assert "Free times for: General consult" in words(other)
+
+
+def test_the_desk_picks_a_day_of_the_week_by_link_and_is_told_when_a_day_cannot_be_shown(app, clinic):
+    jane = make_patient("Jane Smith")
+    factories.make_submission(jane, "general_consult", "routine")
+    _, browser = browser_for(app)
+    day = factories.future_weekday()
+    page = f"/desk/patients/{jane.id}/book"
+
+    week = browser.get(f"{page}?week={day.isoformat()}&type=vascular_ultrasound")
+    strip = day_strip(week)
+    assert len(strip) == 7 and strip[0]["current"]
+    assert {link_start(link).astimezone(factories.CHICAGO).date() for link in slot_links(week)} == {day}
+
+    # A day is a plain link that keeps the patient, the visit type and the week.
+    thursday = day + timedelta(days=2)
+    link = strip[2]["link"]
+    assert urlsplit(link).path == page
+    assert {k: v[0] for k, v in parse_qs(urlsplit(link).query).items() if k != "clinician"} == {
+        "week": day.isoformat(), "day": thursday.isoformat(), "type": "vascular_ultrasound"}
+    chosen = browser.get(link)
+    assert {link_start(link).astimezone(factories.CHICAGO).date() for link in slot_links(chosen)} == {thursday}
+    assert "Free times for: Vascular ultrasound" in words(chosen)
+
+    garbled = browser.get(f"{page}?week={day.isoformat()}&day=31-31-2031")
+    assert garbled.status_code == 200
+    assert f"We could not show the day in that link, so here is {day.strftime('%A %-d %B')}" in words(garbled)
+    assert {link_start(link).astimezone(factories.CHICAGO).date() for link in slot_links(garbled)} == {day}
 
 
 def test_an_emergency_triage_is_shown_in_red_with_a_warning(app, clinic):

@@ -1,13 +1,16 @@
 """Pages for everyone: the landing page, the health check and the error pages."""
 
+import re
+
 import pytest
 import sqlalchemy
 from sqlalchemy.orm import Session
 
 from portal import access, create_app
 from portal.extensions import db
+from portal.triage.questions import STEPS
 from tests.conftest import BASE_CONFIG
-from tests.pages import text
+from tests.pages import main, text, words
 
 
 def assert_looks_like_the_site(page: str, app) -> None:
@@ -28,6 +31,29 @@ def test_landing_page_names_the_clinic_and_the_emergency_number(app, client):
     assert f"call {app.config['EMERGENCY_NUMBER']}" in page.replace("<strong>", "").replace("</strong>", "")
     assert app.config["CLINIC_PHONE"] in page
     assert "Log in" in page and "Find the right visit" in page and "/triage/" in page
+
+
+def test_landing_page_says_what_the_clinic_helps_with_and_how_the_questions_work(client):
+    page = main(client.get("/"))
+
+    assert re.findall(r"<h3>([^<]+)</h3>", page) == ["Restless legs", "Leg veins", "Sleep"]
+    how = words(page.split('id="how-it-works"')[1].split("</section>")[0])
+    assert "Answer a few short questions" in how
+    assert all(visit in how for visit in ("ultrasound scan", "sleep study", "consultation with a doctor"))
+    # It explains; it does not diagnose, nor promise what vein treatment cannot be shown to do.
+    assert "They do not give a diagnosis" in words(page)
+    assert "we do not promise that it will" in words(page)
+
+
+def test_the_landing_pages_big_button_starts_the_questions_in_one_click(client):
+    page = main(client.get("/"))
+    start = re.search(r'<a class="button primary[^"]*" href="([^"]+)">Find the right visit</a>', page)
+
+    assert start, "the first button of the page starts the questions"
+    assert page.index(start.group(0)) < page.index("<h2")  # at the top, before anything else to read
+    questions = client.get(start.group(1))
+    assert questions.status_code == 200
+    assert f"<h1>{STEPS[0].title}</h1>" in main(questions)
 
 
 def test_landing_page_shows_the_clinic_settings(database_url):

@@ -1,5 +1,5 @@
 """The desk sets clinicians' weekly hours and time off; affected appointments are listed, never cancelled."""
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -130,3 +130,29 @@ def test_time_off_that_ends_before_it_starts_is_refused(desk, clinician):
 
 def test_unknown_clinician_is_not_found(desk):
     assert desk.get("/desk/schedules/999").status_code == 404
+
+
+@pytest.mark.parametrize("years_ago, days_ago", [(5, 0), (0, 2)], ids=["a mistyped year", "two days ago"])
+def test_time_off_that_has_already_ended_is_refused_with_a_message(desk, clinician, years_ago, days_ago):
+    """A mistyped year (2020 for 2026) would be saved, change nothing and mislead whoever reads the list."""
+    ended = date.today().replace(year=date.today().year - years_ago, day=1) if years_ago else (
+        date.today() - timedelta(days=days_ago))  # two days: over in every time zone
+    first_day, last_day = (ended - timedelta(days=4)).isoformat(), ended.isoformat()
+    url = f"/desk/schedules/{clinician.id}"
+    response = post(desk, url, f"{url}/time-off", "off", first_day=first_day, last_day=last_day,
+                    whole_days="y", reason="Holiday")
+    assert response.status_code == 400
+    assert "That time off has already ended. Please give days from today on." in text(response)
+    db.session.rollback()
+    assert db.session.scalars(select(TimeOff)).all() == []
+    assert AuditAction.TIME_OFF_ADDED not in db.session.scalars(select(AuditEvent.action)).all()
+
+
+def test_time_off_that_began_earlier_and_goes_on_is_taken(desk, clinician):
+    """Someone off sick since yesterday: the time off started in the past, but has not ended."""
+    url = f"/desk/schedules/{clinician.id}"
+    response = post(desk, url, f"{url}/time-off", "off", first_day=(date.today() - timedelta(days=1)).isoformat(),
+                    last_day=(date.today() + timedelta(days=2)).isoformat(), whole_days="y", reason="Sick")
+    assert response.status_code == 302
+    db.session.rollback()
+    assert [off.reason for off in db.session.scalars(select(TimeOff))] == ["Sick"]

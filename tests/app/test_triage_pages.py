@@ -26,7 +26,7 @@ from portal.triage.views import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.client import AuthActions, csrf_token, hidden_fields, submit
 from tests.mailbox import password_link
-from tests.pages import location, main, slot_links, text, words
+from tests.pages import first_free_link, location, main, parts_of_day, slot_links, text, time_buttons, words
 
 CHICAGO = factories.CHICAGO
 STEP_IDS = [step.id for step in STEPS]
@@ -73,8 +73,8 @@ def headings(response) -> list[str]:
 
 
 def question_box(response, question_id: str) -> str:
-    """The fieldset of one question, as markup."""
-    match = re.search(rf'<fieldset[^>]*id="q-{question_id}".*?</fieldset>', text(response), re.S)
+    """The fieldset of one question (the box of a number question), as markup."""
+    match = re.search(rf'<(fieldset|div)[^>]*id="q-{question_id}".*?</\1>', text(response), re.S)
     assert match, f"{question_id} is not asked on this page"
     return match.group(0)
 
@@ -85,7 +85,7 @@ def error_next_to(response, question_id: str) -> str | None:
 
 
 def asked(response) -> list[str]:
-    return re.findall(r'<fieldset[^>]*id="q-([a-z_]+)"', response.get_data(as_text=True))
+    return re.findall(r'<(?:fieldset|div)[^>]*id="q-([a-z_]+)"', response.get_data(as_text=True))
 
 
 def submission_id(response) -> int:
@@ -787,7 +787,7 @@ def test_staff_logging_in_where_someone_answered_never_see_or_take_the_answers(a
 
     logged = AuthActions(client).login(staff_email)
 
-    assert location(logged) == "/"
+    assert location(logged) == {Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/"}[role]
     assert client.get("/").status_code == 200  # not asked
     assert client.get("/triage/claim").status_code == 403
     assert owner_of(sid) is None
@@ -938,6 +938,26 @@ def test_an_urgent_outcome_offers_only_times_in_the_next_24_hours_of_its_route(a
         start = datetime.fromisoformat(query(link)["start"])
         assert before + timedelta(minutes=59) <= start <= datetime.now(timezone.utc) + timedelta(hours=24)
     assert not any(urlsplit(link).path == "/book/" for link in links(main(response)))
+
+
+def test_an_urgent_outcome_offers_the_first_free_time_on_top_and_groups_the_rest(app):
+    clinic_types()
+    factories.make_clinician(hours=ALL_DAY)
+    _, submission, browser = logged_in(app, triage=("vascular_ultrasound", "urgent"))
+
+    response = browser.get(f"/triage/{submission.id}")
+
+    offered = slot_links(response)
+    assert first_free_link(response) == offered[0]
+    page = response.get_data(as_text=True)
+    assert page.index("sp-first-time") < page.index('<a class="slot"')
+    parts = parts_of_day(response)
+    assert {part for part, _ in parts} <= {"Morning", "Afternoon", "Evening"}
+    assert sum(len(times) for _, times in parts) == len(offered)
+    # Every button names its day as well as its time: the next 24 hours can cross midnight.
+    for name, link in zip(time_buttons(response), offered, strict=True):
+        start = datetime.fromisoformat(query(link)["start"]).astimezone(CHICAGO)
+        assert name == f"{start:%A %-d %B}, {start:%-I:%M %p}"
 
 
 def test_an_urgent_outcome_with_no_free_time_gives_the_phone_number(app):

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
-PURE_MODULES = ["portal.booking.availability", "portal.booking.eligibility", "portal.triage.rules",
-                "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords"]
+PURE_MODULES = ["portal.booking.availability", "portal.booking.eligibility", "portal.booking.picker",
+                "portal.triage.rules", "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords",
+                "portal.audit.wording"]
 FRAMEWORKS = ("flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "wtforms")
 
 
