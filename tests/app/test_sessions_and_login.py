@@ -440,3 +440,28 @@ def test_changing_the_password_logs_out_every_other_device_and_keeps_this_one(ap
     assert phone.get("/appointments/").headers["Location"].startswith("/auth/login")
     assert AuthActions(app.test_client()).login(user.email, "violet kettle harbour").status_code == 302
     assert AuditAction.PASSWORD_CHANGED in actions(account=user)
+
+
+def test_a_login_on_one_app_process_is_honoured_by_another_and_so_is_the_logout(app, database_url):
+    """Nothing of a session lives in a process: two app instances on one database share them."""
+    other = make_app(database_url)
+    user, browser = logged_in(app)
+    sid = cookie(browser)
+    elsewhere = other.test_client()
+    elsewhere.set_cookie("portal_session", sid)
+
+    assert elsewhere.get("/appointments/").status_code == 200
+    AuthActions(elsewhere).logout()
+    assert browser.get("/appointments/").headers["Location"].startswith("/auth/login")
+    other.extensions["sqlalchemy"].engines[None].dispose()
+    assert user.id
+
+
+def test_a_logged_in_page_does_not_rewrite_the_session_when_nothing_in_it_changed(app):
+    _, browser = logged_in(app)
+    browser.get("/appointments/")  # the first page after logging in may note the time it was seen
+
+    again = browser.get("/appointments/")
+
+    assert again.status_code == 200
+    assert not any(h.startswith("portal_session=") for h in again.headers.getlist("Set-Cookie"))
