@@ -51,10 +51,40 @@ def _zone(name: str) -> str:
     return name
 
 
+def _whole_number(env, name: str, default: int) -> int:
+    value = env(name, str(default))
+    try:
+        number = int(value)
+    except ValueError:
+        raise RuntimeError(f"{name}={value!r} is not a whole number") from None
+    if number < 0:
+        raise RuntimeError(f"{name}={value!r} must not be negative")
+    return number
+
+
+def pool_options(env) -> dict:
+    """Each process's database connection pool (SQLAlchemy's QueuePool), from the environment.
+
+    DB_POOL_SIZE connections are kept open and DB_MAX_OVERFLOW more are opened under load; a
+    sync gunicorn worker serves one request at a time and uses at most two (the request's and the
+    session store's), so the defaults leave room. DB_POOL_RECYCLE closes a connection older than
+    that many seconds (under a proxy or firewall that drops idle ones); DB_POOL_PRE_PING=1 tests a
+    connection before use, so a database restart costs no request. SQLite is a file: no pool settings.
+    """
+    if env("DATABASE_URL", "sqlite:").startswith("sqlite"):
+        return {}
+    return {"pool_size": _whole_number(env, "DB_POOL_SIZE", 5),
+            "max_overflow": _whole_number(env, "DB_MAX_OVERFLOW", 5),
+            "pool_timeout": _whole_number(env, "DB_POOL_TIMEOUT", 10),
+            "pool_recycle": _whole_number(env, "DB_POOL_RECYCLE", 1800) or -1,
+            "pool_pre_ping": env("DB_POOL_PRE_PING", "1") == "1"}
+
+
 def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
     return {
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance_path / 'portal.db'}"),
+        "SQLALCHEMY_ENGINE_OPTIONS": pool_options(env),
         # development (the default) or production: production refuses demo data, demo accounts and a
         # made-up SECRET_KEY (settle_secret_key, demo.py).
         "PORTAL_ENV": _portal_env(env("PORTAL_ENV", DEVELOPMENT)),
@@ -78,6 +108,8 @@ def from_environment(instance_path: Path) -> dict:
         # Flask-Limiter's counters: in memory per process by default; Redis (redis://...) shares them.
         "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # 0 turns the limits off: only for a load test from one address (bench/), never for a clinic.
+        "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") == "1",
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open over lunch still submits; the token is per session
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, trust no header).
         "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS", "0")),
