@@ -2,14 +2,19 @@
 
 Seeds a clinic of 20 clinicians working 08:00-18:00 every day, then 5,000 active 15-minute
 appointments spread over the 28 days, and times `free_slots_by_clinician` for a 30-minute visit
-(three queries plus the pure engine) 20 times. Repeats at 2x and 4x the appointments to show
+(two queries plus the pure engine) 20 times. Repeats at 2x and 4x the appointments to show
 the growth. SQLite in a temporary file by default; with DATABASE_URL=postgresql+psycopg://...
 it makes its own database on that server and drops it afterwards.
+
+Each run is paired with the yardstick, `plain_sweep`: the same rows read through the driver's
+own cursor, sorted and swept with a plain loop, no validation, no daylight-saving care. Both must
+give the same slots; the ratio of their medians is the engine's overhead (target: 1.3 or less).
 
     .venv/bin/python bench/availability.py            # or: make bench
 """
 import random
 import statistics
+from collections import defaultdict
 import sys
 import time as clock
 from datetime import date, datetime, time, timedelta, timezone
@@ -32,6 +37,7 @@ CLINICIANS = 20
 DAYS = 28
 BASE_APPOINTMENTS = 5_000
 RUNS = 20
+RATIO_TARGET = 1.3
 ZONE = ZoneInfo("America/Chicago")
 QUARTER = timedelta(minutes=15)
 
@@ -73,19 +79,71 @@ def add_appointments(count: int, appointment_type: AppointmentType, patient_of: 
     db.session.commit()
 
 
+def plain_sweep(clinician_ids: list[int], first_day: date, days: int, duration: timedelta,
+                now: datetime) -> dict[int, list[tuple[datetime, datetime]]]:
+    """The yardstick: hours and busy time through the DBAPI cursor, then per clinician one sort and
+    one sweep over the day's 08:00-18:00 grid (the bench's clinic has no daylight-saving change
+    inside the 28 days, no time off and one version of hours, which is all this handles)."""
+    sqlite = db.engine.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    ids = ", ".join(str(int(i)) for i in clinician_ids)
+    since = datetime.combine(first_day, time(0), ZONE).astimezone(timezone.utc)
+    until = datetime.combine(first_day + timedelta(days=days), time(0), ZONE).astimezone(timezone.utc)
+    bounds = [until, since] if not sqlite else [f"{until:%Y-%m-%d %H:%M:%S.%f}", f"{since:%Y-%m-%d %H:%M:%S.%f}"]
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    cursor.execute(f"SELECT clinician_id, weekday, start_time, end_time FROM working_hours "  # nosec: ints only
+                   f"WHERE clinician_id IN ({ids})")
+    hours = defaultdict(dict)
+    for clinician_id, weekday, start, end in cursor.fetchall():
+        hours[clinician_id][weekday] = (time.fromisoformat(start), time.fromisoformat(end)) if sqlite else (start, end)
+    cursor.execute(f"SELECT clinician_id, start_at, end_at FROM appointment WHERE clinician_id IN ({ids}) "  # nosec
+                   f"AND status IN ('booked', 'checked_in') AND start_at < {mark} AND end_at > {mark}", bounds)
+    busy = defaultdict(list)
+    for clinician_id, start, end in cursor.fetchall():
+        if sqlite:
+            busy[clinician_id].append((datetime.fromisoformat(start + "+00:00"), datetime.fromisoformat(end + "+00:00")))
+        else:
+            busy[clinician_id].append((start.astimezone(timezone.utc), end.astimezone(timezone.utc)))
+    earliest = now.astimezone(timezone.utc)
+    result = {}
+    for clinician_id in clinician_ids:
+        spans = sorted(busy[clinician_id])
+        pointer, slots = 0, []
+        for offset in range(days):
+            day = first_day + timedelta(days=offset)
+            opens, closes = hours[clinician_id][day.weekday()]
+            start = datetime.combine(day, opens, ZONE).astimezone(timezone.utc)
+            last = datetime.combine(day, closes, ZONE).astimezone(timezone.utc) - duration
+            while start <= last:
+                end = start + duration
+                while pointer < len(spans) and spans[pointer][1] <= start:
+                    pointer += 1
+                if start >= earliest and not (pointer < len(spans) and spans[pointer][0] < end):
+                    slots.append((start, end))
+                start = end
+        result[clinician_id] = slots
+    return result
+
+
 def time_runs(appointment_type: AppointmentType, clinician_ids: list[int], first_day: date,
-              now: datetime) -> list[float]:
-    timings = []
+              now: datetime) -> tuple[list[float], list[float]]:
+    """Timings of the engine and of the yardstick, run by turns; each pair must agree."""
+    engine, plain = [], []
+    duration = timedelta(minutes=appointment_type.duration_minutes)
     for run in range(RUNS + 1):
         db.session.expire_all()
         began = clock.perf_counter()
         slots = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
                                         last_day=first_day + timedelta(days=DAYS - 1), zone=ZONE, now=now)
+        middle = clock.perf_counter()
+        expected = plain_sweep(clinician_ids, first_day, DAYS, duration, now)
+        ended = clock.perf_counter()
         if run:  # the first run warms SQLAlchemy's statement cache and is not counted
-            timings.append((clock.perf_counter() - began) * 1000)
+            engine.append((middle - began) * 1000)
+            plain.append((ended - middle) * 1000)
         db.session.rollback()
-        assert len(slots) == CLINICIANS
-    return timings
+        assert slots == expected, "the engine and the plain sweep disagree"
+    return engine, plain
 
 
 def main() -> None:
@@ -105,9 +163,12 @@ def main() -> None:
             for factor in (1, 2, 4):
                 add_appointments(BASE_APPOINTMENTS * factor - booked, appointment_type, patient_of, free_quarters)
                 booked = BASE_APPOINTMENTS * factor
-                timings = sorted(time_runs(appointment_type, clinician_ids, first_day, now))
-                p95 = timings[int(0.95 * (len(timings) - 1))]
-                print(f"{booked:>6} appointments: median {statistics.median(timings):6.1f} ms   p95 {p95:6.1f} ms")
+                engine, plain = (sorted(t) for t in time_runs(appointment_type, clinician_ids, first_day, now))
+                p95 = engine[int(0.95 * (len(engine) - 1))]
+                ratio = statistics.median(engine) / statistics.median(plain)
+                print(f"{booked:>6} appointments: median {statistics.median(engine):6.1f} ms   p95 {p95:6.1f} ms   "
+                      f"plain sweep {statistics.median(plain):6.1f} ms   ratio {ratio:4.2f} "
+                      f"({'PASS' if ratio <= RATIO_TARGET else 'FAIL'}: target {RATIO_TARGET})", flush=True)
             db.engine.dispose()
     finally:
         remove()

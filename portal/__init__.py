@@ -11,7 +11,7 @@ from portal import error_pages
 from portal import headers
 from portal import input_checks
 from portal import logs
-from portal.database import RecordIdConverter, configure_sqlite
+from portal.database import RecordIdConverter, configure_postgresql, configure_sqlite
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     with app.app_context():
         configure_sqlite(db.engine)
+        configure_postgresql(db.engine)
     from portal.auth import sessions
     sessions.install(app)
 

@@ -39,11 +39,12 @@ class _SQLiteUTCDateTime(sqlite.DATETIME):
 
 
 class _AwareUTCDateTime(DateTime):
-    """timestamptz elsewhere: the driver gives aware datetimes in the session zone; make them UTC."""
+    """timestamptz elsewhere: the driver gives aware datetimes in the session zone, which
+    configure_postgresql sets to UTC; any other zone is converted."""
 
     def result_processor(self, dialect, coltype):
         def process(value: datetime | None) -> datetime | None:
-            return None if value is None else value.astimezone(timezone.utc)
+            return value if value is None or value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
 
         return process
 
@@ -77,6 +78,19 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def configure_postgresql(engine: Engine) -> None:
+    """Each connection's session zone is UTC, so timestamptz values arrive as UTC datetimes
+    (psycopg gives datetime.timezone.utc then) and need no conversion: the slot engine reads
+    thousands of them a page through the connection, unprocessed (portal/booking/slots.py)."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
+
 def configure_sqlite(engine: Engine) -> None:
     """WAL, a busy timeout and our own BEGIN, per SQLAlchemy's pysqlite recipe.
 
@@ -98,8 +112,10 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
+        # Straight to the driver: through exec_driver_sql this one statement cost as much as the
+        # query that follows it, on every transaction of every request (bench/README.md).
         immediate = connection.get_execution_options().get(WRITE_OPTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 @contextmanager

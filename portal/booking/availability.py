@@ -1,6 +1,6 @@
 """Free appointment slots from a clinician's weekly working hours, busy time and the clinic's zone.
 
-Pure logic: plain values in (dataclasses, aware datetimes, a ZoneInfo), plain values out. It
+Pure logic: plain values in (named tuples, aware datetimes, a ZoneInfo), plain values out. It
 imports neither Flask nor the database, so the booking views, the desk calendar and command-line
 tools call it directly and its tests need no app.
 
@@ -10,9 +10,9 @@ Working hours are local wall-clock times of the clinic; every instant in and out
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import TypeVar
+from functools import lru_cache
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 __all__ = ["Interval", "WeeklyBlock", "free_slots", "merge_clinician_slots"]
@@ -27,8 +27,7 @@ _MIDNIGHT = time(0)
 _MIDNIGHT_SECOND_FOLD = time(0, fold=1)
 
 
-@dataclass(frozen=True)
-class WeeklyBlock:
+class WeeklyBlock(NamedTuple):
     """Working hours on one weekday, in the clinic's local wall-clock time."""
 
     weekday: int  # 0 = Monday ... 6 = Sunday
@@ -36,12 +35,19 @@ class WeeklyBlock:
     end: time
 
 
-@dataclass(frozen=True, order=True)
-class Interval:
-    """A span between two aware datetimes (UTC in everything this module returns), end exclusive."""
+class Interval(NamedTuple):
+    """A span between two aware datetimes (UTC in everything this module returns), end exclusive.
+
+    A named tuple, not a dataclass: the engine makes one per free slot, thousands a page, and a
+    tuple is made, compared, sorted and hashed in C (bench/README.md). A plain (start, end) pair
+    is accepted wherever an Interval is.
+    """
 
     start: datetime
     end: datetime
+
+
+_interval = tuple.__new__  # _interval(Interval, (start, end)) skips NamedTuple's Python-level __new__
 
 
 def free_slots(
@@ -99,7 +105,7 @@ def free_slots(
                 pointer += 1
             if pointer < busy_count and busy_spans[pointer][0] < end:
                 continue
-            slots.append(Interval(start, end))
+            slots.append(_interval(Interval, (start, end)))
     return slots
 
 
@@ -145,14 +151,17 @@ def _blocks_by_weekday(blocks: Iterable[WeeklyBlock]) -> list[list[WeeklyBlock]]
     return [sorted(day, key=lambda block: (block.start, block.end)) for day in by_weekday]
 
 
-def _merged_busy_spans(busy: Iterable[Interval]) -> list[list[datetime]]:
+def _merged_busy_spans(busy: Iterable[tuple[datetime, datetime]]) -> list[list[datetime]]:
     """Busy intervals as sorted, disjoint [start, end] pairs in UTC."""
     spans = []
-    for interval in busy:
-        start = _utc(interval.start, "busy interval start")
-        end = _utc(interval.end, "busy interval end")
+    for start, end in busy:
+        # Rows loaded from the database are UTC already: checked by identity, converted otherwise.
+        if start.__class__ is not datetime or start.tzinfo is not _UTC:
+            start = _utc(start, "busy interval start")
+        if end.__class__ is not datetime or end.tzinfo is not _UTC:
+            end = _utc(end, "busy interval end")
         if end < start:
-            raise ValueError(f"busy interval ends before it starts: {interval!r}")
+            raise ValueError(f"busy interval ends before it starts: {Interval(start, end)!r}")
         if end > start:
             spans.append((start, end))
     spans.sort()
@@ -182,6 +191,7 @@ def _day_slot_starts(
     return sorted(set().union(*per_block))
 
 
+@lru_cache(maxsize=4096)  # asked for each clinician's every day; the answer depends on the day alone
 def _steady_offset(day: date, zone: tzinfo) -> timedelta | None:
     """The zone's UTC offset all day long, or None on a day the clock changes.
 

@@ -1,14 +1,19 @@
-"""Free times from the database: loads hours, time off and appointments in three queries and
-hands them to the pure availability engine."""
+"""Free times from the database: loads hours, and busy time (appointments and time off) in one
+query each, and hands them to the pure availability engine.
+
+Busy time is read through the connection as plain rows, not ORM objects, with statements built
+once at import: a week of a big clinic is thousands of rows (bench/README.md)."""
 import gc
 from collections import defaultdict
 from collections.abc import Collection
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, type_coerce, union_all
+from sqlalchemy.types import NullType
 
 from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
 from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, TimeOff, WorkingHours,
@@ -16,8 +21,7 @@ from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType
 from portal.extensions import db
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(NamedTuple):
     """A free time offered to a patient: when, and which clinicians can take it."""
 
     start: datetime
@@ -49,18 +53,35 @@ def _collector_paused():
             gc.enable()
 
 
-def busy_intervals(clinician_ids: Collection[int], period: Interval) -> dict[int, list[Interval]]:
-    """Active appointments and time off per clinician that touch `period`."""
-    busy: dict[int, list[Interval]] = defaultdict(list)
-    appointments = db.session.execute(
-        select(Appointment.clinician_id, Appointment.start_at, Appointment.end_at).where(
-            Appointment.clinician_id.in_(clinician_ids), Appointment.status.in_(ACTIVE_STATUSES),
-            Appointment.start_at < period.end, Appointment.end_at > period.start))
-    time_off = db.session.execute(
-        select(TimeOff.clinician_id, TimeOff.start_at, TimeOff.end_at).where(
-            TimeOff.clinician_id.in_(clinician_ids), TimeOff.start_at < period.end, TimeOff.end_at > period.start))
-    for clinician_id, start, end in [*appointments, *time_off]:
-        busy[clinician_id].append(Interval(start, end))
+def _unprocessed(column):
+    """A datetime column as the driver gives it, without a Python call per value: busy_intervals
+    converts a whole result in one loop."""
+    return type_coerce(column, NullType())
+
+
+_BUSY = union_all(
+    select(Appointment.clinician_id, _unprocessed(Appointment.start_at), _unprocessed(Appointment.end_at)).where(
+        Appointment.clinician_id.in_(bindparam("clinician_ids", expanding=True)),
+        Appointment.status.in_(ACTIVE_STATUSES),
+        Appointment.start_at < bindparam("until"), Appointment.end_at > bindparam("since")),
+    select(TimeOff.clinician_id, _unprocessed(TimeOff.start_at), _unprocessed(TimeOff.end_at)).where(
+        TimeOff.clinician_id.in_(bindparam("clinician_ids", expanding=True)),
+        TimeOff.start_at < bindparam("until"), TimeOff.end_at > bindparam("since")))
+
+
+def busy_intervals(clinician_ids: Collection[int], period: Interval) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Active appointments and time off per clinician that touch `period`, as (start, end) pairs."""
+    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    connection = db.session.connection()
+    rows = connection.execute(
+        _BUSY, {"clinician_ids": list(clinician_ids), "since": period.start, "until": period.end}).all()
+    if connection.dialect.name == "sqlite":
+        parse = datetime.fromisoformat  # naive UTC text, as portal/database.py's UTCDateTime reads it
+        for clinician_id, start, end in rows:
+            busy[clinician_id].append((parse(start + "+00:00"), parse(end + "+00:00")))
+    else:  # timestamptz, which the driver gives in UTC (portal/database.py sets each connection's zone)
+        for clinician_id, start, end in rows:
+            busy[clinician_id].append((start, end))
     return busy
 
 
@@ -86,12 +107,15 @@ class WeeklySchedule:
         return next((blocks for start, _, blocks in self.segments(day, day)), ())
 
 
+_HOURS = select(WorkingHours.clinician_id, WorkingHours.effective_from, WorkingHours.weekday,
+                WorkingHours.start_time, WorkingHours.end_time).where(
+    WorkingHours.clinician_id.in_(bindparam("clinician_ids", expanding=True)))
+
+
 def weekly_schedules(clinician_ids: Collection[int]) -> dict[int, WeeklySchedule]:
     """Every version of each clinician's weekly hours, in one query."""
     by_version: dict[int, dict[date | None, list[WeeklyBlock]]] = defaultdict(lambda: defaultdict(list))
-    rows = db.session.execute(
-        select(WorkingHours.clinician_id, WorkingHours.effective_from, WorkingHours.weekday,
-               WorkingHours.start_time, WorkingHours.end_time).where(WorkingHours.clinician_id.in_(clinician_ids)))
+    rows = db.session.connection().execute(_HOURS, {"clinician_ids": list(clinician_ids)})
     for clinician_id, since, weekday, start, end in rows:
         by_version[clinician_id][since].append(WeeklyBlock(weekday, start, end))
     return defaultdict(WeeklySchedule, {
@@ -101,12 +125,14 @@ def weekly_schedules(clinician_ids: Collection[int]) -> dict[int, WeeklySchedule
         for clinician_id, versions in by_version.items()})
 
 
+_OFFERING = (select(Clinician.id).join(clinician_appointment_type)
+             .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == bindparam("type_id"))
+             .order_by(Clinician.id))
+
+
 def clinician_ids_offering(appointment_type: AppointmentType) -> list[int]:
     """Active clinicians who give this kind of visit, in a stable order."""
-    return list(db.session.scalars(
-        select(Clinician.id).join(clinician_appointment_type)
-        .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == appointment_type.id)
-        .order_by(Clinician.id)))
+    return list(db.session.connection().scalars(_OFFERING, {"type_id": appointment_type.id}))
 
 
 def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Collection[int], *,
