@@ -10,6 +10,7 @@ from portal import config as settings
 from portal import error_pages
 from portal import headers
 from portal import input_checks
+from portal import links
 from portal import logs
 from portal.database import RecordIdConverter, configure_postgresql, configure_sqlite
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     error_pages.install(app)
     _register_template_helpers(app)
+    links.install(app)  # url_for in templates from memory; a free time's link without rebuilding its route
     headers.install(app)
     input_checks.install(app)  # control characters and NUL bytes: 400 before any view
     access.install(app)  # deny by default: every page is public or for listed roles

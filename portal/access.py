@@ -11,7 +11,7 @@ is the view's business: it answers 404.
 Adding a page: put its endpoint in PUBLIC, or in ROLES with the roles that may use it; a blueprint
 of pages for one audience takes one "blueprint.*" entry in ROLES.
 """
-from flask import Flask, abort, request
+from flask import Flask, abort, jsonify, request
 from flask_login import current_user
 
 from portal.auth.models import DESK_ROLES, Role
@@ -87,5 +87,7 @@ def install(app: Flask) -> None:
         if who in allowed:
             return None
         if who == ANONYMOUS:
+            if request.path.endswith(".json"):  # a script is told, not sent to a page for people
+                return jsonify(error="login_required", message="Please log in first."), 401
             return login_manager.unauthorized()  # the login page, and back here afterwards
         abort(403)

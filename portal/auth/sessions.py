@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Flask, current_app, flash, session
 from flask_login import login_user, logout_user
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth.models import Role, WebSession
@@ -31,11 +31,15 @@ SEEN_RESOLUTION = 60
 SEEN, BORN, STAFF = "_seen", "_born", "_staff"
 
 
+_SESSION_DATA = select(WebSession.data).where(WebSession.session_id == bindparam("session_id"),
+                                             WebSession.expiry > bindparam("now"))
+
+
 class DatabaseSessionInterface(ServerSideSessionInterface):
     """Flask-Session on our own web_session table, which migration 0010 makes (Flask-Session's
     SQLAlchemy backend would add its own model and create its table at start-up, outside the
-    migrations). Reads and writes use a connection of their own, so saving a session never commits
-    or rolls back a request's own transaction."""
+    migrations). Writes use a connection of their own, so saving a session never commits or rolls
+    back a request's own transaction; the read at the start of a request is part of it."""
 
     ttl = False  # expired rows are deleted by `flask session_cleanup` (Flask-Session's command)
 
@@ -43,11 +47,12 @@ class DatabaseSessionInterface(ServerSideSessionInterface):
         super().__init__(app, key_prefix="", permanent=False)
 
     def _retrieve_session_data(self, store_id: str) -> dict | None:
-        # When the database is down this raises, and the clinic's error page (portal/error_pages.py,
-        # which needs no session) answers 503: better than treating the visitor as logged out.
-        with db.engine.connect() as connection:
-            data = connection.scalar(select(WebSession.data).where(
-                WebSession.session_id == store_id, WebSession.expiry > datetime.now(timezone.utc)))
+        # Read in the request's own transaction (a read: it commits nothing), which saves a second
+        # connection per request. When the database is down this raises, and the clinic's error
+        # page (portal/error_pages.py, which needs no session) answers 503: better than treating
+        # the visitor as logged out.
+        data = db.session.connection().scalar(_SESSION_DATA, {"session_id": store_id,
+                                                             "now": datetime.now(timezone.utc)})
         return None if data is None else self.serializer.decode(data)
 
     def _delete_session(self, store_id: str) -> None:

@@ -2,7 +2,7 @@
 cancel my appointments."""
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,7 +16,7 @@ from portal.booking.models import PATIENT_STATUS_LABELS, Appointment, Appointmen
 from portal.booking.picker import days_with_times
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
                                     SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment,
-                                    triage_state)
+                                    triage_state_of)
 from portal.booking.slots import Slot, next_open_slots, open_slots
 from portal.booking.week import clinicians_offering, free_week, picked_slot
 from portal.database import utc_now
@@ -46,6 +46,13 @@ def open_emergency_of_current_patient() -> TriageSubmission | None:
     return g.open_emergency
 
 
+def _latest_submission_of_current_patient() -> TriageSubmission | None:
+    """The logged-in patient's latest triage, looked up once per request."""
+    if "latest_submission" not in g:
+        g.latest_submission = latest_submission(current_user.id)
+    return g.latest_submission
+
+
 @bp.app_context_processor
 def _booking_state():
     return {"open_emergency": open_emergency_of_current_patient}
@@ -55,18 +62,40 @@ def _booking_closed_page():
     return render_template("booking/closed.html")
 
 
-def _bookable_triage() -> tuple[TriageSubmission | None, AppointmentType | None, object]:
-    """The latest triage and its visit type, or the page to show instead: booking closed while
-    an emergency awaits a doctor, the questions when there are no answers yet."""
+# Why the patient cannot pick a time online now, and what to do instead.
+BOOKING_CLOSED, QUESTIONS_FIRST, CALL_US = "booking_closed", "questions_first", "call_us"
+NOT_BOOKABLE_MESSAGES = {
+    BOOKING_CLOSED: "Online booking is paused until a doctor has reviewed your answers. Please call us.",
+    QUESTIONS_FIRST: "First, a few short questions, so that we book the right kind of visit for you.",
+    CALL_US: "That kind of visit cannot be booked online just now. Please call us.",
+}
+
+
+def _what_to_book() -> tuple[TriageSubmission | None, AppointmentType | None, str | None]:
+    """The latest triage and the visit type it routes to, or why there is none to book: booking
+    closed while an emergency awaits a doctor, no answers yet, or a visit not booked online."""
     if open_emergency_of_current_patient() is not None:
-        return None, None, _booking_closed_page()
-    submission = latest_submission(current_user.id)
+        return None, None, BOOKING_CLOSED
+    submission = _latest_submission_of_current_patient()
     if submission is None:
-        flash("First, a few short questions, so that we book the right kind of visit for you.", "info")
-        return None, None, redirect(url_for("triage.start"))
+        return None, None, QUESTIONS_FIRST
     appointment_type = _routed_type(submission)
     if appointment_type is None:
-        flash("That kind of visit cannot be booked online just now. Please call us.", "error")
+        return None, None, CALL_US
+    return submission, appointment_type, None
+
+
+def _bookable_triage() -> tuple[TriageSubmission | None, AppointmentType | None, object]:
+    """_what_to_book, with the page to show instead when there is nothing to book: the closed
+    notice, the questions, or the home page."""
+    submission, appointment_type, reason = _what_to_book()
+    if reason == BOOKING_CLOSED:
+        return None, None, _booking_closed_page()
+    if reason == QUESTIONS_FIRST:
+        flash(NOT_BOOKABLE_MESSAGES[reason], "info")
+        return None, None, redirect(url_for("triage.start"))
+    if reason == CALL_US:
+        flash(NOT_BOOKABLE_MESSAGES[reason], "error")
         return None, None, redirect(url_for("pages.index"))
     return submission, appointment_type, None
 
@@ -90,9 +119,51 @@ def book():
     return _week_page("booking/book.html", appointment_type, _latest_start(), submission=submission)
 
 
+@bp.get("/book/slots.json")
+@roles_required(Role.PATIENT)
+def slots_json():
+    """The free times of /book/ as data, for scripts and the slot picker: the same week (?week=),
+    clinician (?clinician=) and rules, with the times in UTC. An urgent case gets its next 24
+    hours, as the outcome page offers them. Nothing to book gives 409 and why; a week or
+    clinician that cannot be shown as asked is said in `notices`, as the page says it."""
+    submission, appointment_type, reason = _what_to_book()
+    if reason is not None:
+        return jsonify(error=reason, message=NOT_BOOKABLE_MESSAGES[reason]), 409
+    policy = BookingPolicy.from_config()
+    notices: list[str] = []
+    week = free_week(appointment_type, zone=policy.zone, now=utc_now(), notice=policy.notice,
+                     horizon=policy.horizon, latest_start=_latest_start(),
+                     notify=lambda message, _category: notices.append(message))
+
+    def times(slots):
+        return [{"start": slot.start.isoformat(), "end": slot.end.isoformat(), "clinician_ids": slot.clinician_ids}
+                for slot in slots]
+
+    def day_or_none(day):
+        return day.isoformat() if day else None
+
+    first = week["first_free"]
+    return jsonify(
+        visit={"route": appointment_type.route, "name": appointment_type.name,
+               "minutes": appointment_type.duration_minutes, "urgent": submission.urgency == Urgency.URGENT},
+        zone=week["zone_name"], clinician=week["clinician_id"],
+        clinicians=[{"id": c.id, "name": c.display_name} for c in week["clinicians"].values()],
+        week={"first_day": week["first_day"].isoformat(), "last_day": week["last_day"].isoformat(),
+              "previous": day_or_none(week["previous_week"]), "next": day_or_none(week["next_week"])},
+        first_free=times([first])[0] if first else None,
+        days=[{"date": day.isoformat(), "times": times(slots)} for day, slots in week["days"]],
+        # A time is booked on its confirmation page: GET it with start= and clinician= (one of
+        # the time's clinician_ids) for the form, then POST the form.
+        confirm_url=url_for(".confirm_booking"),
+        notices=notices)
+
+
 def _latest_start() -> datetime:
-    """The last start offered to the patient: the horizon, or 24 hours for an urgent case."""
-    return latest_start(triage_state(current_user.id), now=utc_now(), horizon=BookingPolicy.from_config().horizon)
+    """The last start offered to the patient: the horizon, or 24 hours for an urgent case (from
+    the triage this request has read already; the booking service reads it again as it books)."""
+    emergency = open_emergency_of_current_patient()
+    state = triage_state_of(_latest_submission_of_current_patient(), emergency.id if emergency else None)
+    return latest_start(state, now=utc_now(), horizon=BookingPolicy.from_config().horizon)
 
 
 def _alternatives(appointment_type: AppointmentType, after: datetime, latest_start: datetime) -> list[Slot]:

@@ -26,7 +26,8 @@ from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStat
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
-from portal.triage.service import latest_submission, open_emergency
+from portal.triage.models import TriageSubmission
+from portal.triage.service import latest_submission, open_emergency_id
 from portal.triage.vocabulary import Urgency
 
 
@@ -174,9 +175,11 @@ def _replay(key: str | None, patient_id: int) -> Appointment | None:
 def triage_state(patient_id: int) -> TriageState:
     """What the booking rules need of the patient's triage: the latest submission (its current
     route, unless still provisional, and its urgency) and any emergency not yet dealt with."""
-    latest = latest_submission(patient_id)
-    emergency = open_emergency(patient_id)
-    open_emergency_id = emergency.id if emergency is not None else None
+    return triage_state_of(latest_submission(patient_id), open_emergency_id(patient_id))
+
+
+def triage_state_of(latest: TriageSubmission | None, open_emergency_id: int | None) -> TriageState:
+    """triage_state from a latest submission and open emergency a page has already read."""
     if latest is None:
         return TriageState(open_emergency_id=open_emergency_id)
     return TriageState(submission_id=latest.id, route=None if latest.route_provisional else latest.current_route,

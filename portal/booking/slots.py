@@ -154,10 +154,11 @@ def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Co
 
 def open_slots(appointment_type: AppointmentType, *, first_day: date, last_day: date, zone: ZoneInfo,
                now: datetime, notice: timedelta = timedelta(0), clinician_id: int | None = None,
-               latest_start: datetime | None = None) -> list[Slot]:
+               latest_start: datetime | None = None, offering: Collection[int] | None = None) -> list[Slot]:
     """Free slots for one clinician, or for "any clinician" merged by time, starting no later
-    than `latest_start` (the booking horizon) when given."""
-    offering = clinician_ids_offering(appointment_type)
+    than `latest_start` (the booking horizon) when given. `offering` is clinician_ids_offering,
+    when the caller has read it already."""
+    offering = clinician_ids_offering(appointment_type) if offering is None else list(offering)
     clinician_ids = [clinician_id] if clinician_id in offering else offering
     by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
                                            last_day=last_day, zone=zone, now=now, notice=notice)
@@ -167,15 +168,19 @@ def open_slots(appointment_type: AppointmentType, *, first_day: date, last_day: 
 
 def next_open_slots(appointment_type: AppointmentType, *, after: datetime, zone: ZoneInfo, now: datetime,
                     notice: timedelta, limit: int = 5, clinician_id: int | None = None,
-                    search_days: int = 28, latest_start: datetime | None = None) -> list[Slot]:
+                    search_days: int = 28, latest_start: datetime | None = None,
+                    offering: Collection[int] | None = None) -> list[Slot]:
     """The first `limit` free slots starting at or after `after`, looking up to `search_days` ahead."""
     earliest = max(after, now + notice)
     first_day = earliest.astimezone(zone).date()
     found: list[Slot] = []
+    if offering is None:
+        offering = clinician_ids_offering(appointment_type)
     for week_start in range(0, search_days, 7):
         week_first = first_day + timedelta(days=week_start)
         slots = open_slots(appointment_type, first_day=week_first, last_day=week_first + timedelta(days=6),
-                           zone=zone, now=earliest, clinician_id=clinician_id, latest_start=latest_start)
+                           zone=zone, now=earliest, clinician_id=clinician_id, latest_start=latest_start,
+                           offering=offering)
         found.extend(slots)
         if len(found) >= limit:
             break

@@ -32,8 +32,6 @@ class TriageSubmission(db.Model):
         CheckConstraint(f"current_route IN {_ROUTES_SQL}", name="current_route_known"),
         CheckConstraint("review_state IN ('unreviewed', 'reviewed')", name="review_state_known"),
         CheckConstraint("emergency_cleared_at IS NULL OR urgency = 'emergency'", name="only_emergencies_cleared"),
-        # The doctors' queue: most urgent first, then oldest first.
-        Index("ix_triage_submission_queue", "urgency_rank", "created_at"),
         Index("ix_triage_submission_patient_created", "patient_id", "created_at"),
     )
 
@@ -87,6 +85,12 @@ class TriageSubmission(db.Model):
     def age_on(self, day: date) -> int | None:
         age = self.patient.age_on(day) if self.patient else None
         return age if age is not None else self.answers.get("age")
+
+
+# The doctors' queue (portal/queue/views.py) in its own order, most urgent first, then oldest, then
+# id: a page is read straight off the index, with no sort of every case (migration 0011).
+Index("ix_triage_submission_queue", TriageSubmission.urgency_rank.desc(), TriageSubmission.created_at,
+      TriageSubmission.id)
 
 
 IMMUTABLE_COLUMNS = ("answers", "outcome", "rules_version", "route", "urgency", "urgency_rank", "complete",

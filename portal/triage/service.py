@@ -2,7 +2,7 @@
 import secrets
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from portal import audit
 from portal.audit import AuditAction
@@ -118,13 +118,24 @@ def latest_submission(patient_id: int) -> TriageSubmission | None:
                              .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
 
 
+_OPEN_EMERGENCY_ID = (
+    select(TriageSubmission.id).where(TriageSubmission.patient_id == bindparam("patient_id"),
+                                      TriageSubmission.urgency == Urgency.EMERGENCY,
+                                      TriageSubmission.emergency_cleared_at.is_(None))
+    .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+
+
+def open_emergency_id(patient_id: int) -> int | None:
+    """The id of the patient's latest emergency that no doctor has yet recorded as dealt with:
+    asked on every page a patient sees (the menu leaves out booking while there is one), so it
+    reads one number with a statement built once, and no object."""
+    return db.session.scalar(_OPEN_EMERGENCY_ID, {"patient_id": patient_id})
+
+
 def open_emergency(patient_id: int) -> TriageSubmission | None:
     """The patient's latest emergency that no doctor has yet recorded as dealt with, if any."""
-    return db.session.scalar(
-        select(TriageSubmission).where(TriageSubmission.patient_id == patient_id,
-                                       TriageSubmission.urgency == Urgency.EMERGENCY,
-                                       TriageSubmission.emergency_cleared_at.is_(None))
-        .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+    emergency_id = open_emergency_id(patient_id)
+    return None if emergency_id is None else db.session.get(TriageSubmission, emergency_id)
 
 
 def record_review(submission_id: int, *, doctor: User, new_route: str | None = None,
