@@ -67,14 +67,15 @@ def pool_options(env) -> dict:
 
     DB_POOL_SIZE connections are kept open and DB_MAX_OVERFLOW more are opened under load; a
     sync gunicorn worker serves one request at a time and uses at most two (the request's and the
-    session store's), so the defaults leave room. DB_POOL_RECYCLE closes a connection older than
+    session store's writes), so the defaults (2 and 3) leave room while workers x 5 stays under the
+    server's max_connections (100 by default). DB_POOL_RECYCLE closes a connection older than
     that many seconds (under a proxy or firewall that drops idle ones); DB_POOL_PRE_PING=1 tests a
     connection before use, so a database restart costs no request. SQLite is a file: no pool settings.
     """
     if env("DATABASE_URL", "sqlite:").startswith("sqlite"):
         return {}
-    return {"pool_size": _whole_number(env, "DB_POOL_SIZE", 5),
-            "max_overflow": _whole_number(env, "DB_MAX_OVERFLOW", 5),
+    return {"pool_size": _whole_number(env, "DB_POOL_SIZE", 2),
+            "max_overflow": _whole_number(env, "DB_MAX_OVERFLOW", 3),
             "pool_timeout": _whole_number(env, "DB_POOL_TIMEOUT", 10),
             "pool_recycle": _whole_number(env, "DB_POOL_RECYCLE", 1800) or -1,
             "pool_pre_ping": env("DB_POOL_PRE_PING", "1") == "1"}
