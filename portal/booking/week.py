@@ -99,7 +99,9 @@ def free_week(appointment_type: AppointmentType, *, zone: ZoneInfo, now: datetim
     one day of it (?day=, or the first day with times) by part of the day; the first free time.
     What it could not show as asked is said through `notify` (flashed, by default)."""
     today = now.astimezone(zone).date()
-    first_day = week_start(today, today + horizon, notify)
+    # The last day with times to offer: the horizon, or sooner (an urgent case's next 24 hours).
+    last_bookable = min(today + horizon, latest_start.astimezone(zone).date())
+    first_day = week_start(today, last_bookable, notify)
     last_day = first_day + timedelta(days=DAYS_SHOWN - 1)
     clinicians = clinicians_offering(appointment_type)
     wanted = request.args.get("clinician", type=int)
@@ -117,4 +119,4 @@ def free_week(appointment_type: AppointmentType, *, zone: ZoneInfo, now: datetim
                                           latest_start=latest_start, offering=clinicians),
             "clinicians": clinicians, "clinician_id": clinician_id, "zone_name": zone.key,
             "previous_week": first_day - timedelta(days=DAYS_SHOWN) if first_day > today else None,
-            "next_week": first_day + timedelta(days=DAYS_SHOWN) if last_day < today + horizon else None}
+            "next_week": first_day + timedelta(days=DAYS_SHOWN) if last_day < last_bookable else None}

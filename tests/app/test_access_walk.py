@@ -83,7 +83,10 @@ def test_every_url_answers_as_the_table_says(app, world, who):
             if status in (401, 403) or (sent_to_login and not (who == "anonymous" and endpoint in LOGIN_STEPS)):
                 wrong.append(f"{method} {url}: {status} for {who}, who may use it")
         elif who == "anonymous" and endpoint not in NOT_FOUND_INSTEAD_OF_FORBIDDEN:
-            if not sent_to_login:
+            if url.endswith(".json"):  # data for scripts: told to log in, in JSON, not sent to a page
+                if status != 401 or (response.get_json(silent=True) or {}).get("error") != "login_required":
+                    wrong.append(f"{method} {url}: {status} for anonymous, expected 401 login_required")
+            elif not sent_to_login:
                 wrong.append(f"{method} {url}: {status} for anonymous, expected the login page")
         else:
             expected = 404 if endpoint in NOT_FOUND_INSTEAD_OF_FORBIDDEN else 403
