@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run serve test test-postgres test-e2e bandit bench clean
+.PHONY: run serve test test-postgres test-e2e bandit bench load storm clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ run: $(VENV)/.runtime-installed
 
 # Production: migrate, then gunicorn. No demo data; the portal refuses to start without SECRET_KEY
 # or while demo accounts exist. Run the mail worker (`flask --app wsgi send-mail --loop`) beside it.
+# WORKERS sync workers (default: two per core, plus one) on BIND, behind a proxy (README.md).
 # No --access-logfile: gunicorn's access lines carry query strings; the portal writes its own (portal/logs.py).
-GUNICORN_ARGS ?= --workers 4 --bind 127.0.0.1:8000
+WORKERS ?= $(shell echo $$((2 * $$(nproc) + 1)))
+BIND ?= 127.0.0.1:8000
+GUNICORN_ARGS ?= --workers $(WORKERS) --bind $(BIND) --worker-class sync --timeout 30 --graceful-timeout 30 \
+	--max-requests 5000 --max-requests-jitter 500 --no-control-socket
 serve: export PORTAL_ENV = production
 serve: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
@@ -54,6 +58,17 @@ bandit: $(VENV)/.dev-installed
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/availability.py
+
+# The pages under load against bare Flask (wrk from Debian: apt-get install wrk); the big clinic
+# first: $(BIN)/python bench/make_clinic.py. LOAD_ARGS=--strict fails on a missed target.
+load: $(VENV)/.runtime-installed
+	bench/load.sh $(LOAD_ARGS)
+
+# Patients booking at the same moment through two gunicorn processes on PostgreSQL (a scratch
+# database on DATABASE_URL's server): one booking per time, every loser told, no errors.
+# STORM_ARGS='--clients 20 --slots 40' is the smaller storm of .ci/run.
+storm: $(VENV)/.runtime-installed
+	$(BIN)/python bench/storm.py $(STORM_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
