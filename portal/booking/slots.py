@@ -59,11 +59,17 @@ def _unprocessed(column):
     return type_coerce(column, NullType())
 
 
+# No visit is longer than this: a visit type lasts at most 480 minutes (its CHECK constraint) and
+# every appointment lasts as long as its type. It bounds the index range searched for the ones that
+# touch a period: without it, every past appointment of each clinician was read (bench/README.md).
+LONGEST_VISIT = timedelta(days=1)
+
 _BUSY = union_all(
     select(Appointment.clinician_id, _unprocessed(Appointment.start_at), _unprocessed(Appointment.end_at)).where(
         Appointment.clinician_id.in_(bindparam("clinician_ids", expanding=True)),
         Appointment.status.in_(ACTIVE_STATUSES),
-        Appointment.start_at < bindparam("until"), Appointment.end_at > bindparam("since")),
+        Appointment.start_at < bindparam("until"), Appointment.start_at > bindparam("earliest_start"),
+        Appointment.end_at > bindparam("since")),
     select(TimeOff.clinician_id, _unprocessed(TimeOff.start_at), _unprocessed(TimeOff.end_at)).where(
         TimeOff.clinician_id.in_(bindparam("clinician_ids", expanding=True)),
         TimeOff.start_at < bindparam("until"), TimeOff.end_at > bindparam("since")))
@@ -74,7 +80,8 @@ def busy_intervals(clinician_ids: Collection[int], period: Interval) -> dict[int
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     connection = db.session.connection()
     rows = connection.execute(
-        _BUSY, {"clinician_ids": list(clinician_ids), "since": period.start, "until": period.end}).all()
+        _BUSY, {"clinician_ids": list(clinician_ids), "since": period.start, "until": period.end,
+                "earliest_start": period.start - LONGEST_VISIT}).all()
     if connection.dialect.name == "sqlite":
         parse = datetime.fromisoformat  # naive UTC text, as portal/database.py's UTCDateTime reads it
         for clinician_id, start, end in rows:
