@@ -7,7 +7,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
@@ -116,6 +116,17 @@ class WorkingHours(db.Model):
     end_time: Mapped[time]
 
     clinician: Mapped[Clinician] = relationship(back_populates="working_hours")
+
+
+class SlotVersion(db.Model):
+    """A number that rises whenever a clinician's busy time or hours change: the database's own
+    triggers raise it (migration 0012), whatever wrote the change. portal/booking/slot_cache.py
+    uses it to know a week's free times it computed are still right."""
+
+    __tablename__ = "slot_version"
+
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class TimeOff(db.Model):

@@ -4,6 +4,7 @@ query each, and hands them to the pure availability engine.
 Busy time is read through the connection as plain rows, not ORM objects, with statements built
 once at import: a week of a big clinic is thousands of rows (bench/README.md)."""
 import gc
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection
 from contextlib import contextmanager
@@ -16,8 +17,9 @@ from sqlalchemy import bindparam, select, type_coerce, union_all
 from sqlalchemy.types import NullType
 
 from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
-from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, TimeOff, WorkingHours,
-                                   clinician_appointment_type)
+from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, SlotVersion, TimeOff,
+                                   WorkingHours, clinician_appointment_type)
+from portal.booking.slot_cache import kept_weeks
 from portal.extensions import db
 
 
@@ -159,18 +161,36 @@ def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Co
         }
 
 
+_VERSIONS = select(SlotVersion.clinician_id, SlotVersion.version).where(
+    SlotVersion.clinician_id.in_(bindparam("clinician_ids", expanding=True)))
+
+
 def open_slots(appointment_type: AppointmentType, *, first_day: date, last_day: date, zone: ZoneInfo,
                now: datetime, notice: timedelta = timedelta(0), clinician_id: int | None = None,
                latest_start: datetime | None = None, offering: Collection[int] | None = None) -> list[Slot]:
-    """Free slots for one clinician, or for "any clinician" merged by time, starting no later
-    than `latest_start` (the booking horizon) when given. `offering` is clinician_ids_offering,
-    when the caller has read it already."""
+    """Free slots for one clinician, or for "any clinician" merged by time, from `now + notice`
+    and starting no later than `latest_start` (the booking horizon) when given. `offering` is
+    clinician_ids_offering, when the caller has read it already.
+
+    The days' slots are computed once per version of the clinicians' busy time and hours
+    (portal/booking/slot_cache.py); the moment is applied to them on every call."""
     offering = clinician_ids_offering(appointment_type) if offering is None else list(offering)
     clinician_ids = [clinician_id] if clinician_id in offering else offering
-    by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
-                                           last_day=last_day, zone=zone, now=now, notice=notice)
-    return [Slot(interval.start, interval.end, ids) for interval, ids in merge_clinician_slots(by_clinician)
-            if latest_start is None or interval.start <= latest_start]
+    versions = dict(db.session.connection().execute(_VERSIONS, {"clinician_ids": clinician_ids}).all())
+    key = (appointment_type.duration_minutes, first_day, last_day, zone.key,
+           tuple((clinician, versions.get(clinician)) for clinician in clinician_ids))
+
+    def whole_days() -> tuple[list[Slot], list[datetime]]:
+        by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
+                                               last_day=last_day, zone=zone,
+                                               now=local_day_bounds(first_day, first_day, zone).start)
+        merged = [Slot(interval.start, interval.end, ids) for interval, ids in merge_clinician_slots(by_clinician)]
+        return merged, [slot.start for slot in merged]
+
+    slots, starts = kept_weeks().get_or_compute(key, whole_days)
+    first = bisect_left(starts, now + notice)
+    last = len(starts) if latest_start is None else bisect_right(starts, latest_start)
+    return slots[first:last]
 
 
 def next_open_slots(appointment_type: AppointmentType, *, after: datetime, zone: ZoneInfo, now: datetime,
