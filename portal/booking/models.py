@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from portal.triage.models import TriageSubmission
 
 __all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
-           "TimeOff", "WorkingHours", "clinician_appointment_type"]
+           "SlotVersion", "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 
 class AppointmentStatus(StrEnum):

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, type_coerce, union_all
+from sqlalchemy import Connection, bindparam, select, type_coerce, union_all
 from sqlalchemy.types import NullType
 
 from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
@@ -77,10 +77,12 @@ _BUSY = union_all(
         TimeOff.start_at < bindparam("until"), TimeOff.end_at > bindparam("since")))
 
 
-def busy_intervals(clinician_ids: Collection[int], period: Interval) -> dict[int, list[tuple[datetime, datetime]]]:
-    """Active appointments and time off per clinician that touch `period`, as (start, end) pairs."""
+def busy_intervals(clinician_ids: Collection[int], period: Interval, *,
+                   connection: Connection | None = None) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Active appointments and time off per clinician that touch `period`, as (start, end) pairs,
+    read on `connection` (the request's own by default)."""
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
     rows = connection.execute(
         _BUSY, {"clinician_ids": list(clinician_ids), "since": period.start, "until": period.end,
                 "earliest_start": period.start - LONGEST_VISIT}).all()
@@ -121,10 +123,12 @@ _HOURS = select(WorkingHours.clinician_id, WorkingHours.effective_from, WorkingH
     WorkingHours.clinician_id.in_(bindparam("clinician_ids", expanding=True)))
 
 
-def weekly_schedules(clinician_ids: Collection[int]) -> dict[int, WeeklySchedule]:
-    """Every version of each clinician's weekly hours, in one query."""
+def weekly_schedules(clinician_ids: Collection[int], *, connection: Connection | None = None
+                     ) -> dict[int, WeeklySchedule]:
+    """Every version of each clinician's weekly hours, in one query (on `connection`, the request's
+    own by default)."""
     by_version: dict[int, dict[date | None, list[WeeklyBlock]]] = defaultdict(lambda: defaultdict(list))
-    rows = db.session.connection().execute(_HOURS, {"clinician_ids": list(clinician_ids)})
+    rows = (connection or db.session.connection()).execute(_HOURS, {"clinician_ids": list(clinician_ids)})
     for clinician_id, since, weekday, start, end in rows:
         by_version[clinician_id][since].append(WeeklyBlock(weekday, start, end))
     return defaultdict(WeeklySchedule, {
@@ -146,13 +150,14 @@ def clinician_ids_offering(appointment_type: AppointmentType) -> list[int]:
 
 def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Collection[int], *,
                             first_day: date, last_day: date, zone: ZoneInfo, now: datetime,
-                            notice: timedelta = timedelta(0)) -> dict[int, list[Interval]]:
+                            notice: timedelta = timedelta(0),
+                            connection: Connection | None = None) -> dict[int, list[Interval]]:
     """Every free slot of `appointment_type` for each clinician over the local days given."""
     period = local_day_bounds(first_day, last_day, zone)
     duration = timedelta(minutes=appointment_type.duration_minutes)
     with _collector_paused():
-        schedules = weekly_schedules(clinician_ids)
-        busy = busy_intervals(clinician_ids, period)
+        schedules = weekly_schedules(clinician_ids, connection=connection)
+        busy = busy_intervals(clinician_ids, period, connection=connection)
         return {
             clinician_id: [slot for start, end, blocks in schedules[clinician_id].segments(first_day, last_day)
                            for slot in free_slots(blocks, busy[clinician_id], duration=duration, first_day=start,
@@ -173,21 +178,28 @@ def open_slots(appointment_type: AppointmentType, *, first_day: date, last_day: 
     clinician_ids_offering, when the caller has read it already.
 
     The days' slots are computed once per version of the clinicians' busy time and hours
-    (portal/booking/slot_cache.py); the moment is applied to them on every call."""
+    (portal/booking/slot_cache.py); the moment is applied to them on every call. They are read on
+    a connection of their own, which sees committed data only: a week computed from a transaction's
+    own uncommitted writes would be kept for everyone, and wrong once that transaction rolled back."""
     offering = clinician_ids_offering(appointment_type) if offering is None else list(offering)
     clinician_ids = [clinician_id] if clinician_id in offering else offering
-    versions = dict(db.session.connection().execute(_VERSIONS, {"clinician_ids": clinician_ids}).all())
-    key = (appointment_type.duration_minutes, first_day, last_day, zone.key,
-           tuple((clinician, versions.get(clinician)) for clinician in clinician_ids))
+    with db.engine.connect() as committed:
+        versions = dict(committed.execute(_VERSIONS, {"clinician_ids": clinician_ids}).all())
 
-    def whole_days() -> tuple[list[Slot], list[datetime]]:
-        by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
-                                               last_day=last_day, zone=zone,
-                                               now=local_day_bounds(first_day, first_day, zone).start)
-        merged = [Slot(interval.start, interval.end, ids) for interval, ids in merge_clinician_slots(by_clinician)]
-        return merged, [slot.start for slot in merged]
+        def whole_days() -> tuple[list[Slot], list[datetime]]:
+            by_clinician = free_slots_by_clinician(appointment_type, clinician_ids, first_day=first_day,
+                                                   last_day=last_day, zone=zone, connection=committed,
+                                                   now=local_day_bounds(first_day, first_day, zone).start)
+            merged = [Slot(interval.start, interval.end, ids)
+                      for interval, ids in merge_clinician_slots(by_clinician)]
+            return merged, [slot.start for slot in merged]
 
-    slots, starts = kept_weeks().get_or_compute(key, whole_days)
+        if all(clinician in versions for clinician in clinician_ids):
+            key = (appointment_type.duration_minutes, first_day, last_day, zone.key,
+                   tuple((clinician, versions[clinician]) for clinician in clinician_ids))
+            slots, starts = kept_weeks().get_or_compute(key, whole_days)
+        else:  # a clinician without a version (a row deleted by hand): no way to tell a change, not kept
+            slots, starts = whole_days()
     first = bisect_left(starts, now + notice)
     last = len(starts) if latest_start is None else bisect_right(starts, latest_start)
     return slots[first:last]

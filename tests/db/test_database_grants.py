@@ -5,8 +5,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
+from portal.auth.models import Role
+from portal.booking.models import Clinician, SlotVersion
 from portal.extensions import db
 from tests import factories
 
@@ -49,6 +52,25 @@ def test_the_app_role_adds_to_the_audit_log_and_works_with_the_clinics_tables(ap
                       f"{user.id})")
     as_role(app_role, f"UPDATE user_account SET phone = '(555) 010-9999' WHERE id = {user.id}")
     assert as_role(app_role, "SELECT count(*) FROM audit_event").scalar() == 1
+
+
+def test_the_app_role_can_run_the_slot_version_triggers(app, app_role):
+    """Migration 0012's triggers run as the role that writes, so the app's role must be able to add
+    a clinician's slot_version row and raise it when it books (else every booking would fail)."""
+    patient, visit, clinician = factories.make_user(), factories.make_type(), factories.make_clinician()
+    doctor = factories.make_user(role=Role.DOCTOR)
+    patient_id, visit_id, clinician_id, doctor_id = patient.id, visit.id, clinician.id, doctor.id
+    versions = select(SlotVersion.version).join_from(SlotVersion, Clinician)
+    before = db.session.scalar(versions.where(Clinician.id == clinician_id))
+    db.session.rollback()
+    as_role(app_role, "INSERT INTO appointment (patient_id, clinician_id, appointment_type_id, start_at, end_at, "
+                      "status, overbook, created_at, updated_at) VALUES "
+                      f"({patient_id}, {clinician_id}, {visit_id}, date_trunc('hour', now()) + interval '7 days', "
+                      "date_trunc('hour', now()) + interval '7 days 30 minutes', 'booked', false, now(), now())")
+    as_role(app_role, "INSERT INTO clinician (user_id, display_name, title, active) "
+                      f"VALUES ({doctor_id}, 'New', '', true)")
+    assert db.session.scalar(versions.where(Clinician.id == clinician_id)) == before + 1
+    assert db.session.scalar(versions.where(Clinician.user_id == doctor_id)) == 0
 
 
 @pytest.mark.parametrize("statement", [
