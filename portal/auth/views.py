@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import bindparam, select
 
 from portal.auth import sessions, totp
 from portal.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm
@@ -27,14 +28,17 @@ login_manager.login_message = "Please log in to see that page."
 login_manager.login_message_category = "info"
 
 
+# The account and its epoch in one statement built once: asked on every logged-in request.
+_CURRENT_ACCOUNT = select(User).where(User.id == bindparam("user_id"), User.session_epoch == bindparam("epoch"))
+
+
 @login_manager.user_loader
 def load_user(login_id: str) -> User | None:
     """The account of a session's login id ("id:epoch", User.get_id), while its epoch is current."""
     user_id, _, epoch = login_id.partition(":")
-    if not (user_id.isdigit() and epoch.isdigit()):
+    if not (user_id.isdigit() and epoch.isdigit() and int(user_id) < 2**31 and int(epoch) < 2**31):
         return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.session_epoch == int(epoch) else None
+    return db.session.scalars(_CURRENT_ACCOUNT, {"user_id": int(user_id), "epoch": int(epoch)}).first()
 
 
 def safe_next(target: str | None) -> str | None:
