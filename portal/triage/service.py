@@ -3,6 +3,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import defer
 
 from portal import audit
 from portal.audit import AuditAction
@@ -113,9 +114,15 @@ def _lock_patient(patient_id: int | None) -> None:
         db.session.execute(select(User.id).where(User.id == patient_id).with_for_update())
 
 
+_LATEST = (select(TriageSubmission).where(TriageSubmission.patient_id == bindparam("patient_id"))
+           .options(defer(TriageSubmission.answers), defer(TriageSubmission.outcome))
+           .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+
+
 def latest_submission(patient_id: int) -> TriageSubmission | None:
-    return db.session.scalar(select(TriageSubmission).where(TriageSubmission.patient_id == patient_id)
-                             .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc()).limit(1))
+    """The patient's latest answers, for what they route to and how urgent they are: the answers
+    and outcome themselves (JSON, parsed on reading) are loaded only if asked for."""
+    return db.session.scalar(_LATEST, {"patient_id": patient_id})
 
 
 _OPEN_EMERGENCY_ID = (
