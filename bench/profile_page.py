@@ -98,7 +98,7 @@ def main() -> None:
     profiler.disable()
     stats = pstats.Stats(profiler)
 
-    view = app.view_functions[app.url_map.bind("localhost").match(arguments.path)[0]]
+    view = app.view_functions[app.url_map.bind("localhost").match(arguments.path.partition("?")[0])[0]]
     view_code = inspect.unwrap(view).__code__  # the view itself, under its guards
     parts = [PARTS[0], (f"view function ({view_code.co_name})", view_code.co_filename, view_code.co_name),
              *PARTS[1:]]

@@ -15,6 +15,14 @@ from portal.extensions import db
 _hasher = PasswordHasher()
 
 
+def age_on(born: date | None, day: date) -> int | None:
+    """Whole years on `day` of someone born on `born`, or None without a date of birth; for lists
+    that read the date of birth as a column rather than load each User (the doctors' queue)."""
+    if born is None:
+        return None
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
 class Role(StrEnum):
     PATIENT = "patient"
     DESK = "desk"
@@ -102,10 +110,7 @@ class User(UserMixin, db.Model):
 
     def age_on(self, day: date) -> int | None:
         """Whole years on `day`, or None without a date of birth."""
-        born = self.date_of_birth
-        if born is None:
-            return None
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return age_on(self.date_of_birth, day)
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
