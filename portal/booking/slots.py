@@ -138,14 +138,15 @@ def weekly_schedules(clinician_ids: Collection[int], *, connection: Connection |
         for clinician_id, versions in by_version.items()})
 
 
-_OFFERING = (select(Clinician.id).join(clinician_appointment_type)
-             .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == bindparam("type_id"))
-             .order_by(Clinician.id))
+# The active clinicians giving a visit type (:type_id), in id order; pages add the columns they show.
+OFFERING = (select(Clinician.id).join(clinician_appointment_type)
+            .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == bindparam("type_id"))
+            .order_by(Clinician.id))
 
 
 def clinician_ids_offering(appointment_type: AppointmentType) -> list[int]:
     """Active clinicians who give this kind of visit, in a stable order."""
-    return list(db.session.connection().scalars(_OFFERING, {"type_id": appointment_type.id}))
+    return list(db.session.connection().scalars(OFFERING, {"type_id": appointment_type.id}))
 
 
 def free_slots_by_clinician(appointment_type: AppointmentType, clinician_ids: Collection[int], *,

@@ -8,11 +8,11 @@ from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from flask import flash, request
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row
 
-from portal.booking.models import AppointmentType, Clinician, clinician_appointment_type
+from portal.booking.models import AppointmentType, Clinician
 from portal.booking.picker import chosen_day, times_of_day
-from portal.booking.slots import Slot, next_open_slots, open_slots
+from portal.booking.slots import OFFERING, Slot, next_open_slots, open_slots
 from portal.extensions import db
 
 DAYS_SHOWN = 7
@@ -66,9 +66,7 @@ def picked_slot(*, now: datetime, latest: datetime,
     return (start, clinician) if clinician is not None and clinician.active else None
 
 
-_CLINICIANS_OFFERING = (select(Clinician.id, Clinician.display_name).join(clinician_appointment_type)
-                        .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == bindparam("type_id"))
-                        .order_by(Clinician.id))
+_CLINICIANS_OFFERING = OFFERING.add_columns(Clinician.display_name)
 
 
 def clinicians_offering(appointment_type: AppointmentType) -> dict[int, Row]:
