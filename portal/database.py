@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 from portal.extensions import db
 
 WRITE_OPTION = "portal_write_transaction"
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 # Every primary key is an INTEGER: 32 bits on PostgreSQL (SQLite's go to 64).
 LARGEST_ID = 2**31 - 1
@@ -108,6 +109,9 @@ def configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
+            # Reads straight from the file's pages in memory instead of a copy per page through
+            # read(): the big clinic's queue spent half its SQL time copying (bench/README.md).
+            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
