@@ -42,8 +42,9 @@ class Browser:
     """Just enough of a browser: a cookie jar, form posts with the page's hidden fields, no
     automatic redirects."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, timeout: float = 30):
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects)
 
@@ -51,7 +52,7 @@ class Browser:
         """(status, Location header, body) of one GET, or POST when `data` is given."""
         body = None if data is None else urllib.parse.urlencode(data).encode()
         try:
-            response = self.opener.open(self.base_url + path, data=body, timeout=30)
+            response = self.opener.open(self.base_url + path, data=body, timeout=self.timeout)
         except urllib.error.HTTPError as error:  # 3xx (not followed) and 4xx/5xx arrive here
             response = error
         with response:

@@ -32,12 +32,10 @@ import sys
 import tempfile
 import threading
 import time as clock
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from html.parser import HTMLParser
-from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -47,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.login import Browser  # noqa: E402
 from bench.scratch import scratch_database  # noqa: E402
 from portal import create_app  # noqa: E402
 from portal.auth.models import Role, User  # noqa: E402
@@ -191,45 +190,27 @@ class Forms(HTMLParser):
         return found
 
 
-class KeepRedirects(urllib.request.HTTPRedirectHandler):
-    """Answers are counted as they come: a redirect is the answer, not followed."""
-
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
 class Patient:
-    """A browser of its own: a cookie jar, talking to one app process."""
+    """A browser of its own (bench/login.py's: cookies, forms, redirects not followed), talking to
+    one app process."""
 
     def __init__(self, base: str, email: str):
-        self.base, self.email = base, email
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), KeepRedirects())
-
-    def request(self, path: str, fields: dict[str, str] | None = None) -> tuple[int, str, str]:
-        """Status, Location and page of a GET, or of a POST when `fields` are given."""
-        data = urlencode(fields).encode() if fields is not None else None
-        try:
-            with self.opener.open(self.base + path, data=data, timeout=WAIT) as answer:
-                return answer.status, answer.headers.get("Location", ""), answer.read().decode()
-        except urllib.error.HTTPError as answer:
-            return answer.code, answer.headers.get("Location", ""), answer.read().decode()
+        self.browser, self.email = Browser(base, timeout=WAIT), email
 
     def open_confirm_page(self, start: datetime, clinician_id: int) -> tuple[str, dict[str, str]]:
         """Log in through the form, then open the confirm page of this time: its form, ready to post."""
-        status, _, page = self.request("/auth/login")
-        _, fields = Forms(page).having("password")
-        status, _, page = self.request("/auth/login", {**fields, "email": self.email, "password": PASSWORD})
+        status, _, _ = self.browser.submit("/auth/login", {"email": self.email, "password": PASSWORD})
         if status != 302:
             raise RuntimeError(f"login answered {status}")
-        status, _, page = self.request("/book/confirm?" + urlencode({"start": start.isoformat(),
-                                                                      "clinician": clinician_id}))
+        status, _, page = self.browser.request("/book/confirm?" + urlencode({"start": start.isoformat(),
+                                                                              "clinician": clinician_id}))
         if status != 200:
             raise RuntimeError(f"the confirm page answered {status}")
         return Forms(page).having("idempotency_key")
 
     def book(self, action: str, fields: dict[str, str]) -> str:
         """Post the confirm form: "booked", "taken", or what else came back."""
-        status, location, page = self.request(action, fields)
+        status, location, page = self.browser.request(action, fields)
         if status == 302 and "booked=" in location:
             return "booked"
         if status == 409 and SlotUnavailable.message in page:
