@@ -11,11 +11,11 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from portal import clinic
 from portal.auth.guards import roles_required
-from portal.auth.models import Role, User, age_on
+from portal.auth.models import Role, User
 from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.extensions import db
 from portal.queue.forms import EmergencyDealtWithForm, ReviewForm
-from portal.triage.models import ReviewState, TriageReview, TriageSubmission
+from portal.triage.models import ReviewState, TriageReview, TriageSubmission, case_age, emergency_open
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT
 from portal.triage.service import ReviewError, record_emergency_dealt_with, record_review, record_staff_view
@@ -117,13 +117,12 @@ def _cases(statement: Select, parameters: dict, *, page: int, page_size: int, to
     rows = db.session.execute(statement, {**parameters, "limit": page_size, "offset": (page - 1) * page_size})
     cases = []
     for row in rows:
-        age = age_on(row.date_of_birth, today)  # as TriageSubmission.age_on: else the age answered
         cases.append(QueueCase(
-            id=row.id, urgency=row.urgency, patient_name=row.name, age=row.answered_age if age is None else age,
+            id=row.id, urgency=row.urgency, patient_name=row.name,
+            age=case_age(row.date_of_birth, row.answered_age, today),
             route=row.route, current_route=row.current_route, route_provisional=row.route_provisional,
             booked=row.booked, review_state=row.review_state, created_at=row.created_at,
-            # as TriageSubmission.emergency_open
-            emergency_open=row.urgency == Urgency.EMERGENCY and row.emergency_cleared_at is None,
+            emergency_open=emergency_open(row.urgency, row.emergency_cleared_at),
             reasons=row.outcome.get("reasons", []), flags=row.outcome.get("flags", [])))
     return cases
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.auth.models import User
+from portal.auth.models import User, age_on
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
 from portal.triage.rules import TriageOutcome
@@ -80,11 +80,22 @@ class TriageSubmission(db.Model):
     @property
     def emergency_open(self) -> bool:
         """An emergency that no doctor has yet recorded as dealt with: booking is closed."""
-        return self.is_emergency and self.emergency_cleared_at is None
+        return emergency_open(self.urgency, self.emergency_cleared_at)
 
     def age_on(self, day: date) -> int | None:
-        age = self.patient.age_on(day) if self.patient else None
-        return age if age is not None else self.answers.get("age")
+        return case_age(self.patient.date_of_birth if self.patient else None, self.answers.get("age"), day)
+
+
+def emergency_open(urgency: str, cleared_at: datetime | None) -> bool:
+    """TriageSubmission.emergency_open from the two columns, for lists that read columns (the queue)."""
+    return urgency == Urgency.EMERGENCY and cleared_at is None
+
+
+def case_age(date_of_birth: date | None, answered_age: int | None, day: date) -> int | None:
+    """A case's age on `day`: from the patient's date of birth when there is one, else the age
+    given in the answers (TriageSubmission.age_on, for lists that read columns)."""
+    age = age_on(date_of_birth, day)
+    return age if age is not None else answered_age
 
 
 # The doctors' queue (portal/queue/views.py) in its own order, most urgent first, then oldest, then
