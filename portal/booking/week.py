@@ -22,8 +22,8 @@ Notify = Callable[[str, str], None]  # (message, category), as flask.flash takes
 
 
 def week_start(today: date, last: date, notify: Notify = flash) -> date:
-    """The first day shown: ?week=YYYY-MM-DD, never before today and never after `last`; today
-    when it is missing or garbled. A week the page cannot show is said so (a stale bookmark, a
+    """The first day shown: ?week=YYYY-MM-DD, never before today and never after `last` (a week
+    asked for beyond it is the week that ends on `last`); today when it is missing or garbled. A week the page cannot show is said so (a stale bookmark, a
     mistyped address) through `notify`, so nobody takes the week shown for the one they asked for."""
     asked = request.args.get("week", "")
     if not asked:
@@ -35,9 +35,13 @@ def week_start(today: date, last: date, notify: Notify = flash) -> date:
         return today
     if first < today:
         notify("That week starts before today, so here are the times from today.", "warning")
-    elif first > last:
+        return today
+    if first > last:
+        # The seven days that end on the last day: a week starting on it would show one day, and
+        # none of its times at all when the horizon falls before that day's opening hour.
         notify(f"Times can be booked up to {last:%-d %B %Y}, so here is the last week.", "warning")
-    return min(max(first, today), last)
+        return max(today, last - timedelta(days=DAYS_SHOWN - 1))
+    return first
 
 
 def days_of_week(first_day: date) -> list[date]:

@@ -311,11 +311,12 @@ def test_a_week_past_the_horizon_gives_the_last_week_and_says_so(app):
 
     after = datetime.now(timezone.utc)
     assert data["notices"] == [f"Times can be booked up to {last:%-d %B %Y}, so here is the last week."]
-    assert data["week"]["first_day"] == last.isoformat()
+    # The seven days that end on the last day: at any hour of the day some of them have times.
+    assert data["week"]["first_day"] == (last - timedelta(days=6)).isoformat()
+    assert data["days"][-1]["date"] == last.isoformat()
     assert data["week"]["next"] is None
-    assert data["week"]["previous"] == (last - timedelta(days=7)).isoformat()
-    assert max(all_starts(data), default=after) <= after + timedelta(days=90)
-    assert not any(d["times"] for d in data["days"][1:])
+    assert data["week"]["previous"] == (last - timedelta(days=13)).isoformat()
+    assert all_starts(data) and max(all_starts(data)) <= after + timedelta(days=90)
     assert flashed(browser) == []
     # The page says the same, once: the JSON call flashed nothing for it.
     assert shown_notices(browser.get("/book/?week=2999-01-05")) == data["notices"]
@@ -341,11 +342,11 @@ def test_an_urgent_case_gets_only_the_next_24_hours(app):
     # The same times as the outcome page offers an urgent case (the week page sends it there).
     outcome = browser.get(browser.get("/book/").headers["Location"])
     assert page_times(outcome) == [time_ for day in data["days"] for time_ in times_of(day)]
-    # A later week is out of reach: the case gets the last week it can book (from the day its 24
-    # hours end), said so, and still nothing beyond the 24 hours; its first free time is the next one.
+    # A later week is out of reach: the case gets the last week it can book (this week, which holds
+    # the day its 24 hours end), said so, and still nothing beyond the 24 hours.
     later = free_times(browser, week=(clinic_today() + timedelta(days=7)).isoformat())
     last_day = (after + timedelta(hours=24)).astimezone(CHICAGO).date()
-    assert later["week"]["first_day"] == last_day.isoformat()
+    assert later["week"]["first_day"] == clinic_today().isoformat()
     assert later["notices"] == [f"Times can be booked up to {last_day:%-d %B %Y}, so here is the last week."]
     assert all(start <= after + timedelta(hours=24) for start in all_starts(later))
     assert later["first_free"] == data["first_free"]
