@@ -81,6 +81,15 @@ def pool_options(env) -> dict:
             "pool_pre_ping": env("DB_POOL_PRE_PING", "1") == "1"}
 
 
+LETTER_PAPERS = ("A4", "Letter")
+
+
+def _letter_paper(name: str) -> str:
+    if name not in LETTER_PAPERS:
+        raise RuntimeError(f"LETTER_PAPER={name!r}: use A4 or Letter (US Letter)")
+    return name
+
+
 def from_environment(instance_path: Path) -> dict:
     env = os.environ.get
     return {
@@ -95,6 +104,8 @@ def from_environment(instance_path: Path) -> dict:
         "CLINIC_PHONE": env("CLINIC_PHONE", "(555) 010-4477"),
         "CLINIC_ADDRESS": env("CLINIC_ADDRESS", "100 Example Avenue, Suite 2, Springfield"),
         "EMERGENCY_NUMBER": env("EMERGENCY_NUMBER", "911"),
+        # The paper size of referral letters as PDF (portal/letters/pdf.py): A4 or Letter.
+        "LETTER_PAPER": _letter_paper(env("LETTER_PAPER", "Letter")),
         # Patients book at least this long ahead, so the clinic can prepare (front desk can override).
         "BOOKING_MIN_NOTICE_MINUTES": int(env("BOOKING_MIN_NOTICE_MINUTES", "60")),
         # How far ahead a patient may book.

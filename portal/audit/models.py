@@ -40,6 +40,11 @@ class AuditAction(StrEnum):
     TRIAGE_REVIEWED = "triage.reviewed"
     TRIAGE_EMERGENCY_CLEARED = "triage.emergency_cleared"
     TRIAGE_CLAIMED = "triage.claimed"  # anonymous answers joined a patient's record, as the patient confirmed
+    LETTER_DRAFTED = "letter.drafted"  # a referral letter or scan request started, or its correction
+    LETTER_EDITED = "letter.edited"
+    LETTER_SIGNED = "letter.signed"
+    LETTER_VIEWED = "letter.viewed"
+    LETTER_DOWNLOADED = "letter.downloaded"  # as PDF or FHIR
     SCHEDULE_CHANGED = "schedule.changed"
     TIME_OFF_ADDED = "schedule.time_off_added"
     TIME_OFF_REMOVED = "schedule.time_off_removed"

@@ -21,6 +21,8 @@ from portal.booking.slots import Slot, next_open_slots, open_slots
 from portal.booking.week import clinicians_offering, free_week, picked_slot
 from portal.database import utc_now
 from portal.extensions import db
+from portal.letters.content import KIND_TITLES
+from portal.letters.service import latest_versions, signed_letters_of
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
 from portal.triage.service import latest_submission, open_emergency, record_staff_view
@@ -231,8 +233,10 @@ def _confirm_slot(appointment_type: AppointmentType, write, *, success: str, end
 def my_appointments():
     now = utc_now()
     upcoming, past = upcoming_and_past(current_user.id, now)
+    letters = signed_letters_of(current_user.id)
     return render_template("booking/appointments.html", upcoming=upcoming, past=past, now=now,
-                           status_labels=PATIENT_STATUS_LABELS, highlight=request.args.get("booked", type=int))
+                           status_labels=PATIENT_STATUS_LABELS, highlight=request.args.get("booked", type=int),
+                           letters=letters, current_letters=latest_versions(letters), letter_titles=KIND_TITLES)
 
 
 def _own_appointment(appointment_id: int) -> Appointment:

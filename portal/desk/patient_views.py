@@ -32,6 +32,8 @@ from portal.booking.week import free_week, picked_slot
 from portal.database import utc_now, write_transaction
 from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.extensions import db
+from portal.letters.content import KIND_TITLES
+from portal.letters.service import latest_versions, signed_letters_of
 from portal.patients.search import (PatientQuery, SearchResults, UnclearSearch, latest_triage_by_patient,
                                     parse_query, search_patients)
 from portal.triage.models import TriageSubmission
@@ -104,7 +106,9 @@ def patient(patient_id: int):
     now = utc_now()
     upcoming, past = upcoming_and_past(record.id, now)
     today = clinic.today(now)
+    letters = signed_letters_of(record.id)
     return render_template("desk/patients/patient.html", patient=record, upcoming=upcoming, past=past,
+                           letters=letters, current_letters=latest_versions(letters), letter_titles=KIND_TITLES,
                            triage=latest_triage_by_patient([record.id]).get(record.id), today=today,
                            age=record.age_on(today), **_template_words())
 

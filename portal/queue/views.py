@@ -14,6 +14,9 @@ from portal.auth.guards import roles_required
 from portal.auth.models import Role, User
 from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.extensions import db
+from portal.letters.content import KIND_TITLES, LetterKind
+from portal.letters.forms import ButtonForm
+from portal.letters.service import kinds_for, latest_letter
 from portal.queue.forms import EmergencyDealtWithForm, ReviewForm
 from portal.triage.models import ReviewState, TriageReview, TriageSubmission, case_age, emergency_open
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
@@ -186,7 +189,12 @@ def _case_page(submission_id: int, *, review: ReviewForm | None = None,
             .order_by(Appointment.start_at.desc())).all()
     grouped_answers = [(step, [(QUESTIONS[qid], describe_answer(qid, submission.answers.get(qid)))
                                for qid in step.question_ids]) for step in STEPS]
+    # The letters the case may have, and any it has of a kind its route no longer gives (a draft
+    # started before the route changed stays in reach; signing it is refused, with the reason).
+    letters = [(kind, latest_letter(submission.id, kind)) for kind in LetterKind]
+    letters = [(kind, letter) for kind, letter in letters if letter is not None or kind in kinds_for(submission)]
     page = render_template("queue/case.html", submission=submission, result=submission.result, form=review,
+                           letters=letters, letter_button=ButtonForm(), letter_titles=KIND_TITLES,
                            emergency_form=emergency, grouped_answers=grouped_answers, appointments=appointments,
                            today=clinic.today(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
                            flag_text=FLAG_TEXT)

@@ -11,6 +11,8 @@ from portal import access
 from portal.auth.models import Role
 from portal.booking.service import book_appointment
 from portal.extensions import db
+from portal.letters.content import LetterKind
+from portal.letters.service import sign_letter, start_letter
 from portal.notify.feeds import set_feed
 from portal.notify.models import OutboxMessage
 from tests import factories
@@ -41,11 +43,15 @@ def world(app):
                                    appointment_type_id=visit.id, start=local(day, 10))
     time_off = factories.make_time_off(clinician, local(day, 16), local(day, 17))
     message = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
+    sleep_case = factories.make_submission(users[Role.PATIENT], route="sleep_study_referral")
+    letter = start_letter(sleep_case.id, LetterKind.SLEEP_STUDY_REFERRAL, doctor=users[Role.DOCTOR])
+    sign_letter(letter.id, doctor=users[Role.DOCTOR], history="", question="Please assess.")
     values = {"appointment_id": appointment.id, "submission_id": submission.id, "clinician_id": clinician.id,
               "time_off_id": time_off.id, "patient_id": users[Role.PATIENT].id,
               "user_id": users[Role.PATIENT].id, "step_id": "safety",
               "filename": "portal.css", "message_id": message,
-              "token": set_feed(clinician.id, on=True, by_user=users[Role.DESK])}
+              "token": set_feed(clinician.id, on=True, by_user=users[Role.DESK]),
+              "letter_id": letter.id, "kind": LetterKind.SLEEP_STUDY_REFERRAL.value}
     emails = {role: user.email for role, user in users.items()}
     db.session.rollback()
     return emails, values

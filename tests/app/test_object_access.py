@@ -16,6 +16,8 @@ from portal.auth.tokens import account_link_issued, issue_link
 from portal.booking.service import book_appointment
 from portal.database import LARGEST_ID, utc_now
 from portal.extensions import db
+from portal.letters.content import LetterKind
+from portal.letters.service import sign_letter, start_letter
 from portal.notify.feeds import set_feed
 from portal.notify.models import OutboxMessage
 from tests import factories
@@ -30,8 +32,8 @@ STRANGERS = {"patient B", "anonymous"}  # who reaches none of A's records (staff
 # The arguments of URLs that name a record. A URL with an argument in neither set fails
 # test_every_url_argument_is_known until it is added here (and to the world fixture below).
 ID_ARGUMENTS = {"appointment_id", "submission_id", "patient_id", "user_id", "clinician_id", "time_off_id",
-                "message_id", "token"}
-NOT_RECORDS = {"filename", "step_id"}  # static files; the questionnaire's steps
+                "message_id", "token", "letter_id"}
+NOT_RECORDS = {"filename", "step_id", "kind"}  # static files; the questionnaire's steps; a letter's kind
 
 
 def password_link(world) -> str:
@@ -52,7 +54,8 @@ KEYS = {"notify.feed": lambda world: set_feed(world["clinician_id"], on=True, by
 STAFF_TOLD_NOT_FOUND = {"booking.outcome": {Role.DESK, Role.ADMIN}}  # triage outcomes: patient and doctors
 
 MISSING = {"appointment_id": 987654, "submission_id": 987654, "patient_id": 987654, "user_id": 987654,
-           "clinician_id": 987654, "time_off_id": 987654, "message_id": 987654, "token": "no-such-key-" + "x" * 30}
+           "clinician_id": 987654, "time_off_id": 987654, "message_id": 987654, "letter_id": 987654,
+           "token": "no-such-key-" + "x" * 30}
 # Ids no row can have (past the database's integer), and a key longer than any key: 404, never a 500.
 BEYOND = {**{name: LARGEST_ID + 1 for name in MISSING if name != "token"}, "token": "k" * 3000}
 HUGE = {**{name: 10**30 for name in MISSING if name != "token"}, "token": "\u00e9" * 500}
@@ -75,9 +78,13 @@ def world(app):
                                    start=local(day, 10))
     time_off = factories.make_time_off(clinician, local(day, 16), local(day, 17))
     message = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.appointment_id == appointment.id))
+    # A's signed referral letter: hers, the desk's and the doctors' to read, nobody else's.
+    sleep_case = factories.make_submission(owner, route="sleep_study_referral")
+    letter = start_letter(sleep_case.id, LetterKind.SLEEP_STUDY_REFERRAL, doctor=users["doctor"])
+    sign_letter(letter.id, doctor=users["doctor"], history="", question="Please assess.")
     world = {"appointment_id": appointment.id, "submission_id": submission.id, "patient_id": owner.id,
              "user_id": owner.id, "clinician_id": clinician.id, "time_off_id": time_off.id, "message_id": message,
-             "desk_user": users["desk"]}
+             "letter_id": letter.id, "desk_user": users["desk"]}
     world["keys"] = {endpoint: make(world) for endpoint, make in KEYS.items()}
     world["emails"] = {actor: user.email for actor, user in users.items()}
     db.session.rollback()
@@ -115,6 +122,8 @@ def answer(response) -> str:
     status, location = response.status_code, response.headers.get("Location", "")
     if status == 302 and "/auth/login" in location:
         return LOGIN_PAGE
+    if status == 401 and (response.get_json(silent=True) or {}).get("error") == "login_required":
+        return LOGIN_PAGE  # data for scripts (.json): told to log in, in JSON
     if status in (403, 404):
         return str(status)
     return REACHES if status < 500 else f"{status}"

@@ -1,0 +1,1 @@
+"""Referral letters and scan requests: drafted from a triage case, signed by a doctor, sent as PDF and FHIR."""
