@@ -16,7 +16,7 @@ from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES, LetterKind
 from portal.letters.forms import ButtonForm
-from portal.letters.service import kinds_for, latest_letter
+from portal.letters.service import kinds_for, latest_letter, latest_versions, signed_letters_of
 from portal.queue.forms import EmergencyDealtWithForm, ReviewForm
 from portal.triage.models import ReviewState, TriageReview, TriageSubmission, case_age, emergency_open
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
@@ -193,8 +193,12 @@ def _case_page(submission_id: int, *, review: ReviewForm | None = None,
     # started before the route changed stays in reach; signing it is refused, with the reason).
     letters = [(kind, latest_letter(submission.id, kind)) for kind in LetterKind]
     letters = [(kind, letter) for kind, letter in letters if letter is not None or kind in kinds_for(submission)]
+    # The patient's signed letters from their other cases, as the desk's record of them lists them.
+    other_letters = [letter for letter in signed_letters_of(submission.patient_id)
+                     if letter.submission_id != submission.id] if submission.patient_id is not None else []
     page = render_template("queue/case.html", submission=submission, result=submission.result, form=review,
                            letters=letters, letter_button=ButtonForm(), letter_titles=KIND_TITLES,
+                           other_letters=other_letters, current_letters=latest_versions(other_letters),
                            emergency_form=emergency, grouped_answers=grouped_answers, appointments=appointments,
                            today=clinic.today(), route_labels=ROUTE_LABELS, rule_text=CLINICIAN_RULE_TEXT,
                            flag_text=FLAG_TEXT)

@@ -356,6 +356,24 @@ def test_the_case_page_shows_the_letter_in_its_letters_card_once_started_and_onc
     assert len(letter_rows()) == 1
 
 
+def test_a_case_page_lists_the_patients_signed_letters_from_their_other_cases(app):
+    patient = patient_named("George Whitfield", date(1968, 6, 25))
+    earlier = store_case(CASE_2, patient)
+    _, doctor = doctor_browser(app)
+    letter_id = open_letter(doctor, earlier.id, SLEEP)
+    sign(doctor, letter_id, history="", question="Please assess for sleep apnoea.")
+    later = store_worked_case(1, patient)  # answered again months later: now a scan
+
+    page = doctor.get(f"/queue/{later.id}")
+
+    listed = signed_letters_on(page)
+    assert len(listed) == 1 and listed[0].startswith("Referral for a sleep study Signed by")
+    assert f'href="/letters/{letter_id}.pdf"' in page.get_data(as_text=True)
+    assert "Write the request for a venous duplex ultrasound" in words(letters_card(page))
+    # The letter's own case does not list it twice.
+    assert signed_letters_on(doctor.get(f"/queue/{earlier.id}")) == []
+
+
 # --- cases that may not have a letter ---------------------------------------------------------
 
 def refused_start(browser, case_id: int, kind: str):
