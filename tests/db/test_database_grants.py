@@ -11,6 +11,9 @@ from sqlalchemy.exc import DBAPIError
 from portal.auth.models import Role
 from portal.booking.models import Clinician, SlotVersion
 from portal.extensions import db
+from portal.letters.content import LetterKind
+from portal.letters.models import Letter
+from portal.letters.service import sign_letter, start_letter
 from tests import factories
 
 GRANTS = Path(__file__).resolve().parents[2] / "deploy" / "postgres-grants.sql"
@@ -86,3 +89,27 @@ def test_the_app_role_can_run_the_slot_version_triggers(app, app_role):
 def test_the_app_role_cannot_change_or_remove_the_audit_log(app, app_role, statement):
     with pytest.raises(DBAPIError, match="permission denied|must be owner"):
         as_role(app_role, statement)
+
+
+def test_the_app_role_edits_a_draft_letter_but_cannot_change_a_signed_one_or_turn_its_lock_off(app, app_role):
+    """Migration 0013's trigger holds for the app's role too, and that role, owning no table,
+    cannot switch the trigger off or drop it."""
+    doctor = factories.make_user(role=Role.DOCTOR)
+    draft = start_letter(factories.make_submission(factories.make_user(), route="sleep_study_referral").id,
+                         LetterKind.SLEEP_STUDY_REFERRAL, doctor=doctor)
+    signed = start_letter(factories.make_submission(factories.make_user(), route="sleep_study_referral").id,
+                          LetterKind.SLEEP_STUDY_REFERRAL, doctor=doctor)
+    sign_letter(signed.id, doctor=doctor, history="", question="Please assess.")
+    draft_id, signed_id = draft.id, signed.id
+    db.session.rollback()
+    as_role(app_role, f"UPDATE referral_letter SET history = 'Snores.' WHERE id = {draft_id}")
+    for statement in (f"UPDATE referral_letter SET history = 'rewritten' WHERE id = {signed_id}",
+                      f"DELETE FROM referral_letter WHERE id = {signed_id}"):
+        with pytest.raises(DBAPIError, match="referral_letter is signed"):
+            as_role(app_role, statement)
+    for statement in ("ALTER TABLE referral_letter DISABLE TRIGGER ALL",
+                      "DROP TRIGGER referral_letter_signed_is_final ON referral_letter"):
+        with pytest.raises(DBAPIError, match="must be owner"):
+            as_role(app_role, statement)
+    assert db.session.scalar(select(Letter.history).where(Letter.id == draft_id)) == "Snores."
+    assert db.session.scalar(select(Letter.history).where(Letter.id == signed_id)) == ""
