@@ -347,7 +347,11 @@ def test_the_case_page_shows_the_letter_in_its_letters_card_once_started_and_onc
     card = letters_card(doctor.get(f"/queue/{case.id}"))
     assert f'href="/letters/{letter_id}">Referral for a sleep study</a>' in card
     assert "draft, not signed" in words(card)
-    assert open_letter(doctor, case.id, SLEEP) == letter_id, "pressing the button again goes on with the draft"
+    assert "Write the referral" not in words(card), "once started, the card links to the draft instead"
+    # A second press (a double click, a page left open) goes on with the same draft.
+    again = doctor.post(f"/letters/case/{case.id}/{SLEEP}", data={"csrf_token": csrf_token(
+        doctor.get(f"/queue/{case.id}").get_data(as_text=True))})
+    assert location(again) == f"/letters/{letter_id}"
 
     sign(doctor, letter_id, history="", question="Please assess for sleep apnoea.")
     card = letters_card(doctor.get(f"/queue/{case.id}"))
