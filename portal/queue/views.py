@@ -63,6 +63,24 @@ def _filter_value(name: str, allowed) -> str | None:
     return value if value in allowed else None
 
 
+def _page_number(name: str, pages: int) -> int:
+    """The page of a list the address asks for, from 1 to `pages`; one it cannot show is said so
+    (an old bookmark after cases were reviewed, a mistyped address), not silently replaced."""
+    asked = request.args.get(name, "")
+    if not asked:
+        return 1
+    try:
+        number = int(asked)
+    except ValueError:
+        flash(f"The page “{asked[:20]}” was not understood, so here is the first page.", "warning")
+        return 1
+    if not 1 <= number <= pages:
+        shown = 1 if number < 1 else pages
+        flash(f"There is no page {number} of this list now, so here is page {shown} of {pages}.", "warning")
+        return shown
+    return number
+
+
 def _totals(conditions: list, *, filters_need_rows: bool) -> tuple[int, int]:
     """How many patients' cases and how many answers not yet linked to a patient match the filters.
 
@@ -151,9 +169,9 @@ def queue():
     total, anonymous_total = _totals([FILTER_COLUMNS[name] == value for name, value in parameters.items()],
                                      filters_need_rows=bool(route or review))
     pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    page = _page_number("page", pages)
     anonymous_pages = max(1, -(-anonymous_total // ANONYMOUS_PAGE_SIZE))
-    anonymous_page = min(max(request.args.get("anon_page", 1, type=int), 1), anonymous_pages)
+    anonymous_page = _page_number("anon_page", anonymous_pages)
     cases_statement, anonymous_statement = _page_statements(frozenset(parameters))
     today = clinic.today()
     cases = _cases(cases_statement, parameters, page=page, page_size=PAGE_SIZE, today=today)

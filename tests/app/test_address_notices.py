@@ -128,3 +128,17 @@ def test_the_queue_says_which_filter_it_did_not_understand(app):
     response = doctor.get("/queue/?route=brain_surgery&urgency=urgent")
     assert response.status_code == 200
     assert notices(response) == ["The route filter “brain_surgery” was not understood, so it is not applied."]
+
+
+@pytest.mark.parametrize("asked, notice", [
+    ("page=two", "The page “two” was not understood, so here is the first page."),
+    ("page=0", "There is no page 0 of this list now, so here is page 1 of 1."),
+    ("page=99", "There is no page 99 of this list now, so here is page 1 of 1."),
+    ("anon_page=9", "There is no page 9 of this list now, so here is page 1 of 1."),
+])
+def test_the_queue_says_which_page_it_shows_instead_of_one_it_cannot(app, asked, notice):
+    _, doctor = logged_in(app, Role.DOCTOR)
+    response = doctor.get(f"/queue/?{asked}")
+    assert response.status_code == 200
+    assert notices(response) == [notice]
+    assert notices(doctor.get("/queue/?page=1")) == []  # a page that exists needs no notice
