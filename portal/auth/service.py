@@ -135,10 +135,26 @@ def set_password_with_link(token: str, password: str) -> User | None:
     return user
 
 
+class AccountLocked(Exception):
+    """Too many wrong passwords: none is checked until `until` (aware, UTC)."""
+
+    def __init__(self, until: datetime):
+        super().__init__(f"locked until {until.isoformat(timespec='seconds')}")
+        self.until = until
+
+
 def change_password(user_id: int, current: str, new: str) -> User | None:
     """Set a new password when `current` is right (a wrong one counts towards the lockout);
-    every session of the account ends. None when the current password is wrong."""
+    every session of the account ends. None when the current password is wrong. While the
+    account is locked no password is checked at all (AccountLocked), as at the login page: a
+    stolen session must not go on guessing the password here."""
     user = db.session.get(User, user_id)
+    if is_locked(user):
+        until = user.locked_until
+        with write_transaction():
+            account_event.send(db.session.get(User, user_id), action=AccountEvent.LOGIN_FAILED,
+                               detail="password change refused: the account is locked")
+        raise AccountLocked(until)
     if not user.check_password(current):
         record_failed_login(user_id, "wrong current password when changing it")
         return None

@@ -8,12 +8,14 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 
+from portal import clinic
 from portal.auth import sessions, totp
 from portal.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm
 from portal.auth.models import AccountEvent, Role, User, normalise_email
-from portal.auth.service import (SecondFactorResult, authenticate, change_password, check_second_factor, end_sessions,
-                                 enrol_second_factor, is_locked, make_new_recovery_codes, record_login,
-                                 register_online, remove_second_factor, unused_recovery_codes)
+from portal.auth.service import (AccountLocked, SecondFactorResult, authenticate, change_password,
+                                 check_second_factor, end_sessions, enrol_second_factor, is_locked,
+                                 make_new_recovery_codes, record_login, register_online, remove_second_factor,
+                                 unused_recovery_codes)
 from portal.extensions import db, limiter, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -208,12 +210,18 @@ def security():
     password_form = ChangePasswordForm(personal=(current_user.name, current_user.email))
     if request.form.get("action") == "change_password":
         if password_form.validate_on_submit():
-            user = change_password(current_user.id, password_form.current.data, password_form.password.data)
-            if user is not None:
-                sessions.start_logged_in_session(user)  # this device stays in; every other one is out
-                flash("Your password is changed. You are logged out everywhere else.", "success")
-                return redirect(url_for(".security"))
-            password_form.current.errors.append("That is not your current password.")
+            try:
+                user = change_password(current_user.id, password_form.current.data, password_form.password.data)
+            except AccountLocked as locked:
+                password_form.current.errors.append(
+                    "Too many wrong passwords were typed, so the password cannot be changed until "
+                    f"{locked.until.astimezone(clinic.zone()):%-I:%M %p}. Please try again then.")
+            else:
+                if user is not None:
+                    sessions.start_logged_in_session(user)  # this device stays in; every other one is out
+                    flash("Your password is changed. You are logged out everywhere else.", "success")
+                    return redirect(url_for(".security"))
+                password_form.current.errors.append("That is not your current password.")
         return render_template("auth/security.html", form=form, password_form=password_form,
                                recovery_codes_left=unused_recovery_codes(current_user.id)), 400
     if form.validate_on_submit():

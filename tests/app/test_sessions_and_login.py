@@ -442,6 +442,26 @@ def test_changing_the_password_logs_out_every_other_device_and_keeps_this_one(ap
     assert AuditAction.PASSWORD_CHANGED in actions(account=user)
 
 
+def test_a_locked_account_checks_no_password_on_the_change_form_until_the_lock_ends(app):
+    """Ten wrong current passwords lock the account, as ten wrong logins do; after that even the
+    right one changes nothing, so a stolen session cannot go on guessing here."""
+    user, laptop = logged_in(app)
+    change = {"action": "change_password", "password": "violet kettle harbour", "confirm": "violet kettle harbour"}
+    for attempt in range(10):
+        wrong = submit(laptop, "/auth/security", {**change, "current": f"not-my-password-{attempt}"})
+        assert wrong.status_code == 400
+    db.session.rollback()
+    assert db.session.get(User, user.id).locked_until is not None
+
+    refused = submit(laptop, "/auth/security", {**change, "current": factories.PASSWORD})
+
+    assert refused.status_code == 400
+    assert "Too many wrong passwords were typed, so the password cannot be changed until" in text(refused)
+    db.session.rollback()
+    assert db.session.get(User, user.id).check_password(factories.PASSWORD)
+    assert AuditAction.PASSWORD_CHANGED not in actions(account=user)
+
+
 def test_a_login_on_one_app_process_is_honoured_by_another_and_so_is_the_logout(app, database_url):
     """Nothing of a session lives in a process: two app instances on one database share them."""
     other = make_app(database_url)
