@@ -67,7 +67,7 @@ class OverbookForm(FlaskForm):
     """A deliberate squeeze-in: any clinician, any visit type, a local date and time, and why.
     The choices are filled in by the view; the idempotency key makes a double click book once."""
 
-    clinician_id = SelectField("Clinician", coerce=int, validate_choice=True,
+    clinician_id = SelectField("Clinician to overbook", coerce=int, validate_choice=True,
                                invalid_value_message="Please choose a clinician from the list.",
                                invalid_choice_message="Please choose a clinician from the list.")
     appointment_type_id = SelectField("Visit type", coerce=int, validate_choice=True,

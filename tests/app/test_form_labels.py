@@ -29,6 +29,7 @@ class _Fields(HTMLParser):
         self.ids: dict[str, str] = {}  # element id -> the text inside it (for aria-describedby)
         self._open_labels = 0
         self._texts: list[list] = []
+        self.label_texts: list[str] = []  # what each label says, in page order
 
     def handle_starttag(self, tag, attrs):
         attributes = {name: value or "" for name, value in attrs}
@@ -36,6 +37,7 @@ class _Fields(HTMLParser):
             self._texts.append([attributes["id"], tag, ""])
         if tag == "label":
             self._open_labels += 1
+            self.label_texts.append("")
             if attributes.get("for"):
                 self.label_for.add(attributes["for"])
         if tag in ("input", "select", "textarea") and attributes.get("type") not in ("hidden", "submit", "button"):
@@ -49,6 +51,8 @@ class _Fields(HTMLParser):
             self.ids[element_id] = inside.strip()
 
     def handle_data(self, data):
+        if self._open_labels:
+            self.label_texts[-1] += data
         for open_element in self._texts:
             open_element[2] += data
 
@@ -129,6 +133,7 @@ def test_an_unanswered_choice_is_tied_to_its_question(client):
 def test_every_field_of_the_other_pages_is_labelled(app, client, role, pages):
     factories.make_type()
     patient = factories.make_user()
+    factories.make_clinician()  # two, so the pages offer a choice of clinician
     ids = {"clinician": factories.make_clinician().id, "patient": patient.id,
            "case": factories.make_submission(patient).id}
     browser = client if role == "anonymous" else logged_in(app, role)[1]
@@ -136,3 +141,6 @@ def test_every_field_of_the_other_pages_is_labelled(app, client, role, pages):
         response = browser.get(page.format(**ids))
         assert response.status_code == 200, page
         assert unlabelled(response) == [], page
+        # Two fields named alike ("Clinician" twice) leave a screen reader's user guessing which is which.
+        said = [" ".join(label.split()) for label in fields_of(response).label_texts]
+        assert sorted({label for label in said if said.count(label) > 1}) == [], page
