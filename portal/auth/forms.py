@@ -103,3 +103,12 @@ class ChangePasswordForm(NewPasswordForm):
     on a shared computer cannot take the account over."""
     current = PasswordField("Current password", validators=[
         DataRequired("Please type your current password."), Length(max=200, message=PASSWORD_TOO_LONG)])
+
+
+class SecondFactorOffForm(FlaskForm):
+    """A patient turns two-step login off: their password first, as for changing it, so a session
+    left open on a shared computer cannot take the second factor away. Used with prefix="off", as
+    the password form on the same page has a field named "current" too."""
+
+    current = PasswordField("Your password, to turn two-step login off", validators=[
+        DataRequired("Please type your password."), Length(max=200, message=PASSWORD_TOO_LONG)])

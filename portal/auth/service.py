@@ -143,18 +143,23 @@ class AccountLocked(Exception):
         self.until = until
 
 
+def _refuse_while_locked(user: User, what: str) -> None:
+    """A locked account checks no password, whatever asks for one: the refusal is audited."""
+    if is_locked(user):
+        until, user_id = user.locked_until, user.id
+        with write_transaction():
+            account_event.send(db.session.get(User, user_id), action=AccountEvent.LOGIN_FAILED,
+                               detail=f"{what} refused: the account is locked")
+        raise AccountLocked(until)
+
+
 def change_password(user_id: int, current: str, new: str) -> User | None:
     """Set a new password when `current` is right (a wrong one counts towards the lockout);
     every session of the account ends. None when the current password is wrong. While the
     account is locked no password is checked at all (AccountLocked), as at the login page: a
     stolen session must not go on guessing the password here."""
     user = db.session.get(User, user_id)
-    if is_locked(user):
-        until = user.locked_until
-        with write_transaction():
-            account_event.send(db.session.get(User, user_id), action=AccountEvent.LOGIN_FAILED,
-                               detail="password change refused: the account is locked")
-        raise AccountLocked(until)
+    _refuse_while_locked(user, "password change")
     if not user.check_password(current):
         record_failed_login(user_id, "wrong current password when changing it")
         return None
@@ -293,6 +298,19 @@ def check_second_factor(user_id: int, code: str) -> SecondFactorResult | None:
 def unused_recovery_codes(user_id: int) -> int:
     return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
         RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)))
+
+
+def turn_off_second_factor(user_id: int, password: str) -> bool:
+    """A patient turns their second factor off, giving their password (a wrong one counts towards
+    the lockout, and none is checked while the account is locked: AccountLocked). False when the
+    password is wrong."""
+    user = db.session.get(User, user_id)
+    _refuse_while_locked(user, "turning two-step login off")
+    if not user.check_password(password):
+        record_failed_login(user_id, "wrong password when turning two-step login off")
+        return False
+    remove_second_factor(user_id)
+    return True
 
 
 def remove_second_factor(user_id: int, *, by_admin: bool = False) -> None:

@@ -10,11 +10,12 @@ from sqlalchemy import bindparam, select
 
 from portal import clinic
 from portal.auth import sessions, totp
-from portal.auth.forms import ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm
+from portal.auth.forms import (ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm,
+                               SecondFactorOffForm)
 from portal.auth.models import AccountEvent, Role, User, normalise_email
 from portal.auth.service import (AccountLocked, SecondFactorResult, authenticate, change_password,
                                  check_second_factor, end_sessions, enrol_second_factor, is_locked,
-                                 make_new_recovery_codes, record_login, register_online, remove_second_factor,
+                                 make_new_recovery_codes, record_login, register_online, turn_off_second_factor,
                                  unused_recovery_codes)
 from portal.extensions import db, limiter, login_manager
 
@@ -202,30 +203,53 @@ def logout():
     return redirect(url_for("pages.index"))
 
 
+def _locked_message(locked: AccountLocked, what: str) -> str:
+    return (f"Too many wrong passwords were typed, so {what} until "
+            f"{locked.until.astimezone(clinic.zone()):%-I:%M %p}. Please try again then.")
+
+
 @bp.route("/security", methods=["GET", "POST"])
 @login_required
 def security():
     """The account's security: the second factor, recovery codes, logging out everywhere."""
     form = FlaskForm()
     password_form = ChangePasswordForm(personal=(current_user.name, current_user.email))
-    if request.form.get("action") == "change_password":
+    off_form = SecondFactorOffForm(prefix="off")
+
+    def page(status: int = 200):
+        return render_template("auth/security.html", form=form, password_form=password_form, off_form=off_form,
+                               recovery_codes_left=unused_recovery_codes(current_user.id)), status
+
+    action = request.form.get("action")
+    if action == "change_password":
         if password_form.validate_on_submit():
             try:
                 user = change_password(current_user.id, password_form.current.data, password_form.password.data)
             except AccountLocked as locked:
-                password_form.current.errors.append(
-                    "Too many wrong passwords were typed, so the password cannot be changed until "
-                    f"{locked.until.astimezone(clinic.zone()):%-I:%M %p}. Please try again then.")
+                password_form.current.errors.append(_locked_message(locked, "the password cannot be changed"))
             else:
                 if user is not None:
                     sessions.start_logged_in_session(user)  # this device stays in; every other one is out
                     flash("Your password is changed. You are logged out everywhere else.", "success")
                     return redirect(url_for(".security"))
                 password_form.current.errors.append("That is not your current password.")
-        return render_template("auth/security.html", form=form, password_form=password_form,
-                               recovery_codes_left=unused_recovery_codes(current_user.id)), 400
+        return page(400)
+    if action == "remove_second_factor":
+        if current_user.role != Role.PATIENT or not current_user.has_second_factor:
+            abort(400)  # staff keep theirs; there is nothing to turn off
+        if off_form.validate_on_submit():
+            try:
+                removed = turn_off_second_factor(current_user.id, off_form.current.data)
+            except AccountLocked as locked:
+                off_form.current.errors.append(_locked_message(locked, "two-step login cannot be turned off"))
+            else:
+                if removed:
+                    sessions.renew_id()
+                    flash("Two-step login is off. You can turn it on again here at any time.", "info")
+                    return redirect(url_for(".security"))
+                off_form.current.errors.append("That is not your password.")
+        return page(400)
     if form.validate_on_submit():
-        action = request.form.get("action")
         if action == "end_sessions":
             end_sessions(current_user.id, action=AccountEvent.SESSIONS_ENDED, detail="by the account's owner")
             sessions.renew()
@@ -234,11 +258,5 @@ def security():
         if action == "new_recovery_codes" and current_user.has_second_factor:
             codes = make_new_recovery_codes(current_user.id)
             return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".security"))
-        if action == "remove_second_factor" and current_user.role == Role.PATIENT and current_user.has_second_factor:
-            remove_second_factor(current_user.id)
-            sessions.renew_id()
-            flash("Two-step login is off. You can turn it on again here at any time.", "info")
-            return redirect(url_for(".security"))
         abort(400)
-    return render_template("auth/security.html", form=form, password_form=password_form,
-                           recovery_codes_left=unused_recovery_codes(current_user.id))
+    return page()

@@ -355,6 +355,65 @@ def test_a_patient_may_turn_on_two_step_login_and_is_then_asked_for_the_code(app
     assert AuditAction.SECOND_FACTOR_ENROLLED in actions(account=patient)
 
 
+def patient_with_two_step_login(app):
+    """A patient who turned two-step login on, logged in: (patient, browser)."""
+    patient, browser = logged_in(app)
+    page = text(browser.get("/auth/enrol"))
+    secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
+    submit(browser, "/auth/enrol", {"code": totp.code_at(secret)})
+    db.session.rollback()
+    assert db.session.get(User, patient.id).has_second_factor
+    return patient, browser
+
+
+def turn_off(browser, password: str):
+    return submit(browser, "/auth/security", {"action": "remove_second_factor", "off-current": password})
+
+
+def test_turning_two_step_login_off_asks_for_the_password(app):
+    patient, browser = patient_with_two_step_login(app)
+
+    wrong = turn_off(browser, "not-my-password-1")
+    missing = turn_off(browser, "")
+    db.session.rollback()
+    assert wrong.status_code == 400 and "That is not your password." in text(wrong)
+    assert missing.status_code == 400 and "Please type your password." in text(missing)
+    assert db.session.get(User, patient.id).has_second_factor
+    assert AuditAction.SECOND_FACTOR_REMOVED not in actions(account=patient)
+
+    done = turn_off(browser, factories.PASSWORD)
+
+    assert done.headers["Location"] == "/auth/security"
+    db.session.rollback()
+    assert not db.session.get(User, patient.id).has_second_factor
+    assert AuditAction.SECOND_FACTOR_REMOVED in actions(account=patient)
+    assert "Turn on two-step login" in text(browser.get("/auth/security"))
+
+
+def test_wrong_passwords_to_turn_two_step_login_off_lock_the_account_and_then_none_is_checked(app):
+    patient, browser = patient_with_two_step_login(app)
+    for attempt in range(10):
+        assert turn_off(browser, f"not-my-password-{attempt}").status_code == 400
+
+    refused = turn_off(browser, factories.PASSWORD)
+
+    assert refused.status_code == 400
+    assert "Too many wrong passwords were typed, so two-step login cannot be turned off until" in text(refused)
+    db.session.rollback()
+    assert db.session.get(User, patient.id).has_second_factor
+
+
+def test_staff_cannot_turn_their_two_step_login_off(app):
+    staff, browser = logged_in(app, Role.DOCTOR)
+    page = text(browser.get("/auth/security"))
+    assert "Turn two-step login off" not in page
+    response = browser.post("/auth/security", data={"action": "remove_second_factor", "off-current": factories.PASSWORD,
+                                                    "off-csrf_token": csrf_token(page)})
+    assert response.status_code == 400
+    db.session.rollback()
+    assert db.session.get(User, staff.id).has_second_factor
+
+
 def test_the_demo_staff_log_in_with_the_published_secret(app, runner):
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     browser = app.test_client()
