@@ -1,4 +1,5 @@
 """The User account, one table for patients and staff, told apart by role."""
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -60,6 +61,26 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def stable_password(password: str) -> str:
+    """NIST SP 800-63B 5.1.1.2: a password is normalised (NFKC) before it is hashed or checked,
+    so "é" typed as one letter or as "e" and an accent, on a phone or a laptop, is the same password."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def _verifies(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """The password is right, however its accented letters were typed; a hash made before
+    passwords were normalised (its letters as they came) still verifies as it was made."""
+    stable = stable_password(password)
+    return _verifies(password_hash, stable) or (stable != password and _verifies(password_hash, password))
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
@@ -96,13 +117,10 @@ class User(UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _hasher.hash(password)
+        self.password_hash = _hasher.hash(stable_password(password))
 
     def check_password(self, password: str) -> bool:
-        try:
-            return _hasher.verify(self.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return password_matches(self.password_hash, password)
 
     def password_needs_rehash(self) -> bool:
         """True when argon2's parameters have changed since this hash was made."""
@@ -210,8 +228,6 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def verify_dummy_password(password: str) -> None:
-    """Spend the same time as a real check, so a login does not reveal which emails exist."""
-    try:
-        _hasher.verify(_DUMMY_HASH, password)
-    except VerificationError:
-        pass
+    """Spend the same time as a real check of a wrong password (User.check_password: two
+    verifications when normalising changed it), so a login does not reveal which emails exist."""
+    password_matches(_DUMMY_HASH, password)

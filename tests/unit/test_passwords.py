@@ -101,3 +101,4 @@ def test_a_name_and_a_year_is_always_refused(first, last, year, between):
     password = f"{first}{between}{last}{between}{year}"
     if len(password) >= MIN_LENGTH:
         assert password_problem(password, personal=(f"{first} {last}", "someone@example.com")) == TOO_PERSONAL
+
