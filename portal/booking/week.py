@@ -23,8 +23,9 @@ Notify = Callable[[str, str], None]  # (message, category), as flask.flash takes
 
 def week_start(today: date, last: date, notify: Notify = flash) -> date:
     """The first day shown: ?week=YYYY-MM-DD, never before today and never after `last` (a week
-    asked for beyond it is the week that ends on `last`); today when it is missing or garbled. A week the page cannot show is said so (a stale bookmark, a
-    mistyped address) through `notify`, so nobody takes the week shown for the one they asked for."""
+    asked for beyond it is the week that ends on `last`); today when it is missing or garbled. A
+    week the page cannot show is said so (a stale bookmark, a mistyped address) through `notify`,
+    so nobody takes the week shown for the one they asked for."""
     asked = request.args.get("week", "")
     if not asked:
         return today
