@@ -3,9 +3,10 @@
 Every page carries the clinic's letterhead, from the second on the patient's name and date of
 birth, and a footer with the page count, the letter's reference and the triage rules version, so a
 loose page still says whose it is and which rules it came from. An unsigned letter says "DRAFT –
-NOT SIGNED" on every page and in the signature block, so a draft can never pass for a signed one. Text is set in the vendored DejaVu Sans so
-any patient's name prints. The creation date is the signature time (or the letter's date for a
-draft), so the same letter always gives the same bytes. Pure: no Flask, no database.
+NOT SIGNED" on every page and in the signature block, so a draft can never pass for a signed one.
+Text is set in the vendored DejaVu Sans so any patient's name prints. The creation date is the
+signature time (or the letter's date for a draft), so the same letter always gives the same bytes.
+Pure: no Flask, no database.
 """
 from __future__ import annotations
 
