@@ -55,12 +55,11 @@ CONDITIONS = {"kidney_failure": "kidney failure or dialysis", "neuropathy": "per
 
 
 def _said(value: object) -> str:
-    return {"yes": "yes", "no": "no", "not_sure": "not sure"}.get(value, "not answered") if value is not None \
-        else "not answered"
+    return {"yes": "yes", "no": "no", "not_sure": "not sure"}.get(value, "not answered")
 
 
 def _unsure(answers: Mapping[str, object], question_id: str) -> str:
-    """" (answered “not sure”)" where doubt was counted as yes (TRIAGE.md unsure_is_yes)."""
+    """A note where "not sure" was counted as yes (TRIAGE.md unsure_is_yes); else nothing."""
     return " (answered “not sure”, counted as yes)" if answers.get(question_id) == "not_sure" else ""
 
 

@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from portal.config import LETTER_PAPERS
 from portal.letters.content import PRIORITY_WORDS, LetterContent, Priority
 
 # fpdf2 subsets the fonts with fontTools, which tells INFO of every table it trims: dozens of log
 # lines per PDF, none of them news.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
-PAPER_SIZES = ("A4", "Letter")
+PAPER_SIZES = LETTER_PAPERS  # one list, which the LETTER_PAPER setting is checked against too
 
 FONT_FAMILY = "DejaVuSans"
 FONTS = Path(__file__).resolve().parent / "fonts"

@@ -44,21 +44,16 @@ def patient_details(patient: User, answers: Mapping[str, object]) -> Patient:
                    sex=sex if sex in ("female", "male") else None, email=patient.email, phone=patient.phone)
 
 
-def doctor_name(doctor: User) -> str:
-    """The name a letter is signed with: the doctor's account's ("Dr. Samuel Okafor")."""
-    return doctor.name
-
-
 def letter_content(letter: Letter, *, now: datetime | None = None) -> LetterContent:
     """What the letter says: as signed, for a signed letter; else as it would be signed now, from
     the case's answers and outcome, the patient's details and the doctor's words so far."""
     if letter.is_signed:
         return letter.signed_content()
     submission = letter.submission
-    return compose(LetterKind(letter.kind), answers=submission.answers, outcome=submission.result,
+    return compose(letter.letter_kind, answers=submission.answers, outcome=submission.result,
                    urgency=submission.urgency, patient=patient_details(letter.patient, submission.answers),
                    clinic=clinic_details(), history=letter.history, question=letter.question,
-                   author=doctor_name(letter.author), reference=letter.reference, letter_date=clinic.today(now))
+                   author=letter.author.name, reference=letter.reference, letter_date=clinic.today(now))
 
 
 def kinds_for(submission: TriageSubmission) -> tuple[LetterKind, ...]:
@@ -151,13 +146,14 @@ def sign_letter(letter_id: int, *, doctor: User, history: str, question: str) ->
         raise LetterError("Please write the question for the service the letter goes to.")
     with write_transaction():
         letter = _locked_draft(letter_id)
-        submission = _check_allowed(db.session.get(TriageSubmission, letter.submission_id), LetterKind(letter.kind))
+        submission = _check_allowed(db.session.get(TriageSubmission, letter.submission_id), letter.letter_kind)
         if submission.emergency_open:
             raise LetterError("This case's emergency has not been recorded as dealt with. Record that on the case "
                               "page first: a letter cannot stand in for emergency care.")
         now = utc_now()
         letter.history, letter.question = history, question
-        content = letter_content(letter, now=now).signed(Signature(name=doctor_name(doctor), signed_at=now))
+        # Signed with the doctor's account's name ("Dr. Samuel Okafor").
+        content = letter_content(letter, now=now).signed(Signature(name=doctor.name, signed_at=now))
         letter.content, letter.signed_text = content.to_dict(), content.as_text()
         letter.signed_by_id, letter.signed_at, letter.updated_at = doctor.id, now, now
         audit.record(AuditAction.LETTER_SIGNED, patient_id=letter.patient_id, user_id=doctor.id,
@@ -173,12 +169,12 @@ def start_correction(letter_id: int, *, doctor: User) -> Letter:
             signed = db.session.get(Letter, letter_id)
             if signed is None or not signed.is_signed:
                 raise LetterError("Only a signed letter can be corrected; a draft can simply be edited.")
-            latest = latest_letter(signed.submission_id, LetterKind(signed.kind))
+            latest = latest_letter(signed.submission_id, signed.letter_kind)
             if latest.id != signed.id:
                 if not latest.is_signed:
                     return latest  # a correction is already being written: go on with it
                 raise LetterError(f"This is not the latest version: correct {latest.reference} instead.")
-            _check_allowed(signed.submission, LetterKind(signed.kind))
+            _check_allowed(signed.submission, signed.letter_kind)
             correction = Letter(submission_id=signed.submission_id, patient_id=signed.patient_id, kind=signed.kind,
                                 version=signed.version + 1, corrects_id=signed.id, author_id=doctor.id,
                                 history=signed.history, question=signed.question)
@@ -187,7 +183,7 @@ def start_correction(letter_id: int, *, doctor: User) -> Letter:
             audit.record(AuditAction.LETTER_DRAFTED, patient_id=signed.patient_id, user_id=doctor.id,
                          detail=_detail(correction, f"correction of {signed.reference} started"))
     except IntegrityError:
-        correction = latest_letter(signed.submission_id, LetterKind(signed.kind))
+        correction = latest_letter(signed.submission_id, signed.letter_kind)
     return correction
 
 

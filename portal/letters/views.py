@@ -51,8 +51,10 @@ def _readable_letter(letter_id: int) -> Letter:
 @roles_required(Role.DOCTOR)
 def start(submission_id: int, kind: str):
     """Open the case's letter of this kind: its draft, its signed letter, or a new draft."""
-    if kind not in set(LetterKind) or not ButtonForm().validate_on_submit():
-        abort(404 if kind not in set(LetterKind) else 400)
+    if kind not in set(LetterKind):
+        abort(404)
+    if not ButtonForm().validate_on_submit():
+        abort(400)
     try:
         letter = start_letter(submission_id, LetterKind(kind), doctor=current_user)
     except LetterError as error:

@@ -209,8 +209,9 @@ def _case_page(submission_id: int, *, review: ReviewForm | None = None,
                                for qid in step.question_ids]) for step in STEPS]
     # The letters the case may have, and any it has of a kind its route no longer gives (a draft
     # started before the route changed stays in reach; signing it is refused, with the reason).
+    offered = kinds_for(submission)
     letters = [(kind, latest_letter(submission.id, kind)) for kind in LetterKind]
-    letters = [(kind, letter) for kind, letter in letters if letter is not None or kind in kinds_for(submission)]
+    letters = [(kind, letter) for kind, letter in letters if letter is not None or kind in offered]
     # The patient's signed letters from their other cases, as the desk's record of them lists them.
     other_letters = [letter for letter in signed_letters_of(submission.patient_id)
                      if letter.submission_id != submission.id] if submission.patient_id is not None else []
