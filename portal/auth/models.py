@@ -1,5 +1,4 @@
 """The User account, one table for patients and staff, told apart by role."""
-import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -10,6 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, LargeBina
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.base import NEVER_SET, NO_VALUE
 
+from portal.auth.passwords import normalised
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
 
@@ -61,12 +61,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def stable_password(password: str) -> str:
-    """NIST SP 800-63B 5.1.1.2: a password is normalised (NFKC) before it is hashed or checked,
-    so "é" typed as one letter or as "e" and an accent, on a phone or a laptop, is the same password."""
-    return unicodedata.normalize("NFKC", password)
-
-
 def _verifies(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
@@ -77,7 +71,7 @@ def _verifies(password_hash: str | None, password: str) -> bool:
 def password_matches(password_hash: str | None, password: str) -> bool:
     """The password is right, however its accented letters were typed; a hash made before
     passwords were normalised (its letters as they came) still verifies as it was made."""
-    stable = stable_password(password)
+    stable = normalised(password)
     return _verifies(password_hash, stable) or (stable != password and _verifies(password_hash, password))
 
 
@@ -117,7 +111,7 @@ class User(UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
-        self.password_hash = _hasher.hash(stable_password(password))
+        self.password_hash = _hasher.hash(normalised(password))
 
     def check_password(self, password: str) -> bool:
         return password_matches(self.password_hash, password)

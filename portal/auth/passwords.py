@@ -7,6 +7,7 @@ offline: its bundled lists of passwords from breaches, common words and names, a
 (keyboard rows, repeats, sequences, dates, letters swapped for look-alike digits).
 """
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
@@ -41,9 +42,17 @@ TOO_EASY = ("This password is too easy to guess: patterns such as \"abcd\", \"11
 _NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
 
 
+def normalised(password: str) -> str:
+    """NIST SP 800-63B 5.1.1.2: a password is normalised (NFKC) before it is hashed or checked,
+    so "é" typed as one letter or as "e" and an accent, on a phone or a laptop, is the same password."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def password_problem(password: str, *, personal: Iterable[str | None] = ()) -> str | None:
     """What is wrong with `password` for the person whose name and email are `personal`, or None
-    when it may be used."""
+    when it may be used. The policy judges the password as it will be stored, normalised: fullwidth
+    "ｐａｓｓｗｏｒｄ１２３４" is the breached "password1234" once NFKC has folded it."""
+    password = normalised(password)
     if len(password) < MIN_LENGTH:
         return TOO_SHORT
     if len(password) > MAX_LENGTH:

@@ -5,7 +5,8 @@ import unicodedata
 
 from argon2 import PasswordHasher
 
-from portal.auth.models import User, stable_password
+from portal.auth.models import User
+from portal.auth.passwords import normalised
 
 
 COMPOSED = "café crème brûlée"  # each accented letter one code point, as most keyboards type it
@@ -27,6 +28,6 @@ def test_a_hash_made_before_normalising_still_verifies_as_it_was_typed():
     assert not user.check_password("cafe creme brulee")
 
 
-def test_stable_password_leaves_plain_text_alone_and_folds_compatibility_forms():
-    assert stable_password("violet kettle harbour") == "violet kettle harbour"
-    assert stable_password("ｆｕｌｌｗｉｄｔｈ") == "fullwidth"  # NFKC: compatibility letters fold
+def test_normalised_leaves_plain_text_alone_and_folds_compatibility_forms():
+    assert normalised("violet kettle harbour") == "violet kettle harbour"
+    assert normalised("ｆｕｌｌｗｉｄｔｈ") == "fullwidth"  # NFKC: compatibility letters fold

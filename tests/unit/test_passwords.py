@@ -27,6 +27,8 @@ def test_good_passwords_are_accepted(password):
 
 @pytest.mark.parametrize("password, problem", [
     ("password1234", TOO_COMMON),
+    ("ｐａｓｓｗｏｒｄ１２３４", TOO_COMMON),  # fullwidth: stored as "password1234" after NFKC
+    ("ｓｕｎｎｙ ｂｅａｃｈ", TOO_SHORT),
     ("123456789012", TOO_COMMON),
     ("qwertyuiop12", TOO_COMMON),
     ("iloveyou1234", TOO_COMMON),
