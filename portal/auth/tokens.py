@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from portal.auth.models import AccountToken, TokenPurpose, User
 from portal.extensions import db
+from portal.redirects import safe_path
 
 LIFETIMES = {TokenPurpose.PASSWORD_RESET: timedelta(hours=1), TokenPurpose.INVITATION: timedelta(days=7)}
 # Where each link opens (portal/auth/password_views.py), after the portal's PUBLIC_URL.
@@ -38,6 +39,7 @@ def token_hash(token: str) -> str:
 
 def link_path(token: str, purpose: TokenPurpose, next_path: str | None = None) -> str:
     """The path a mailed link opens; `next_path` (a path on this site) is where to go after logging in."""
+    next_path = safe_path(next_path)
     return LINK_PATHS[purpose] + token + (f"?{urlencode({'next': next_path})}" if next_path else "")
 
 

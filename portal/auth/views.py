@@ -1,7 +1,6 @@
 """Register; log in (the password, then for staff and willing patients a code from an app);
 log out; and the account's own security page."""
 import time
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -9,6 +8,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 
 from portal import clinic
+from portal.redirects import safe_path
 from portal.auth import sessions, totp
 from portal.auth.forms import (ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm,
                                SecondFactorOffForm)
@@ -45,13 +45,8 @@ def load_user(login_id: str) -> User | None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only follow `next` to a path on this site, never to another host."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
+    """Only follow `next` to a path on this site (portal/redirects.py)."""
+    return safe_path(target)
 
 
 # Where each role starts its day: the desk (and an admin, who has the audit log in the menu) on

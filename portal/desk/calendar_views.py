@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
+from portal.redirects import safe_path
 from portal.booking.eligibility import latest_start
 from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
@@ -50,9 +51,7 @@ def _chosen_date(today: date) -> date:
 
 def _safe_back(value: str | None, default: str) -> str:
     """Where to return after an action: a calendar page of ours, never another site."""
-    if value and value.startswith("/desk/") and "//" not in value and "\\" not in value:
-        return value
-    return default
+    return safe_path(value, under="/desk/") or default
 
 
 def _day_url(moment: datetime, zone: ZoneInfo) -> str:

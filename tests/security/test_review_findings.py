@@ -1,0 +1,92 @@
+"""The security review's findings, one test (or a few) each, through the real pages with CSRF on.
+Each failed on the code the review read; the numbers are the review's."""
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+
+from portal.auth.models import Role
+from portal.booking.models import Appointment, AppointmentStatus
+from portal.extensions import db
+from portal.notify.models import MessageKind
+from portal.redirects import safe_path
+from tests import factories
+from tests.client import AuthActions, hidden_fields, logged_in, submit
+from tests.mailbox import password_link
+from tests.pages import text
+
+NEW_PASSWORD = "rivers and mountains in spring"
+HEADER_BREAKS = ["/%0d%0aSet-Cookie:%20x=1", "/%0aX:1", "/%0d", "/%09/evil.example", "/%E2%80%A8x"]
+
+
+def fresh() -> None:
+    db.session.rollback()  # see what the app committed; on SQLite, let the app write
+
+
+# --- 5. CR/LF in next= and back= ------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["/\r\nX: 1", "/\nX", "/\rX", "/\tX", "/\x00", "/a\u2028b", "/\\evil.example",
+                                    "//evil.example", "https://evil.example/", "/" + "a" * 2001])
+def test_a_path_that_cannot_be_followed_is_not_safe(target):
+    assert safe_path(target) is None
+
+
+def test_a_path_of_ours_is_safe():
+    assert safe_path("/book/?type=general_consult&week=2026-12-07") == "/book/?type=general_consult&week=2026-12-07"
+    assert safe_path("/desk/?date=2026-12-07", under="/desk/") == "/desk/?date=2026-12-07"
+    assert safe_path("/book/", under="/desk/") is None
+
+
+@pytest.mark.parametrize("next_value", HEADER_BREAKS)
+def test_a_login_with_a_header_break_in_next_logs_in_and_goes_home(client, next_value):
+    factories.make_user(email="pat@example.com")
+    fresh()
+
+    response = submit(client, f"/auth/login?next={next_value}", {"email": "pat@example.com",
+                                                                 "password": factories.PASSWORD},
+                      form_page="/auth/login")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/appointments/"
+    assert "\r" not in response.headers["Location"] and "\n" not in response.headers["Location"]
+    assert client.get("/appointments/").status_code == 200
+
+
+def test_a_registration_with_a_header_break_in_next_leads_to_a_working_first_login(client):
+    response = submit(client, "/auth/register?next=/%0d%0aX:1", {
+        "name": "Robin Vale", "email": "robin@example.com", "date_of_birth": "1955-04-02",
+        "phone": "(555) 010-2222"}, form_page="/auth/register")
+    assert response.status_code == 302
+    fresh()
+    link = password_link("robin@example.com", MessageKind.INVITATION)
+    assert "%0d" not in link.lower() and "%0a" not in link.lower()
+
+    chosen = submit(client, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert chosen.status_code == 302
+    logged = submit(client, chosen.headers["Location"], {"email": "robin@example.com", "password": NEW_PASSWORD})
+
+    assert logged.status_code == 302 and logged.headers["Location"] == "/appointments/"
+
+
+def test_the_desks_cancel_with_a_header_break_in_back_cancels_and_returns_to_the_day(app):
+    visit, clinician, patient = factories.make_type(), factories.make_clinician(), factories.make_user()
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    appointment = Appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
+                              start_at=start, end_at=start + timedelta(minutes=30), status=AppointmentStatus.BOOKED)
+    db.session.add(appointment)
+    db.session.commit()
+    appointment_id = appointment.id
+    _, desk = logged_in(app, Role.DESK)
+    url = f"/desk/appointments/{appointment_id}/cancel"
+    page = desk.get(f"{url}?back={quote('/desk/')}%0d%0aX:1")
+    fields = hidden_fields(page.get_data(as_text=True))
+    fields["back"] = "/desk/\r\nX:1"  # as the review posted it
+
+    response = desk.post(url, data={**fields, "reason": "Patient called"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/desk/?date=")
+    fresh()
+    assert db.session.get(Appointment, appointment_id).status == AppointmentStatus.CANCELLED
+    assert "Nothing was changed" not in text(desk.get(response.headers["Location"]))
