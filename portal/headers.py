@@ -1,12 +1,19 @@
 """Security headers on every response (OWASP ASVS 14.4): a Content-Security-Policy that allows
 only the portal's own scripts and styles (no inline ones are needed), no sniffing, no framing, a
 strict referrer policy, HSTS over HTTPS; and Cache-Control: no-store on every response to a
-logged-in user, so pages with patient data stay out of shared and back-button caches."""
+logged-in user, to a visitor whose session holds answers, and on every page of the questionnaire
+and its outcome whoever asks, so answers and patient data stay out of shared and back-button
+caches (a library's computer, a family tablet)."""
 from flask import Flask, request, session
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 HSTS = "max-age=31536000; includeSubDomains"
+# Pages that show a questionnaire's answers or its outcome, to visitors too.
+SHOWS_ANSWERS_BLUEPRINTS = frozenset({"triage"})
+SHOWS_ANSWERS_ENDPOINTS = frozenset({"booking.outcome", "booking.book"})
+# What a visitor's session may hold while it holds nothing of theirs (a form's token, a timestamp).
+NOTHING_PRIVATE = frozenset({"csrf_token", "_seen"})
 
 
 def install(app: Flask) -> None:
@@ -19,6 +26,13 @@ def install(app: Flask) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         if request.is_secure:
             headers.setdefault("Strict-Transport-Security", HSTS)
-        if session.get("_user_id"):  # logged in (Flask-Login's key), read without loading the user
+        if shows_something_private():
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def shows_something_private() -> bool:
+    """Logged in (Flask-Login's key, read without loading the user), a session holding answers,
+    or a page that shows answers or an outcome."""
+    return (request.blueprint in SHOWS_ANSWERS_BLUEPRINTS or request.endpoint in SHOWS_ANSWERS_ENDPOINTS
+            or bool(session.keys() - NOTHING_PRIVATE))

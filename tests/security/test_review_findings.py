@@ -90,3 +90,20 @@ def test_the_desks_cancel_with_a_header_break_in_back_cancels_and_returns_to_the
     fresh()
     assert db.session.get(Appointment, appointment_id).status == AppointmentStatus.CANCELLED
     assert "Nothing was changed" not in text(desk.get(response.headers["Location"]))
+
+
+# --- 6. the questionnaire's pages in a shared browser's cache -----------------------------------
+
+def test_a_visitors_answers_and_outcome_are_never_stored_by_the_browser(client):
+    from tests.app.test_triage_pages import CASES, STEP_IDS, answer_all, answer_step
+
+    answers = CASES[5][0]
+    assert client.get("/triage/").headers["Cache-Control"] == "no-store"
+    answer_step(client, STEP_IDS[0], answers)
+    assert client.get(f"/triage/step/{STEP_IDS[0]}").headers["Cache-Control"] == "no-store"  # answers filled in
+
+    outcome = answer_all(client, answers).headers["Location"]
+
+    assert client.get(outcome).headers["Cache-Control"] == "no-store"
+    assert client.get("/").headers["Cache-Control"] == "no-store"  # the session holds the answers
+    assert "no-store" not in client.application.test_client().get("/").headers.get("Cache-Control", "")
