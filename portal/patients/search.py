@@ -110,10 +110,25 @@ def _prefix_of_term(kinds: tuple[str, ...], word: str):
     """Users with a search term of one of `kinds` that starts with `word`: ranges on the primary key."""
     # One SELECT per form, in a UNION ALL: SQLite reads an OR of ranges as one scan of the kind.
     return User.id.in_(union_all(*(
-        select(PatientSearchTerm.user_id).where(
-            PatientSearchTerm.kind.in_(kinds), PatientSearchTerm.term >= prefix,
-            PatientSearchTerm.term < prefix[:-1] + chr(ord(prefix[-1]) + 1))  # the first string after "prefix..."
+        select(PatientSearchTerm.user_id).where(PatientSearchTerm.kind.in_(kinds), *_starting_with(prefix))
         for prefix in _as_sqlite_stores(word))))
+
+
+LAST_CHARACTER = chr(0x10FFFF)
+SURROGATES = range(0xD800, 0xE000)  # not characters: no database stores them
+
+
+def _starting_with(prefix: str) -> list:
+    """Terms that start with `prefix`, as a range: from the prefix to the first string after every
+    string that starts with it. A prefix ending in the last character Unicode has (U+10FFFF) has
+    no such string once those are taken off: then only the lower bound holds."""
+    conditions = [PatientSearchTerm.term >= prefix]
+    stem = prefix.rstrip(LAST_CHARACTER)
+    if stem:
+        following = ord(stem[-1]) + 1
+        following = SURROGATES.stop if following in SURROGATES else following
+        conditions.append(PatientSearchTerm.term < stem[:-1] + chr(following))
+    return conditions
 
 
 def _conditions(query: PatientQuery, dialect: str) -> list:

@@ -107,3 +107,38 @@ def test_a_visitors_answers_and_outcome_are_never_stored_by_the_browser(client):
     assert client.get(outcome).headers["Cache-Control"] == "no-store"
     assert client.get("/").headers["Cache-Control"] == "no-store"  # the session holds the answers
     assert "no-store" not in client.application.test_client().get("/").headers.get("Cache-Control", "")
+
+
+# --- 7. two 500s ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", ["ab\U0010ffff", "\U0010ffff", "ab\U0010ffff\U0010ffff", "a\ud7ff", "Zoë\U0010ffff"])
+def test_the_desks_search_takes_the_last_characters_unicode_has(app, typed):
+    factories.make_user(name="Abby Last")
+    factories.make_user(name="Zoë Nowak")
+    fresh()
+    _, desk = logged_in(app, Role.DESK)
+    page = desk.get("/desk/patients/")
+
+    response = desk.post("/desk/patients/", data={**hidden_fields(page.get_data(as_text=True)), "q": typed})
+
+    assert response.status_code == 200
+    assert "Abby Last" not in text(response).split("</form>", 1)[-1]  # nobody's name goes on past U+10FFFF
+
+
+def test_the_desks_search_still_finds_a_prefix(app):
+    factories.make_user(name="Abby Last")
+    fresh()
+    _, desk = logged_in(app, Role.DESK)
+    page = desk.get("/desk/patients/")
+
+    response = desk.post("/desk/patients/", data={**hidden_fields(page.get_data(as_text=True)), "q": "ab"})
+
+    assert "Abby Last" in text(response)
+
+
+@pytest.mark.parametrize("path", ["/feeds/%00.ics", "/feeds/a%00b.ics", "/desk/patients/%01", "/triage/step/%00"])
+def test_a_control_character_in_the_path_is_a_bad_request(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert "Something in that request was not right" in text(response)
