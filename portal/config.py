@@ -95,6 +95,9 @@ def from_environment(instance_path: Path) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL", f"sqlite:///{instance_path / 'portal.db'}"),
         "SQLALCHEMY_ENGINE_OPTIONS": pool_options(env),
+        # SQLite: how long a write waits for another process's write lock before the page says
+        # "try again" (503 with Retry-After).
+        "SQLITE_BUSY_TIMEOUT_MS": _whole_number(env, "SQLITE_BUSY_TIMEOUT_MS", 30000),
         # development (the default) or production: production refuses demo data, demo accounts and a
         # made-up SECRET_KEY (settle_secret_key, demo.py).
         "PORTAL_ENV": _portal_env(env("PORTAL_ENV", DEVELOPMENT)),

@@ -1,12 +1,14 @@
 """Database details the domain code relies on: UTC datetimes on every backend, write
 transactions that serialise booking writers on SQLite as PostgreSQL's row locks do, and ids in
 URLs kept to the range of the id columns."""
+import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
 
@@ -92,11 +94,13 @@ def configure_postgresql(engine: Engine) -> None:
         dbapi_connection.commit()
 
 
-def configure_sqlite(engine: Engine) -> None:
+def configure_sqlite(engine: Engine, *, busy_timeout_ms: int = 30000) -> None:
     """WAL, a busy timeout and our own BEGIN, per SQLAlchemy's pysqlite recipe.
 
     pysqlite's own BEGIN is deferred, so two writers can both read "slot free" and then both
     write; BEGIN IMMEDIATE takes the write lock first, so writers queue behind busy_timeout.
+    A BEGIN that waited past it raises the driver's own error, which SQLAlchemy does not wrap
+    inside this event: it is wrapped here, so the pages answer "unavailable, try again" (503).
     """
     if engine.dialect.name != "sqlite":
         return
@@ -106,7 +110,7 @@ def configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             # Reads straight from the file's pages in memory instead of a copy per page through
@@ -118,8 +122,11 @@ def configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection):
         # Straight to the driver: through exec_driver_sql this one statement cost as much as the
         # query that follows it, on every transaction of every request (bench/README.md).
-        immediate = connection.get_execution_options().get(WRITE_OPTION)
-        connection.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.OperationalError as error:  # "database is locked" after busy_timeout
+            raise OperationalError(statement, None, error) from error
 
 
 @contextmanager

@@ -142,3 +142,31 @@ def test_a_control_character_in_the_path_is_a_bad_request(client, path):
 
     assert response.status_code == 400
     assert "Something in that request was not right" in text(response)
+
+
+# --- 8. a locked SQLite database ------------------------------------------------------------------
+
+def test_a_write_that_waits_out_a_locked_sqlite_database_answers_503(database_url):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite's file lock")
+    import sqlite3
+
+    from tests.conftest import make_app
+    app = make_app(database_url, SQLITE_BUSY_TIMEOUT_MS=50)
+    with app.app_context():
+        factories.make_user(email="pat@example.com")
+        db.session.remove()
+    browser = app.test_client()
+    page = browser.get("/auth/login")
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the timeout
+    try:
+        response = browser.post("/auth/login", data={**hidden_fields(page.get_data(as_text=True)),
+                                                     "email": "pat@example.com", "password": factories.PASSWORD})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "Our records cannot be reached just now" in text(response)
