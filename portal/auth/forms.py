@@ -7,7 +7,7 @@ from wtforms import DateField, EmailField, PasswordField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
 from portal import clinic
-from portal.auth import passwords
+from portal.auth import names, passwords
 
 def _strip(value: str | None) -> str | None:
     """Autofill and phone keyboards add spaces around what people type."""
@@ -31,6 +31,11 @@ def _date_of_birth_is_plausible(form, field):
         raise ValidationError("Please check the year of birth.")
 
 
+def _is_a_name(form, field):
+    if problem := names.name_problem(field.data or ""):
+        raise ValidationError(problem)
+
+
 def _phone_is_plausible(form, field):
     digits = re.sub(r"\D", "", field.data or "")
     if not PHONE_PATTERN.match(field.data or "") or not 7 <= len(digits) <= 15:
@@ -38,8 +43,7 @@ def _phone_is_plausible(form, field):
 
 
 class RegistrationForm(FlaskForm):
-    name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired("Please enter your name."), Length(max=120, message="Please use at most 120 characters.")])
+    name = StringField("Full name", filters=[_strip], validators=[DataRequired("Please enter your name."), _is_a_name])
     email = EmailField("Email address", filters=[_strip], validators=[
         DataRequired("Please enter your email address."),
         Email("That does not look like an email address, for example name@example.com.",

@@ -14,7 +14,7 @@ from blinker import Namespace
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal.auth import tokens, totp
+from portal.auth import names, tokens, totp
 from portal.auth.models import (AccountEvent, RecoveryCode, Role, TokenPurpose, User, normalise_email,
                                 verify_dummy_password)
 from portal.database import utc_now, write_transaction
@@ -50,6 +50,8 @@ def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, 
     email (in any case) is in use. Without a password (the front desk's callers, and patients
     registering online) the account gets a random secret nobody is told, and an invitation by
     mail to choose their own; `next_path` is where the patient was going, for after that."""
+    if problem := names.name_problem(name.strip()):
+        raise ValueError(problem)  # the forms say it first; this holds for every other caller
     try:
         with write_transaction() as session:
             if find_user_by_email(email) is not None:

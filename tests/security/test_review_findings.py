@@ -1,15 +1,17 @@
 """The security review's findings, one test (or a few) each, through the real pages with CSRF on.
 Each failed on the code the review read; the numbers are the review's."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 
-from portal.auth.models import Role
+from portal.auth.models import Role, User
+from portal.auth.names import name_problem
+from portal.auth.service import register_patient
 from portal.booking.models import Appointment, AppointmentStatus
 from portal.extensions import db
-from portal.notify.models import MessageKind
+from portal.notify.models import MessageKind, OutboxMessage
 from portal.redirects import safe_path
 from tests import factories
 from tests.client import AuthActions, hidden_fields, logged_in, submit
@@ -170,3 +172,33 @@ def test_a_write_that_waits_out_a_locked_sqlite_database_answers_503(database_ur
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert "Our records cannot be reached just now" in text(response)
+
+
+# --- 10. anyone's text in a clinic email ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["Robin\nPlease call 555-0199 to claim your refund", "Robin\r\nVale", "Robin\tVale",
+                                  "Robin\u2028Vale", "Robin \u202eelaV", "Robin\x85Vale"])
+def test_registration_refuses_a_name_that_is_not_one_line_and_mails_nothing(client, name):
+    response = submit(client, "/auth/register", {"name": name, "email": "someone@example.com",
+                                                 "date_of_birth": "1955-04-02", "phone": "(555) 010-2222"})
+
+    assert response.status_code == 400
+    assert "Please type the name on one line" in text(response)
+    fresh()
+    assert db.session.scalar(select(User).where(User.email == "someone@example.com")) is None
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_the_desk_cannot_register_such_a_name_either(app):
+    with pytest.raises(ValueError, match="one line"):
+        register_patient(name="Robin\nVale", email="robin@example.com", date_of_birth=date(1950, 1, 1),
+                         phone="(555) 010-2222", password=None)
+    _, desk = logged_in(app, Role.DESK)
+    response = submit(desk, "/desk/patients/new", {"name": "Robin\r\nVale", "email": "robin@example.com",
+                                                   "date_of_birth": "1950-01-01", "phone": "(555) 010-2222"})
+    assert response.status_code == 400 and "Please type the name on one line" in text(response)
+
+
+def test_names_in_any_script_are_still_welcome(client):
+    for name in ("Zoë Łukasiewicz", "José O'Neil-Smith", "محمد علي", "山田 太郎", "Nguyễn Thị Minh"):
+        assert name_problem(name) is None, name

@@ -9,7 +9,7 @@ import pytest
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 PURE_MODULES = ["portal.booking.availability", "portal.booking.eligibility", "portal.booking.picker",
-                "portal.triage.rules", "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords",
+                "portal.triage.rules", "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords", "portal.auth.names",
                 "portal.audit.wording"]
 FRAMEWORKS = ("flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "wtforms")
 
