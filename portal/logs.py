@@ -14,6 +14,7 @@ Patient data stays out at the source, since a log is read far more widely than t
 - Werkzeug's development-server request lines, which include the query string, are dropped for
   ours; gunicorn is run without its access log (README, Production).
 """
+import functools
 import json
 import logging
 import re
@@ -22,10 +23,11 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask.logging import default_handler
 from flask.signals import request_finished, request_started
 from sqlalchemy import inspect
+from werkzeug.exceptions import HTTPException
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # A proxy's id (hex, a UUID, base64url): a token that cannot break a line or a header.
@@ -117,6 +119,7 @@ def install(app: Flask) -> None:
     _add_filter_once(logging.getLogger("sqlalchemy.engine.Engine"), WithoutResultRows)
     # Signals rather than before/after_request, so the id is there before any other hook runs and
     # the access line sees the final status after every other hook.
+    app.log_exception = functools.partial(log_exception, app)  # instead of Flask's method
     request_started.connect(_begin_request, app)
     request_finished.connect(_end_request, app)
 
@@ -149,13 +152,27 @@ def request_fields() -> dict:
 
 
 def loggable_path() -> str:
-    """The path without its query string, with a secret argument in it (a feed's token) hidden."""
-    arguments = request.view_args or {}
-    secret = [name for name in arguments if any(word in name.lower() for word in SECRET_ARGUMENT_WORDS)]
-    if not secret or request.url_rule is None:
+    """The path without its query string, with a secret argument in it (a feed's token) hidden.
+
+    The route is matched here when the request never got that far: opening the session comes
+    before matching, so when the database is down the request has no rule, and its path would be
+    written as it came, token and all."""
+    rule, arguments = request.url_rule, request.view_args
+    if rule is None:
+        try:
+            rule, arguments = current_app.url_map.bind_to_environ(request.environ).match(return_rule=True)
+        except HTTPException:  # no route has this path (404, 405, a redirect): no argument to hide
+            return request.path
+    secret = [name for name in arguments or {} if any(word in name.lower() for word in SECRET_ARGUMENT_WORDS)]
+    if not secret:
         return request.path
-    built = request.url_rule.build({**arguments, **dict.fromkeys(secret, "hidden")}, append_unknown=False)
-    return built[1] if built else request.url_rule.rule
+    built = rule.build({**arguments, **dict.fromkeys(secret, "hidden")}, append_unknown=False)
+    return built[1] if built else rule.rule
+
+
+def log_exception(app: Flask, exc_info) -> None:
+    """Flask's own line for an unhandled error names request.path as it came; ours hides secrets."""
+    app.logger.error("Exception on %s [%s]", loggable_path(), request.method, exc_info=exc_info)
 
 
 def _user_id() -> int | None:

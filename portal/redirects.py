@@ -22,6 +22,6 @@ def safe_path(target: str | None, *, under: str = "/") -> str | None:
     if _NOT_IN_A_PATH.search(target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
+    if parts.scheme or parts.netloc or "//" in parts.path:  # no path of ours has an empty segment
         return None
     return target

@@ -202,3 +202,97 @@ def test_the_desk_cannot_register_such_a_name_either(app):
 def test_names_in_any_script_are_still_welcome(client):
     for name in ("Zoë Łukasiewicz", "José O'Neil-Smith", "محمد علي", "山田 太郎", "Nguyễn Thị Minh"):
         assert name_problem(name) is None, name
+
+
+# --- 9. no size limit; session rows for visitors who hold nothing ------------------------------
+
+def test_a_20_megabyte_post_is_refused_unread_with_the_clinics_page(client):
+    response = client.post("/auth/login", data={"email": "x" * (20 * 1024 * 1024), "password": "p"})
+
+    assert response.status_code == 413
+    assert "That was more than we can take" in text(response)
+
+
+def session_rows() -> int:
+    from sqlalchemy import func
+
+    from portal.auth.models import WebSession
+    fresh()
+    return db.session.scalar(select(func.count()).select_from(WebSession))
+
+
+def test_thirty_cookieless_looks_at_the_login_page_write_no_session_row(app):
+    for _ in range(30):
+        assert app.test_client().get("/auth/login").status_code == 200
+    assert app.test_client().get("/auth/register").status_code == 200
+
+    assert session_rows() == 0
+
+
+def test_a_visitor_without_a_row_still_logs_in_with_the_forms_token(app):
+    factories.make_user(email="pat@example.com")
+    browser = app.test_client()
+    for _ in range(3):
+        browser.get("/auth/login")
+    assert session_rows() == 0
+
+    response = AuthActions(browser).login("pat@example.com")
+
+    assert response.status_code == 302 and response.headers["Location"] == "/appointments/"
+    assert session_rows() == 1
+    assert browser.get("/appointments/").status_code == 200
+
+
+def test_a_forged_visitor_cookie_is_no_token(app):
+    browser = app.test_client()
+    page = browser.get("/auth/login")
+    browser.set_cookie("portal_visitor", "forged.value")
+
+    response = browser.post("/auth/login", data={**hidden_fields(page.get_data(as_text=True)),
+                                                 "email": "pat@example.com", "password": "whatever it is"})
+
+    assert response.status_code == 400 and "This form has expired" in text(response)
+
+
+def test_a_visitor_who_starts_the_questionnaire_gets_a_row(client):
+    from tests.app.test_triage_pages import CASES, STEP_IDS, answer_step
+
+    client.get("/triage/")
+    assert session_rows() == 0
+    answer_step(client, STEP_IDS[0], CASES[5][0])
+
+    assert session_rows() == 1
+
+
+# --- 4. tokens in the log while the database is down ----------------------------------------------
+
+FEED_TOKEN = "Feed0Token1Secret2Value3Abcdefghij"
+RESET_TOKEN = "Reset9Token8Secret7Value6Zyxwvuts"
+
+
+@pytest.fixture
+def log_lines():
+    import io
+    import logging
+
+    from portal.logs import json_lines_handler
+    stream = io.StringIO()
+    handler = json_lines_handler(stream)
+    logging.getLogger().addHandler(handler)
+    yield stream
+    logging.getLogger().removeHandler(handler)
+
+
+@pytest.mark.parametrize("path", [f"/feeds/{FEED_TOKEN}.ics", f"/auth/password/reset/{RESET_TOKEN}"])
+def test_a_token_in_the_path_stays_out_of_the_log_while_the_database_refuses_connections(app, path, log_lines):
+    from tests.app.test_database_down import database_refusing_connections
+    browser = app.test_client()
+    browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
+
+    with database_refusing_connections(app):
+        response = browser.get(path)
+
+    assert response.status_code == 503
+    written = log_lines.getvalue()
+    assert "/hidden" in written  # the access line and the error line, with the token hidden
+    assert FEED_TOKEN not in written and RESET_TOKEN not in written
