@@ -125,6 +125,9 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         # 0 turns the limits off: only for a load test from one address (bench/), never for a clinic.
         "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") == "1",
+        # The largest request body read (OWASP ASVS 13.1.x): a form of ours is a few kilobytes; more is
+        # answered 413 before it is parsed.
+        "MAX_CONTENT_LENGTH": _whole_number(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "WTF_CSRF_TIME_LIMIT": None,  # a form left open over lunch still submits; the token is per session
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (0: none, trust no header).
         "PROXY_FIX_HOPS": int(env("PROXY_FIX_HOPS", "0")),

@@ -6,14 +6,14 @@ and its outcome whoever asks, so answers and patient data stay out of shared and
 caches (a library's computer, a family tablet)."""
 from flask import Flask, request, session
 
+from portal.auth.sessions import NOTHING_OF_THEIRS
+
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 HSTS = "max-age=31536000; includeSubDomains"
 # Pages that show a questionnaire's answers or its outcome, to visitors too.
 SHOWS_ANSWERS_BLUEPRINTS = frozenset({"triage"})
 SHOWS_ANSWERS_ENDPOINTS = frozenset({"booking.outcome", "booking.book"})
-# What a visitor's session may hold while it holds nothing of theirs (a form's token, a timestamp).
-NOTHING_PRIVATE = frozenset({"csrf_token", "_seen"})
 
 
 def install(app: Flask) -> None:
@@ -35,4 +35,4 @@ def shows_something_private() -> bool:
     """Logged in (Flask-Login's key, read without loading the user), a session holding answers,
     or a page that shows answers or an outcome."""
     return (request.blueprint in SHOWS_ANSWERS_BLUEPRINTS or request.endpoint in SHOWS_ANSWERS_ENDPOINTS
-            or bool(session.keys() - NOTHING_PRIVATE))
+            or not session.keys() <= NOTHING_OF_THEIRS)

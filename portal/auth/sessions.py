@@ -7,13 +7,20 @@ database's web_session table by default, in Redis when REDIS_URL is set. A sessi
 - after 30 idle minutes for staff, 60 for patients and visitors, and 12 hours after login at most;
 - everywhere at once when the account's session epoch rises (User.get_id carries it): logout,
   a password change, a role change and an admin's "end sessions" do that.
+
+A visitor's session that holds nothing of theirs, only the token of a form they were shown, is
+kept in no row at all: that token rides in a signed cookie of its own (portal_visitor), so
+reading the login page thirty times writes nothing, and the first answer, flash or login gives
+the session its row (and the token moves into it).
 """
 import time
 from datetime import datetime, timedelta, timezone
 
-from flask import Flask, current_app, flash, session
+from flask import Flask, Request, Response, current_app, flash, request, session
 from flask_login import login_user, logout_user
 from flask_session.base import ServerSideSession, ServerSideSessionInterface
+from flask_session.redis import RedisSessionInterface
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +42,59 @@ _SESSION_DATA = select(WebSession.data).where(WebSession.session_id == bindparam
                                              WebSession.expiry > bindparam("now"))
 
 
-class DatabaseSessionInterface(ServerSideSessionInterface):
+# Flask-WTF keeps a form's raw token in the session under this key.
+FORM_TOKEN = "csrf_token"  # nosec B105  # a session key's name, not a secret
+VISITOR_COOKIE = "portal_visitor"
+# A session with nothing but these holds nothing of the visitor's: it gets no row.
+# (Flask-Login marks any session whose "_id" it did not make "_fresh": False.)
+NOTHING_OF_THEIRS = frozenset({FORM_TOKEN, SEEN, "_fresh"})
+
+
+class RowsOnlyForSomething:
+    """Mixed into a Flask-Session interface: a session holding only a form's token is saved as a
+    signed cookie, not in the store, and read back from it when the store has nothing."""
+
+    def open_session(self, app: Flask, request: Request) -> ServerSideSession:
+        session = super().open_session(app, request)
+        if not session and (token := _visitor_token(app, request.cookies.get(VISITOR_COOKIE))):
+            session[FORM_TOKEN] = token
+            session.modified = False
+        return session
+
+    def save_session(self, app: Flask, session: ServerSideSession, response: Response) -> None:
+        if not session.keys() <= NOTHING_OF_THEIRS:
+            return super().save_session(app, session, response)
+        token = session.get(FORM_TOKEN)
+        if token and _visitor_token(app, request.cookies.get(VISITOR_COOKIE)) != token:
+            response.set_cookie(VISITOR_COOKIE, _visitor_serializer(app).dumps(token), httponly=True,
+                                secure=self.get_cookie_secure(app), samesite=self.get_cookie_samesite(app),
+                                path=self.get_cookie_path(app))
+            response.vary.add("Cookie")
+        if request.cookies.get(self.get_cookie_name(app)):  # it had a row: what it held is gone now
+            self._delete_session(self._get_store_id(session.sid))
+            response.delete_cookie(self.get_cookie_name(app), path=self.get_cookie_path(app),
+                                   domain=self.get_cookie_domain(app))
+
+
+def _visitor_serializer(app: Flask) -> URLSafeSerializer:
+    return URLSafeSerializer(app.secret_key, salt="portal-visitor-form-token")
+
+
+def _visitor_token(app: Flask, cookie: str | None) -> str | None:
+    if not cookie:
+        return None
+    try:
+        token = _visitor_serializer(app).loads(cookie)
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) else None
+
+
+class RedisSessions(RowsOnlyForSomething, RedisSessionInterface):
+    """Flask-Session's Redis sessions (REDIS_URL), with no key for a session holding nothing."""
+
+
+class DatabaseSessionInterface(RowsOnlyForSomething, ServerSideSessionInterface):
     """Flask-Session on our own web_session table, which migration 0010 makes (Flask-Session's
     SQLAlchemy backend would add its own model and create its table at start-up, outside the
     migrations). Writes use a connection of their own, so saving a session never commits or rolls
@@ -85,9 +144,8 @@ def install(app: Flask) -> None:
     app.config["PERMANENT_SESSION_LIFETIME"] = ABSOLUTE_LIFETIME  # how long the server keeps an unused one
     app.config["SESSION_REFRESH_EACH_REQUEST"] = False  # written when changed (and once a minute, below)
     if redis_url := app.config.get("REDIS_URL"):
-        from flask_session.redis import RedisSessionInterface
         from redis import Redis
-        app.session_interface = RedisSessionInterface(app, client=Redis.from_url(redis_url),
+        app.session_interface = RedisSessions(app, client=Redis.from_url(redis_url),
                                                       key_prefix="portal:session:", permanent=False)
     else:
         app.session_interface = DatabaseSessionInterface(app)

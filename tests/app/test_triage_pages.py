@@ -356,7 +356,7 @@ def test_back_and_forward_keep_the_answers_on_the_server(client):
         token = session[DRAFT_KEY]
         kept = {key: value for key, value in session.items() if not key.startswith(("csrf", "_"))}
     assert kept == {DRAFT_KEY: token}
-    assert isinstance(token, str) and "52" not in token
+    assert isinstance(token, str) and "female" not in token and "varicose" not in token  # a random token, not the answers
     stored = draft_answers(client)
     assert stored["age"] == 52 and stored["rls_impact"] == 2
     assert stored["leg_signs"] == ["varicose_veins", "ankle_swelling"]
