@@ -8,7 +8,7 @@ Server Error". So an error that came from the database, or an error page that fa
 is answered with the page without the database: no account, no session, no query, and never an
 exception. A database that cannot be reached answers 503 with Retry-After.
 """
-from flask import Flask, g, render_template
+from flask import Flask, g, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -78,17 +78,47 @@ def install(app: Flask) -> None:
             return page_without_database(app, 400)
 
 
+# Addresses that a script or a browser fetches as a file, not as a page to read.
+FILE_SUFFIXES = (".css", ".js", ".svg", ".ics", ".ico", ".txt")
+JSON_PATHS = ("/healthz",)
+
+
+def answer_kind() -> str:
+    """"json" for the JSON addresses and clients that ask for JSON, "text" for files (a stylesheet,
+    a calendar), else "html". Read from the path, since the route may not have been matched."""
+    path = request.path
+    if path.endswith(".json") or path in JSON_PATHS:
+        return "json"
+    if path.startswith("/static/") or path.endswith(FILE_SUFFIXES):
+        return "text"
+    accepted = request.accept_mimetypes
+    if accepted.best_match(("text/html", "application/json")) == "application/json" and \
+            accepted["application/json"] > accepted["text/html"]:
+        return "json"
+    return "html"
+
+
 def page_without_database(app: Flask, code: int):
     """The error page from the settings alone: the navigation shows no account, the session is
-    neither read nor saved, and nothing is asked of the database."""
+    neither read nor saved, and nothing is asked of the database. A script asking for JSON gets
+    JSON, a file (a stylesheet) plain text."""
     title, detail = MESSAGES[code]
     headers = {"Cache-Control": "no-store"}
     if code == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # A null session is neither loaded nor saved. (Flask 3.1 keeps the session in _session, behind
+    # a read-only property; it is None when opening it failed.)
+    request_ctx._session = app.session_interface.make_null_session(app)
+    kind = answer_kind()
+    if kind == "json":
+        body = {"status": "error", "error": "database_unreachable" if code == 503 else f"http_{code}",
+                "message": f"{title}. {detail}"}
+        if request.path in JSON_PATHS:
+            body["database"] = "unreachable"
+        return jsonify(body), code, headers
+    if kind == "text":
+        return f"{title}. {detail}\n", code, {**headers, "Content-Type": "text/plain; charset=utf-8"}
     try:
-        # A null session is neither loaded nor saved, and an anonymous user is never looked up. (Flask 3.1
-        # keeps the session in _session, behind a read-only property; it is None when opening it failed.)
-        request_ctx._session = app.session_interface.make_null_session(app)
         g._login_user = login_manager.anonymous_user()
         body = render_template("errors/error.html", code=code, title=title, detail=detail, without_database=True)
     except Exception:

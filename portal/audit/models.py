@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     SCHEDULE_CHANGED = "schedule.changed"
     TIME_OFF_ADDED = "schedule.time_off_added"
     TIME_OFF_REMOVED = "schedule.time_off_removed"
+    FEED_READ = "schedule.feed_read"  # a calendar program read a clinician's feed (its appointments)
     # Accounts (portal/auth): logins, failures, lockouts, sessions ended, second factor, password.
     LOGIN = AccountEvent.LOGIN.value
     LOGIN_FAILED = AccountEvent.LOGIN_FAILED.value

@@ -114,13 +114,16 @@ def _lock(model, ids) -> None:
         db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
 
 
+_TOO_FAR_AHEAD = "That time is too far ahead to book yet. Please pick an earlier time."
+
+
 def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: datetime, *,
                 policy: BookingPolicy, now: datetime) -> datetime:
     """Raise unless `start` is a free slot of the clinician for this type; return its end."""
     if start < now + policy.notice:
         raise NotBookable("That time has passed or is too soon to book online. Please pick a later time.")
     if start > now + policy.horizon:
-        raise NotBookable("That time is too far ahead to book yet. Please pick an earlier time.")
+        raise NotBookable(_TOO_FAR_AHEAD)
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     if not clinician.active or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
@@ -293,7 +296,7 @@ def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: i
     if clinician is None or appointment_type is None or patient is None or patient.role != Role.PATIENT:
         raise NotBookable("That clinician or visit type does not exist.")
     if overbook_reason:
-        end = _check_overbook(clinician, appointment_type, start, now=now)
+        end = _check_overbook(clinician, appointment_type, start, policy=policy, now=now)
     else:
         end = _check_slot(clinician, appointment_type, start, policy=policy, now=now)
     _check_patient_free(patient_id, start, end)
@@ -322,11 +325,14 @@ def _insert_locked(*, patient_id: int, clinician_id: int, appointment_type_id: i
 
 
 def _check_overbook(clinician: Clinician, appointment_type: AppointmentType, start: datetime, *,
-                    now: datetime) -> datetime:
-    """A squeeze-in may overlap the clinician's other appointments, but not lie in the past."""
+                    policy: BookingPolicy, now: datetime) -> datetime:
+    """A squeeze-in may overlap the clinician's other appointments, but not lie in the past, nor
+    beyond the booking horizon that binds every booking."""
     end = start + timedelta(minutes=appointment_type.duration_minutes)
     if end <= now:
         raise NotBookable("That time has already passed.")
+    if start > now + policy.horizon:
+        raise NotBookable(_TOO_FAR_AHEAD)
     if not clinician.active or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     return end

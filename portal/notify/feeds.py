@@ -42,12 +42,22 @@ def clinician_for_feed(token: str) -> Clinician | None:
 
 
 def clinician_feed(clinician: Clinician) -> str:
-    """The clinician's active appointments from a week ago on, as one calendar."""
+    """The clinician's active appointments from a week ago on, as one calendar; the read is
+    audited (which feed, how many appointments, from which address), as the desk's reads are."""
+    clinician_id = clinician.id
+    with write_transaction():
+        clinician = db.session.get(Clinician, clinician_id)
+        appointments = db.session.scalars(
+            select(Appointment).where(Appointment.clinician_id == clinician_id, Appointment.status.in_(ACTIVE_STATUSES),
+                                      Appointment.end_at > utc_now() - PAST_SHOWN)
+            .options(joinedload(Appointment.appointment_type)).order_by(Appointment.start_at)).all()
+        audit.record(AuditAction.FEED_READ,
+                     detail=f"{clinician.display_name}'s calendar feed: {len(appointments)} appointments")
+        return _feed_calendar(clinician, appointments)
+
+
+def _feed_calendar(clinician: Clinician, appointments: list[Appointment]) -> str:
     config = current_app.config
-    appointments = db.session.scalars(
-        select(Appointment).where(Appointment.clinician_id == clinician.id, Appointment.status.in_(ACTIVE_STATUSES),
-                                  Appointment.end_at > utc_now() - PAST_SHOWN)
-        .options(joinedload(Appointment.appointment_type)).order_by(Appointment.start_at)).all()
     calendar = Calendar()
     calendar.add("prodid", f"-//{config['CLINIC_NAME']}//Clinician feed//EN")
     calendar.add("version", "2.0")

@@ -285,7 +285,7 @@ def log_lines():
 
 @pytest.mark.parametrize("path", [f"/feeds/{FEED_TOKEN}.ics", f"/auth/password/reset/{RESET_TOKEN}"])
 def test_a_token_in_the_path_stays_out_of_the_log_while_the_database_refuses_connections(app, path, log_lines):
-    from tests.app.test_database_down import database_refusing_connections
+    from tests.security.test_database_down import database_refusing_connections
     browser = app.test_client()
     browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
 
@@ -296,3 +296,65 @@ def test_a_token_in_the_path_stays_out_of_the_log_while_the_database_refuses_con
     written = log_lines.getvalue()
     assert "/hidden" in written  # the access line and the error line, with the token hidden
     assert FEED_TOKEN not in written and RESET_TOKEN not in written
+
+
+# --- 11. smaller: JSON and plain 503s, feed reads audited, overbooks within the horizon -------------
+
+@pytest.mark.parametrize("path, kind", [("/healthz", "application/json"), ("/book/slots.json", "application/json"),
+                                        ("/static/portal.css", "text/plain")])
+def test_during_an_outage_a_script_or_a_file_gets_its_own_kind_of_answer(app, path, kind):
+    from tests.security.test_database_down import database_refusing_connections
+    browser = app.test_client()
+    browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
+
+    with database_refusing_connections(app):
+        response = browser.get(path)
+
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert response.mimetype == kind
+    assert "<html" not in response.get_data(as_text=True)
+    if kind == "application/json":
+        assert response.get_json()["status"] == "error"
+
+
+def test_a_script_asking_for_json_gets_json_and_a_browser_the_page(app):
+    from tests.security.test_database_down import database_refusing_connections
+    browser = app.test_client()
+    browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
+
+    with database_refusing_connections(app):
+        scripted = browser.get("/appointments/", headers={"Accept": "application/json"})
+        person = browser.get("/appointments/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+
+    assert scripted.status_code == 503 and scripted.get_json()["error"] == "database_unreachable"
+    assert person.status_code == 503 and "Our records cannot be reached just now" in text(person)
+
+
+def test_reading_a_clinicians_feed_is_audited(app):
+    from portal.audit import AuditAction, AuditEvent
+    from portal.notify.feeds import set_feed
+    clinician = factories.make_clinician(name="Dr Rivera")
+    desk = factories.make_user(role=Role.DESK)
+    token = set_feed(clinician.id, on=True, by_user=desk)
+
+    response = app.test_client().get(f"/feeds/{token}.ics")
+
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    fresh()
+    [read] = db.session.scalars(select(AuditEvent).where(AuditEvent.action == AuditAction.FEED_READ)).all()
+    assert "Dr Rivera's calendar feed" in read.detail and read.ip_address == "127.0.0.1"
+
+
+def test_the_desk_cannot_overbook_beyond_the_booking_horizon(app):
+    from tests.app.test_desk_patients import overbook
+    from portal.booking.models import Route
+    visit = factories.make_type(Route.GENERAL_CONSULT)
+    clinician, patient = factories.make_clinician(name="Dr Rivera"), factories.make_user()
+    _, desk = logged_in(app, Role.DESK)
+    far = factories.future_weekday(weeks_ahead=52 * 10)
+
+    response = overbook(desk, patient, clinician, visit, far, "10:00", "Agreed with Dr Rivera")
+
+    assert "That time is too far ahead to book yet." in text(response)
+    fresh()
+    assert db.session.scalars(select(Appointment)).all() == []
