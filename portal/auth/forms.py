@@ -116,3 +116,21 @@ class SecondFactorOffForm(FlaskForm):
 
     current = PasswordField("Your password, to turn two-step login off", validators=[
         DataRequired("Please type your password."), Length(max=200, message=PASSWORD_TOO_LONG)])
+
+
+class ConfirmIdentityForm(FlaskForm):
+    """Before a second factor or its recovery codes change: the password and a code from the app
+    in use now (or a recovery code), so a session left open cannot take the second factor over.
+    A view removes `current_code` for an account that has no second factor yet."""
+
+    password = PasswordField("Your password", validators=[
+        DataRequired("Please type your password."), Length(max=200, message=PASSWORD_TOO_LONG)])
+    current_code = StringField("Code from the app you use now, or a recovery code", filters=[_strip], validators=[
+        DataRequired("Please type the code your app shows now, or one of your recovery codes."),
+        Length(max=40, message="That is longer than any code we send.")])
+
+
+class ReplaceSecondFactorForm(ConfirmIdentityForm):
+    code = StringField("Code the new app shows", filters=[_strip], validators=[
+        DataRequired("Please type the code the new app shows."),
+        Length(max=40, message="That is longer than any code we send.")])

@@ -242,23 +242,75 @@ def end_sessions(user_id: int, *, action: AccountEvent, detail: str = "") -> Non
         account_event.send(user, action=action, detail=detail)
 
 
+class IdentityNotConfirmed(Exception):
+    """The password, or the code from the account's current authenticator, was wrong (counted
+    towards the lockout)."""
+
+
+def _confirm_identity(user_id: int, password: str, current_code: str | None, *, what: str) -> None:
+    """Re-authentication before a second factor changes (ASVS 2.7 and 3.x: a session alone, left
+    open or stolen, must not take over the factor): the password and, when the account has a
+    second factor, a current code or an unused recovery code. Locked: AccountLocked, nothing checked."""
+    user = db.session.get(User, user_id)
+    _refuse_while_locked(user, what)
+    if not user.check_password(password):
+        record_failed_login(user_id, f"wrong password when {what}")
+        raise IdentityNotConfirmed()
+    if user.has_second_factor and check_second_factor(user_id, current_code or "") is None:
+        raise IdentityNotConfirmed()  # check_second_factor counted the failure
+
+
 def enrol_second_factor(user_id: int, secret: str, code: str) -> list[str] | None:
-    """Turn on the second factor with `secret` once `code` shows the app has it; returns the ten
-    new recovery codes (shown once, kept only as hashes), or None when the code is wrong."""
+    """At the first login of an account without a second factor (its password given a moment
+    ago): turn it on with `secret` once `code` shows the app has it; returns the ten new recovery
+    codes (shown once, kept only as hashes), or None when the code is wrong. An account that
+    already has one changes it only through replace_second_factor."""
     step = totp.matching_step(secret, code, after=None)
     if step is None:
         return None
     with write_transaction() as session:
         user = session.scalar(select(User).where(User.id == user_id).with_for_update())
-        user.totp_secret, user.totp_confirmed_at, user.totp_last_step = secret, utc_now(), step
-        codes = _replace_recovery_codes(user)
-        account_event.send(user, action=AccountEvent.SECOND_FACTOR_ENROLLED, detail="authenticator app")
+        if user.has_second_factor:
+            raise ValueError("this account has a second factor: replace_second_factor asks for it")
+        return _turn_on(user, secret, step, detail="authenticator app, at login")
+
+
+def replace_second_factor(user_id: int, secret: str, code: str, *, password: str,
+                          current_code: str | None) -> list[str] | None:
+    """A logged-in person sets up an authenticator (a patient turning it on, anyone moving to a
+    new phone): the password and, when there is one, a code from the current app or a recovery
+    code first (IdentityNotConfirmed, AccountLocked). Every session of the account ends, so the
+    caller starts a new one for this device. None when the new app's code is wrong (checked
+    first, so a right current code is not spent on it)."""
+    step = totp.matching_step(secret, code, after=None)
+    if step is None:
+        return None
+    _confirm_identity(user_id, password, current_code, what="setting up a new authenticator")
+    with write_transaction() as session:
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        replaced = user.has_second_factor
+        user.end_sessions()
+        return _turn_on(user, secret, step, detail=("a new authenticator app in place of the old one" if replaced
+                                                     else "authenticator app") + "; every other session ended")
+
+
+def _turn_on(user: User, secret: str, step: int, *, detail: str) -> list[str]:
+    user.totp_secret, user.totp_confirmed_at, user.totp_last_step = secret, utc_now(), step
+    codes = _replace_recovery_codes(user)
+    account_event.send(user, action=AccountEvent.SECOND_FACTOR_ENROLLED, detail=detail)
     return codes
 
 
-def make_new_recovery_codes(user_id: int) -> list[str]:
+def make_new_recovery_codes(user_id: int, *, password: str, current_code: str) -> list[str]:
+    """Ten new recovery codes in place of the old ones, after the password and a current code (or
+    an unused recovery code): IdentityNotConfirmed, AccountLocked. Every session of the account
+    ends, as for a new authenticator."""
+    _confirm_identity(user_id, password, current_code, what="making new recovery codes")
     with write_transaction() as session:
-        return _replace_recovery_codes(session.get(User, user_id))
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        user.end_sessions()
+        account_event.send(user, action=AccountEvent.SESSIONS_ENDED, detail="new recovery codes made")
+        return _replace_recovery_codes(user)
 
 
 def _replace_recovery_codes(user: User) -> list[str]:

@@ -10,13 +10,13 @@ from sqlalchemy import bindparam, select
 from portal import clinic
 from portal.redirects import safe_path
 from portal.auth import sessions, totp
-from portal.auth.forms import (ChangePasswordForm, LoginForm, RegistrationForm, SecondFactorForm,
-                               SecondFactorOffForm)
+from portal.auth.forms import (ChangePasswordForm, ConfirmIdentityForm, LoginForm, RegistrationForm,
+                               ReplaceSecondFactorForm, SecondFactorForm, SecondFactorOffForm)
 from portal.auth.models import AccountEvent, Role, User, normalise_email
-from portal.auth.service import (AccountLocked, SecondFactorResult, authenticate, change_password,
-                                 check_second_factor, end_sessions, enrol_second_factor, is_locked,
-                                 make_new_recovery_codes, record_login, register_online, turn_off_second_factor,
-                                 unused_recovery_codes)
+from portal.auth.service import (AccountLocked, IdentityNotConfirmed, SecondFactorResult, authenticate,
+                                 change_password, check_second_factor, end_sessions, enrol_second_factor, is_locked,
+                                 make_new_recovery_codes, record_login, register_online, replace_second_factor,
+                                 turn_off_second_factor, unused_recovery_codes)
 from portal.extensions import db, limiter, login_manager
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -163,12 +163,39 @@ def verify():
 @bp.route("/enrol", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def enrol():
-    """Setting up the authenticator app: staff on their first login (after the password), and
-    patients who turn it on from their security page."""
-    user = current_user if current_user.is_authenticated else _half_logged_in()
+    """Setting up the authenticator app: staff on their first login (after the password), and,
+    logged in, a patient turning it on or anyone moving to a new phone, who confirm who they are
+    first (the password, and a code from the app in use now)."""
+    if not current_user.is_authenticated:
+        return _enrol_at_login()
+    secret = session.get(ENROL_SECRET) or session.setdefault(ENROL_SECRET, totp.new_secret())
+    form = ReplaceSecondFactorForm()
+    if not current_user.has_second_factor:
+        del form.current_code
+    if form.validate_on_submit():
+        user_id = current_user.id
+        try:
+            codes = replace_second_factor(user_id, secret, form.code.data, password=form.password.data,
+                                          current_code=form.current_code.data if "current_code" in form else None)
+        except AccountLocked as locked:
+            form.password.errors.append(_locked_message(locked, "two-step login cannot be changed"))
+        except IdentityNotConfirmed:
+            form.password.errors.append(NOT_CONFIRMED)
+        else:
+            if codes is not None:
+                session.pop(ENROL_SECRET, None)
+                sessions.start_logged_in_session(db.session.get(User, user_id))  # every other device is out
+                flash("Two-step login is set up with your new app. You are logged out everywhere else.", "success")
+                return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".security"))
+            form.code.errors.append(NEW_CODE_WRONG)
+    return _enrol_page(form, secret, current_user)
+
+
+def _enrol_at_login():
+    user = _half_logged_in()
     if user is None:
         return _start_again()
-    if user.has_second_factor and not current_user.is_authenticated:
+    if user.has_second_factor:
         return redirect(url_for(".verify"))
     secret = session.get(ENROL_SECRET) or session.setdefault(ENROL_SECRET, totp.new_secret())
     form = SecondFactorForm()
@@ -176,14 +203,18 @@ def enrol():
         codes = enrol_second_factor(user.id, secret, form.code.data)
         if codes is not None:
             session.pop(ENROL_SECRET, None)
-            if current_user.is_authenticated:
-                sessions.renew_id()  # a privilege change: a new session id
-            else:
-                next_url = session.pop(PENDING)["next"]
-                _logged_in(user, "password and a new authenticator", next_url=next_url)
+            _logged_in(user, "password and a new authenticator", next_url=session.pop(PENDING)["next"])
             return render_template("auth/recovery_codes.html", codes=codes, next_url=_home_for(user))
-        form.code.errors.append("That code did not work. Check the app shows this clinic and type the 6 digits "
-                                "it shows now.")
+        form.code.errors.append(NEW_CODE_WRONG)
+    return _enrol_page(form, secret, user)
+
+
+NEW_CODE_WRONG = "That code did not work. Check the app shows this clinic and type the 6 digits it shows now."
+NOT_CONFIRMED = ("That password and code do not match your account. Type your password, and the code your app "
+                 "shows now (or a recovery code). After 10 wrong tries the account is paused for 15 minutes.")
+
+
+def _enrol_page(form, secret: str, user: User):
     uri = totp.provisioning_uri(secret, account=user.email, issuer=current_app.config["CLINIC_NAME"])
     return render_template("auth/enrol.html", form=form, qr_code=totp.qr_code_data_uri(uri),
                            secret=totp.grouped(secret)), 400 if form.errors else 200
@@ -210,9 +241,11 @@ def security():
     form = FlaskForm()
     password_form = ChangePasswordForm(personal=(current_user.name, current_user.email))
     off_form = SecondFactorOffForm(prefix="off")
+    codes_form = ConfirmIdentityForm(prefix="codes")
 
     def page(status: int = 200):
         return render_template("auth/security.html", form=form, password_form=password_form, off_form=off_form,
+                               codes_form=codes_form,
                                recovery_codes_left=unused_recovery_codes(current_user.id)), status
 
     action = request.form.get("action")
@@ -244,14 +277,33 @@ def security():
                     return redirect(url_for(".security"))
                 off_form.current.errors.append("That is not your password.")
         return page(400)
+    if action == "new_recovery_codes":
+        if not current_user.has_second_factor:
+            abort(400)
+        return _new_recovery_codes(codes_form) or page(400)
     if form.validate_on_submit():
         if action == "end_sessions":
             end_sessions(current_user.id, action=AccountEvent.SESSIONS_ENDED, detail="by the account's owner")
             sessions.renew()
             flash("You are logged out on every device, this one too. Please log in again.", "info")
             return redirect(url_for(".login"))
-        if action == "new_recovery_codes" and current_user.has_second_factor:
-            codes = make_new_recovery_codes(current_user.id)
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".security"))
         abort(400)
     return page()
+
+
+def _new_recovery_codes(form: ConfirmIdentityForm):
+    """New recovery codes once the password and a current code are given; None to show the page again."""
+    if not form.validate_on_submit():
+        return None
+    user_id = current_user.id
+    try:
+        codes = make_new_recovery_codes(user_id, password=form.password.data, current_code=form.current_code.data)
+    except AccountLocked as locked:
+        form.password.errors.append(_locked_message(locked, "new recovery codes cannot be made"))
+        return None
+    except IdentityNotConfirmed:
+        form.password.errors.append(NOT_CONFIRMED)
+        return None
+    sessions.start_logged_in_session(db.session.get(User, user_id))  # every other device is out
+    flash("Your old recovery codes no longer work. You are logged out everywhere else.", "success")
+    return render_template("auth/recovery_codes.html", codes=codes, next_url=url_for(".security"))

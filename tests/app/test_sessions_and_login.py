@@ -346,7 +346,7 @@ def test_a_patient_may_turn_on_two_step_login_and_is_then_asked_for_the_code(app
     assert "Turn on two-step login" in text(browser.get("/auth/security"))
     page = text(browser.get("/auth/enrol"))
     secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
-    submit(browser, "/auth/enrol", {"code": totp.code_at(secret)})
+    submit(browser, "/auth/enrol", {"code": totp.code_at(secret), "password": factories.PASSWORD})
     AuthActions(browser).logout()
 
     later, response = password_step(app, patient.email)
@@ -360,7 +360,7 @@ def patient_with_two_step_login(app):
     patient, browser = logged_in(app)
     page = text(browser.get("/auth/enrol"))
     secret = re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', page).group(1).replace(" ", "")
-    submit(browser, "/auth/enrol", {"code": totp.code_at(secret)})
+    submit(browser, "/auth/enrol", {"code": totp.code_at(secret), "password": factories.PASSWORD})
     db.session.rollback()
     assert db.session.get(User, patient.id).has_second_factor
     return patient, browser

@@ -358,3 +358,125 @@ def test_the_desk_cannot_overbook_beyond_the_booking_horizon(app):
     assert "That time is too far ahead to book yet." in text(response)
     fresh()
     assert db.session.scalars(select(Appointment)).all() == []
+
+
+# --- 1. the authenticator replaced without a password ----------------------------------------------
+
+SECRET_ON_PAGE = r'<code class="secret">([A-Z2-7 ]+)</code>'
+
+
+def staff_logged_in_twice(app):
+    """A desk account logged in on two devices: (account, this browser, the other browser)."""
+    staff, here = logged_in(app, Role.DESK)
+    other = app.test_client()
+    assert AuthActions(other).login(staff.email).status_code == 302
+    return staff, here, other
+
+
+def new_secret_on(browser) -> str:
+    import re
+    page = browser.get("/auth/enrol")
+    assert page.status_code == 200
+    return re.search(SECRET_ON_PAGE, text(page)).group(1).replace(" ", "")
+
+
+def stored_secret(user_id: int) -> str | None:
+    fresh()
+    return db.session.get(User, user_id).totp_secret
+
+
+def audit_actions(user_id: int) -> list[str]:
+    from portal.audit import AuditEvent
+    fresh()
+    return list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.user_id == user_id)))
+
+
+@pytest.mark.parametrize("given", [{}, {"password": factories.PASSWORD}, {"password": "not my password at all",
+                                                                         "current_code": "CURRENT"}])
+def test_a_session_alone_cannot_replace_the_authenticator(app, given):
+    from portal.auth import totp
+    from tests.client import current_code
+    staff, browser, _ = staff_logged_in_twice(app)
+    old = stored_secret(staff.id)
+    secret = new_secret_on(browser)
+    data = {**given, "code": totp.code_at(secret)}
+    if data.get("current_code") == "CURRENT":
+        data["current_code"] = current_code(staff.email)
+
+    response = submit(browser, "/auth/enrol", data)
+
+    assert response.status_code == 400
+    assert stored_secret(staff.id) == old
+    assert "second_factor.enrolled" not in audit_actions(staff.id)
+
+
+def test_a_new_authenticator_needs_the_password_and_a_current_code_and_ends_the_other_sessions(app):
+    from portal.auth import totp
+    from tests.client import current_code
+    staff, browser, other = staff_logged_in_twice(app)
+    secret = new_secret_on(browser)
+
+    done = submit(browser, "/auth/enrol", {"password": factories.PASSWORD, "current_code": current_code(staff.email),
+                                           "code": totp.code_at(secret)})
+
+    assert done.status_code == 200 and "recovery code" in text(done).lower()
+    assert stored_secret(staff.id) == secret
+    assert browser.get("/desk/").status_code == 200  # this device stays in
+    assert other.get("/desk/").status_code == 302  # every other one is out
+    assert "second_factor.enrolled" in audit_actions(staff.id)
+
+
+def test_a_recovery_code_stands_in_for_the_lost_phone(app):
+    from portal.auth import totp
+    from portal.auth.service import make_new_recovery_codes
+    from tests.client import current_code
+    staff, browser, _ = staff_logged_in_twice(app)
+    codes = make_new_recovery_codes(staff.id, password=factories.PASSWORD, current_code=current_code(staff.email))
+    browser = app.test_client()
+    AuthActions(browser).login(staff.email, code=codes[0])
+    secret = new_secret_on(browser)
+
+    done = submit(browser, "/auth/enrol", {"password": factories.PASSWORD, "current_code": codes[1],
+                                           "code": totp.code_at(secret)})
+
+    assert done.status_code == 200 and stored_secret(staff.id) == secret
+
+
+def test_new_recovery_codes_need_the_password_and_a_current_code_and_end_the_other_sessions(app):
+    from portal.auth.models import RecoveryCode
+    from tests.client import current_code
+    staff, browser, other = staff_logged_in_twice(app)
+    fresh()
+    before = set(db.session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == staff.id)))
+
+    for given in ({}, {"codes-password": factories.PASSWORD, "codes-current_code": "000000"},
+                  {"codes-password": "wrong password here", "codes-current_code": current_code(staff.email)}):
+        refused = submit(browser, "/auth/security", {"action": "new_recovery_codes", **given})
+        assert refused.status_code == 400
+    fresh()
+    assert set(db.session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == staff.id))) == before
+    assert other.get("/desk/").status_code == 200
+
+    done = submit(browser, "/auth/security", {"action": "new_recovery_codes", "codes-password": factories.PASSWORD,
+                                              "codes-current_code": current_code(staff.email)})
+
+    assert done.status_code == 200 and "recovery code" in text(done).lower()
+    fresh()
+    assert len(set(db.session.scalars(select(RecoveryCode.code_hash).where(
+        RecoveryCode.user_id == staff.id, RecoveryCode.used_at.is_(None)))) - before) == 10
+    assert other.get("/desk/").status_code == 302
+    assert browser.get("/desk/").status_code == 200
+    assert "second_factor.recovery_codes_made" in audit_actions(staff.id)
+
+
+def test_a_patient_turning_two_step_login_on_gives_the_password(app):
+    from portal.auth import totp
+    patient, browser = logged_in(app)
+    secret = new_secret_on(browser)
+    assert "Code from the app you use now" not in text(browser.get("/auth/enrol"))  # there is none yet
+
+    refused = submit(browser, "/auth/enrol", {"code": totp.code_at(secret)})
+    assert refused.status_code == 400 and stored_secret(patient.id) is None
+
+    done = submit(browser, "/auth/enrol", {"code": totp.code_at(secret), "password": factories.PASSWORD})
+    assert done.status_code == 200 and stored_secret(patient.id) == secret
