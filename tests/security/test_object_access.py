@@ -11,10 +11,9 @@ from flask import url_for
 from sqlalchemy import select
 
 from portal import access
-from portal.auth.models import Role, TokenPurpose, User
-from portal.auth.tokens import account_link_issued, issue_link
+from portal.auth.models import Role, User
 from portal.booking.service import book_appointment
-from portal.database import LARGEST_ID, utc_now
+from portal.database import LARGEST_ID
 from portal.extensions import db
 from portal.letters.content import LetterKind
 from portal.letters.service import sign_letter, start_letter
@@ -23,6 +22,7 @@ from portal.notify.models import OutboxMessage
 from tests import factories
 from tests.client import AuthActions, csrf_token
 from tests.factories import local
+from tests.security.probes import issued_reset_token
 
 ACTORS = {"patient A": Role.PATIENT, "patient B": Role.PATIENT, "desk": Role.DESK, "doctor": Role.DOCTOR,
           "admin": Role.ADMIN, "anonymous": access.ANONYMOUS}
@@ -36,19 +36,10 @@ ID_ARGUMENTS = {"appointment_id", "submission_id", "patient_id", "user_id", "cli
 NOT_RECORDS = {"filename", "step_id", "kind"}  # static files; the questionnaire's steps; a letter's kind
 
 
-def password_link(world) -> str:
-    """A password reset link of patient A's, as the mail would carry it."""
-    issued = []
-    with account_link_issued.connected_to(lambda sender, token, **about: issued.append(token)):
-        issue_link(db.session.get(User, world["patient_id"]), TokenPurpose.PASSWORD_RESET, now=utc_now())
-        db.session.commit()
-    return issued[0]
-
-
 # Addresses whose secret key is the access control (the key goes out by email or into a calendar
 # program): whoever holds it reaches the record, logged in or not. How to make each key:
 KEYS = {"notify.feed": lambda world: set_feed(world["clinician_id"], on=True, by_user=world["desk_user"]),
-        "password.choose": password_link}
+        "password.choose": lambda world: issued_reset_token(db.session.get(User, world["patient_id"]))}
 
 # Staff reach every record of the pages their role may use, except where the view narrows it:
 STAFF_TOLD_NOT_FOUND = {"booking.outcome": {Role.DESK, Role.ADMIN}}  # triage outcomes: patient and doctors
@@ -155,7 +146,7 @@ def walk(app, browser, token, urls, expect, *, stranger: bool):
 def test_every_url_argument_is_known(app):
     unknown = [f"{rule.endpoint} ({rule.rule}): {sorted(rule.arguments - ID_ARGUMENTS - NOT_RECORDS)}"
                for rule in app.url_map.iter_rules() if rule.arguments - ID_ARGUMENTS - NOT_RECORDS]
-    assert unknown == [], ("URLs with arguments tests/app/test_object_access.py does not know; add each to "
+    assert unknown == [], ("URLs with arguments tests/security/test_object_access.py does not know; add each to "
                            "ID_ARGUMENTS (and the world fixture) or NOT_RECORDS:\n" + "\n".join(unknown))
 
 
@@ -163,7 +154,7 @@ def test_every_key_in_an_address_can_be_made(app):
     with app.test_request_context():
         unknown = [rule.endpoint for rule in app.url_map.iter_rules()
                    if "token" in rule.arguments and rule.endpoint not in KEYS]
-    assert unknown == [], f"add how to make a key for {unknown} to KEYS in tests/app/test_object_access.py"
+    assert unknown == [], f"add how to make a key for {unknown} to KEYS in tests/security/test_object_access.py"
 
 
 @pytest.mark.parametrize("actor", ACTORS)
