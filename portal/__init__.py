@@ -53,12 +53,14 @@ def create_app(config: dict | None = None) -> Flask:
                       admin_views.bp, letter_views.bp):
         app.register_blueprint(blueprint)
 
-    from portal import demo
+    from portal import backup, demo
     from portal.notify import account_messages, outbox, worker
     outbox.listen_to_bookings()
     account_messages.listen_to_accounts()
     app.cli.add_command(demo.seed_demo_command)
     app.cli.add_command(worker.send_mail_command)
+    app.cli.add_command(backup.backup_command)
+    app.cli.add_command(backup.restore_command)
     if app.config["PORTAL_ENV"] == settings.PRODUCTION:
         demo.refuse_demo_accounts_in_production(app)
 
