@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal.auth.passwords import (MAX_LENGTH, MIN_LENGTH, TOO_COMMON, TOO_EASY, TOO_LONG, TOO_PERSONAL, TOO_SHORT,
-                                   is_made_of, password_problem, personal_words)
+                                   is_made_of, normalised, password_problem, personal_words)
 
 MARIA = ("Maria Lopez", "maria.lopez@example.com")
 
@@ -79,14 +79,21 @@ def test_is_made_of_needs_a_personal_word_in_it():
     assert not is_made_of("Maria's roses in June", {"maria", "lopez"})
 
 
-@given(st.text(max_size=MIN_LENGTH - 1))
+# Lengths are those of the password as stored, NFKC-normalised ("´" is a space and an accent there).
+@given(st.text(max_size=MIN_LENGTH - 1).filter(lambda typed: len(normalised(typed)) < MIN_LENGTH))
 def test_anything_shorter_than_the_minimum_is_too_short(password):
     assert password_problem(password) == TOO_SHORT
 
 
-@given(st.text(min_size=MAX_LENGTH + 1, max_size=MAX_LENGTH + 50))
+@given(st.text(min_size=MAX_LENGTH + 1, max_size=MAX_LENGTH + 50).filter(
+    lambda typed: len(normalised(typed)) > MAX_LENGTH))
 def test_anything_longer_than_the_maximum_is_too_long(password):
     assert password_problem(password) == TOO_LONG
+
+
+def test_length_is_counted_in_the_password_as_stored():
+    assert password_problem("0000000000\u00b4") != TOO_SHORT  # 11 typed, 12 stored: judged on the rest
+    assert password_problem("ｓｕｎｎｙ ｂｅａｃｈ") == TOO_SHORT
 
 
 @settings(max_examples=60, deadline=None)
