@@ -1,5 +1,5 @@
 # Two commands: `make run` serves the portal with demo data; `make test` runs the whole suite.
-# `make serve` runs it as production does (PORTAL_ENV=production: SECRET_KEY and DATABASE_URL must be set).
+# `make serve` runs it as production does (PORTAL_ENV=production: SECRET_KEY, DATABASE_URL and REDIS_URL must be set).
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -26,7 +26,7 @@ run: $(VENV)/.runtime-installed
 	$(FLASK) send-mail --loop --interval 5 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# Production: migrate, then gunicorn. No demo data; the portal refuses to start without SECRET_KEY
+# Production: migrate, then gunicorn. No demo data; the portal refuses to start without SECRET_KEY or REDIS_URL
 # or while demo accounts exist. Run the mail worker (`flask --app wsgi send-mail --loop`) beside it.
 # WORKERS sync workers (default: two per core, plus one) on BIND, behind a proxy (README.md).
 # No --access-logfile: gunicorn's access lines carry query strings; the portal writes its own (portal/logs.py).

@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.from_mapping(config)
     logs.install(app)  # JSON lines, a request id, the app's own access line (no query strings)
     settings.settle_secret_key(app.config, Path(app.instance_path))
+    settings.check_shared_limits(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))

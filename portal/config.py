@@ -43,6 +43,17 @@ def settle_secret_key(config: dict, instance_path: Path) -> None:
     config["SECRET_KEY"] = key_file.read_text().strip()
 
 
+def check_shared_limits(config: dict) -> None:
+    """Production counts the per-address limits where every process sees them: counters in one
+    process's memory would let each of several processes allow the whole limit again. Checked
+    when the app is made to serve (gunicorn imports wsgi); the `flask` commands (Flask sets
+    FLASK_RUN_FROM_CLI for all of them: db upgrade, send-mail, backup) serve no logins."""
+    if config["PORTAL_ENV"] == PRODUCTION and config["RATELIMIT_ENABLED"] and \
+            config["RATELIMIT_STORAGE_URI"].startswith("memory") and not os.environ.get("FLASK_RUN_FROM_CLI"):
+        raise RuntimeError("PORTAL_ENV=production counts login and registration limits in Redis: set REDIS_URL "
+                           "(or RATELIMIT_STORAGE_URI) to redis://host:6379/0, the same for every process")
+
+
 def _zone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -120,8 +131,9 @@ def from_environment(instance_path: Path) -> dict:
         # Sessions live on the server (portal/auth/sessions.py): in the database, or in Redis when set.
         "REDIS_URL": env("REDIS_URL", ""),
         "SESSION_COOKIE_NAME": "portal_session",
-        # Flask-Limiter's counters: in memory per process by default; Redis (redis://...) shares them.
-        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI", "memory://"),
+        # Flask-Limiter's counters per client address: in Redis when REDIS_URL is set (every process
+        # shares them), else in this process's memory, which production refuses (check_production).
+        "RATELIMIT_STORAGE_URI": env("RATELIMIT_STORAGE_URI") or env("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         # 0 turns the limits off: only for a load test from one address (bench/), never for a clinic.
         "RATELIMIT_ENABLED": env("RATELIMIT_ENABLED", "1") == "1",

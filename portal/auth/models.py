@@ -95,11 +95,17 @@ class User(UserMixin, db.Model):
     # Part of every session's login id (get_id): raising it ends every session of this account
     # (logout, password change, an admin's "end sessions").
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Failed logins (password or second factor) since failed_login_since; ten inside fifteen
-    # minutes lock the account until locked_until. Counted here so the count holds across processes.
+    # Failed logins (password or second factor) since failed_login_since, from devices the account
+    # has not logged in on before; ten inside fifteen minutes lock those devices out until
+    # locked_until. Counted here so the count holds across processes.
     failed_login_count: Mapped[int] = mapped_column(default=0, server_default="0")
     failed_login_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The same, apart, for the account's known devices (portal/auth/devices.py) and its logged-in
+    # sessions: an outsider's failures never lock these.
+    known_device_failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    known_device_failed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    known_device_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The second factor: a TOTP secret (base32), confirmed once the user has typed a code from it;
     # the last time step used, so a code is never accepted twice.
     totp_secret: Mapped[str | None] = mapped_column(String(64))

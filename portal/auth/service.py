@@ -7,6 +7,7 @@ failure, lockout and second-factor change with `account_event`, inside their tra
 audit package records them there, so accounts never import the audit log (which imports them).
 """
 import secrets
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
@@ -30,7 +31,11 @@ patient_registered = _signals.signal("patient-registered")
 account_event = _signals.signal("account-event")
 
 
-# ASVS 2.2.1: ten failures inside fifteen minutes lock the account for fifteen minutes.
+# ASVS 2.2.1: ten failures inside fifteen minutes lock the account for fifteen minutes, on the
+# kind of device they came from: unknown devices (anyone who knows the email) or the account's
+# known ones (devices.py) and its logged-in sessions. An outsider's failures never lock the owner
+# out of a device they have logged in on before; at most 2 x 10 guesses per 15 minutes are
+# possible (80 an hour, within ASVS's 100), and a password reset by mail lifts both locks.
 LOCKOUT_THRESHOLD = 10
 LOCKOUT_WINDOW = timedelta(minutes=15)
 LOCKOUT_DURATION = timedelta(minutes=15)
@@ -128,7 +133,8 @@ def set_password_with_link(token: str, password: str) -> User | None:
         user = db.session.scalar(select(User).where(User.id == link.user_id).with_for_update())
         user.set_password(password)
         user.end_sessions()
-        user.failed_login_count, user.failed_login_since, user.locked_until = 0, None, None
+        _clear_failures(user, known_device=False)
+        _clear_failures(user, known_device=True)
         tokens.void_unused_links(user.id, now=now)
         first = link.purpose == TokenPurpose.INVITATION
         account_event.send(user, action=AccountEvent.PASSWORD_CHOSEN if first else AccountEvent.PASSWORD_RESET,
@@ -146,9 +152,10 @@ class AccountLocked(Exception):
 
 
 def _refuse_while_locked(user: User, what: str) -> None:
-    """A locked account checks no password, whatever asks for one: the refusal is audited."""
-    if is_locked(user):
-        until, user_id = user.locked_until, user.id
+    """A locked account checks no password, whatever asks for one: the refusal is audited. Asked
+    by a logged-in session, whose failures count as a known device's."""
+    if is_locked(user, known_device=True):
+        until, user_id = user.known_device_locked_until, user.id
         with write_transaction():
             account_event.send(db.session.get(User, user_id), action=AccountEvent.LOGIN_FAILED,
                                detail=f"{what} refused: the account is locked")
@@ -163,7 +170,7 @@ def change_password(user_id: int, current: str, new: str) -> User | None:
     user = db.session.get(User, user_id)
     _refuse_while_locked(user, "password change")
     if not user.check_password(current):
-        record_failed_login(user_id, "wrong current password when changing it")
+        record_failed_login(user_id, "wrong current password when changing it", known_device=True)
         return None
     with write_transaction() as session:
         user = session.scalar(select(User).where(User.id == user_id).with_for_update())
@@ -178,25 +185,38 @@ def _moment(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    return user.locked_until is not None and user.locked_until > (now or utc_now())
+def is_locked(user: User, now: datetime | None = None, *, known_device: bool = False) -> bool:
+    """The account is paused for this kind of device (unknown ones, or its known ones)."""
+    until = user.known_device_locked_until if known_device else user.locked_until
+    return until is not None and until > (now or utc_now())
 
 
-def authenticate(email: str, password: str) -> User | None:
+def _clear_failures(user: User, *, known_device: bool) -> None:
+    if known_device:
+        user.known_device_failed_count, user.known_device_failed_since, user.known_device_locked_until = 0, None, None
+    else:
+        user.failed_login_count, user.failed_login_since, user.locked_until = 0, None, None
+
+
+def authenticate(email: str, password: str, *, known_device_ids: Collection[int] = ()) -> User | None:
     """The active, unlocked account with this email and password, or None: the same answer, in
     the same time, for an unknown email, a wrong password and a locked account. A wrong password
-    counts towards the lockout; every failure is audited."""
+    counts towards the lockout of its kind of device (`known_device_ids`: the accounts this
+    browser has logged in to before); every failure is audited."""
     user = find_user_by_email(email)
-    if user is None or is_locked(user):
+    known_device = user is not None and user.id in known_device_ids
+    if user is None or is_locked(user, known_device=known_device):
         verify_dummy_password(password)
         with write_transaction():
             if user is None:
                 account_event.send(None, action=AccountEvent.LOGIN_FAILED, detail="no account with that email")
             else:
-                account_event.send(user, action=AccountEvent.LOGIN_FAILED, detail="the account is locked")
+                account_event.send(user, action=AccountEvent.LOGIN_FAILED, detail="the account is locked"
+                                   + (" on its known devices" if known_device else " on new devices"))
         return None
     if not user.check_password(password) or not user.is_active:
-        record_failed_login(user.id, "wrong password" if user.is_active else "the account is closed")
+        record_failed_login(user.id, "wrong password" if user.is_active else "the account is closed",
+                            known_device=known_device)
         return None
     if user.password_needs_rehash():
         with write_transaction():
@@ -205,31 +225,47 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def record_failed_login(user_id: int, detail: str) -> bool:
-    """Count one failure (password or second factor) against the account, locking it at the
-    tenth inside the window; True when it is now locked. The row is locked while counting, so
-    failures in parallel processes all count."""
+def record_failed_login(user_id: int, detail: str, *, known_device: bool = False) -> bool:
+    """Count one failure (password or second factor) against the account's unknown or known
+    devices, locking them at the tenth inside the window; True when they are now locked. The row
+    is locked while counting, so failures in parallel processes all count."""
     with write_transaction() as session:
         user = session.scalar(select(User).where(User.id == user_id).with_for_update())
         now = utc_now()
-        if user.failed_login_since is None or now - user.failed_login_since > LOCKOUT_WINDOW:
-            user.failed_login_count, user.failed_login_since = 0, now
-        user.failed_login_count += 1
+        if known_device:
+            count, since = user.known_device_failed_count, user.known_device_failed_since
+        else:
+            count, since = user.failed_login_count, user.failed_login_since
+        if since is None or now - since > LOCKOUT_WINDOW:
+            count, since = 0, now
+        count += 1
+        where = "a known device" if known_device else "a new device"
         account_event.send(user, action=AccountEvent.LOGIN_FAILED,
-                           detail=f"{detail} ({user.failed_login_count} in {LOCKOUT_WINDOW.seconds // 60} minutes)")
-        if user.failed_login_count >= LOCKOUT_THRESHOLD:
-            user.locked_until = now + LOCKOUT_DURATION
-            user.failed_login_count, user.failed_login_since = 0, None
+                           detail=f"{detail}, from {where} ({count} in {LOCKOUT_WINDOW.seconds // 60} minutes)")
+        until = None
+        if count >= LOCKOUT_THRESHOLD:
+            until, count, since = now + LOCKOUT_DURATION, 0, None
             account_event.send(user, action=AccountEvent.LOCKED,
-                               detail=f"locked until {user.locked_until.isoformat(timespec='seconds')}")
-        return is_locked(user, now)
+                               detail=f"locked on {'its known' if known_device else 'new'} devices until "
+                                      f"{until.isoformat(timespec='seconds')}")
+        if known_device:
+            user.known_device_failed_count, user.known_device_failed_since = count, since
+            user.known_device_locked_until = until or user.known_device_locked_until
+        else:
+            user.failed_login_count, user.failed_login_since = count, since
+            user.locked_until = until or user.locked_until
+        return is_locked(user, now, known_device=known_device)
 
 
-def record_login(user: User, detail: str) -> User:
-    """A login completed (every factor checked): the failure count starts again, and it is audited."""
+def record_login(user: User, detail: str, *, known_device: bool = False) -> User:
+    """A login completed (every factor checked): the failure count of its kind of device starts
+    again, and it is audited."""
     with write_transaction() as session:
         user = session.get(User, user.id)
-        user.failed_login_count, user.failed_login_since = 0, None
+        if known_device:
+            user.known_device_failed_count, user.known_device_failed_since = 0, None
+        else:
+            user.failed_login_count, user.failed_login_since = 0, None
         account_event.send(user, action=AccountEvent.LOGIN, detail=detail)
     return user
 
@@ -254,9 +290,9 @@ def _confirm_identity(user_id: int, password: str, current_code: str | None, *, 
     user = db.session.get(User, user_id)
     _refuse_while_locked(user, what)
     if not user.check_password(password):
-        record_failed_login(user_id, f"wrong password when {what}")
+        record_failed_login(user_id, f"wrong password when {what}", known_device=True)
         raise IdentityNotConfirmed()
-    if user.has_second_factor and check_second_factor(user_id, current_code or "") is None:
+    if user.has_second_factor and check_second_factor(user_id, current_code or "", known_device=True) is None:
         raise IdentityNotConfirmed()  # check_second_factor counted the failure
 
 
@@ -326,12 +362,13 @@ class SecondFactorResult(StrEnum):
     RECOVERY_CODE = "recovery code"
 
 
-def check_second_factor(user_id: int, code: str) -> SecondFactorResult | None:
+def check_second_factor(user_id: int, code: str, *, known_device: bool = False) -> SecondFactorResult | None:
     """Accept a current authenticator code (each time step once) or an unused recovery code
-    (then spent); None otherwise, counted as a failed login towards the lockout."""
+    (then spent); None otherwise, counted as a failed login towards the lockout of its kind of
+    device."""
     with write_transaction() as session:
         user = session.scalar(select(User).where(User.id == user_id).with_for_update())
-        if user.totp_secret and not is_locked(user):
+        if user.totp_secret and not is_locked(user, known_device=known_device):
             step = totp.matching_step(user.totp_secret, code, after=user.totp_last_step)
             if step is not None:
                 user.totp_last_step = step
@@ -345,7 +382,7 @@ def check_second_factor(user_id: int, code: str) -> SecondFactorResult | None:
                     account_event.send(user, action=AccountEvent.RECOVERY_CODE_USED,
                                        detail=f"{unused_recovery_codes(user.id) - 1} left")
                     return SecondFactorResult.RECOVERY_CODE
-    record_failed_login(user_id, "wrong second-factor code")
+    record_failed_login(user_id, "wrong second-factor code", known_device=known_device)
     return None
 
 
@@ -361,7 +398,7 @@ def turn_off_second_factor(user_id: int, password: str) -> bool:
     user = db.session.get(User, user_id)
     _refuse_while_locked(user, "turning two-step login off")
     if not user.check_password(password):
-        record_failed_login(user_id, "wrong password when turning two-step login off")
+        record_failed_login(user_id, "wrong password when turning two-step login off", known_device=True)
         return False
     remove_second_factor(user_id)
     return True
@@ -386,5 +423,6 @@ def unlock(user_id: int) -> None:
     """An administrator lifts a lockout before its fifteen minutes are up."""
     with write_transaction() as session:
         user = session.get(User, user_id)
-        user.locked_until, user.failed_login_count, user.failed_login_since = None, 0, None
+        _clear_failures(user, known_device=False)
+        _clear_failures(user, known_device=True)
         account_event.send(user, action=AccountEvent.UNLOCKED, detail="by an administrator")

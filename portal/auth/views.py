@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, select
 
 from portal import clinic
 from portal.redirects import safe_path
-from portal.auth import sessions, totp
+from portal.auth import devices, sessions, totp
 from portal.auth.forms import (ChangePasswordForm, ConfirmIdentityForm, LoginForm, RegistrationForm,
                                ReplaceSecondFactorForm, SecondFactorForm, SecondFactorOffForm)
 from portal.auth.models import AccountEvent, Role, User, normalise_email
@@ -89,7 +89,7 @@ PENDING = "_pending_login"  # the account whose password was right, until its se
 ENROL_SECRET = "_enrol_secret"  # nosec B105  # a session key's name, not a secret
 # The same words for a wrong password, an unknown email and a locked account (ASVS 2.2.1, 3.x).
 WRONG_LOGIN = ("That email and password do not match an account. After 10 wrong tries an account is paused "
-               "for 15 minutes.")
+               "for 15 minutes, except on the devices where it was used before.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -99,23 +99,25 @@ def login():
         return redirect(_home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        known_ids = devices.known_device_ids()
+        user = authenticate(form.email.data, form.password.data, known_device_ids=known_ids)
         if user is None:
             form.password.errors.append(WRONG_LOGIN)
         elif user.needs_second_factor:
             # The password is right: a new session id for the step up, holding only who is half in.
             sessions.renew(keep=sessions.CARRIED_INTO_LOGIN)
             session[PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": time.time(),
-                                "next": safe_next(request.args.get("next"))}
+                                "next": safe_next(request.args.get("next")), "known": user.id in known_ids}
             return redirect(url_for(".verify" if user.has_second_factor else ".enrol"))
         else:
-            return _logged_in(user, "password")
+            return _logged_in(user, "password", known_device=user.id in known_ids)
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
 
 
-def _logged_in(user: User, how: str, *, next_url: str | None = None):
-    user = record_login(user, how)
+def _logged_in(user: User, how: str, *, known_device: bool, next_url: str | None = None):
+    user = record_login(user, how, known_device=known_device)
     sessions.start_logged_in_session(user)
+    devices.remember_device(user.id)
     return redirect(next_url or safe_next(request.args.get("next")) or _home_for(user))
 
 
@@ -125,7 +127,8 @@ def _half_logged_in() -> User | None:
     if not pending or time.time() - pending["at"] > SECOND_STEP_WINDOW:
         return None
     user = db.session.get(User, pending["user"])
-    if user is None or user.session_epoch != pending["epoch"] or is_locked(user) or not user.is_active:
+    if user is None or user.session_epoch != pending["epoch"] or not user.is_active or \
+            is_locked(user, known_device=pending.get("known", False)):
         return None
     return user
 
@@ -147,9 +150,12 @@ def verify():
         return _start_again()
     form = SecondFactorForm()
     if form.validate_on_submit():
-        result = check_second_factor(user.id, form.code.data)
+        pending = session[PENDING]
+        result = check_second_factor(user.id, form.code.data, known_device=pending.get("known", False))
         if result is not None:
-            response = _logged_in(user, f"password and {result}", next_url=session.pop(PENDING)["next"])
+            session.pop(PENDING)
+            response = _logged_in(user, f"password and {result}", known_device=pending.get("known", False),
+                                  next_url=pending["next"])
             if result is SecondFactorResult.RECOVERY_CODE:
                 flash(f"You used a recovery code; {unused_recovery_codes(user.id)} left. If your phone is lost, "
                       "set up the authenticator again on your Login and security page.", "info")
@@ -203,7 +209,9 @@ def _enrol_at_login():
         codes = enrol_second_factor(user.id, secret, form.code.data)
         if codes is not None:
             session.pop(ENROL_SECRET, None)
-            _logged_in(user, "password and a new authenticator", next_url=session.pop(PENDING)["next"])
+            pending = session.pop(PENDING)
+            _logged_in(user, "password and a new authenticator", known_device=pending.get("known", False),
+                       next_url=pending["next"])
             return render_template("auth/recovery_codes.html", codes=codes, next_url=_home_for(user))
         form.code.errors.append(NEW_CODE_WRONG)
     return _enrol_page(form, secret, user)

@@ -61,7 +61,9 @@ READING_AUDITED = {AuditAction.PATIENT_RECORD_VIEWED, AuditAction.PATIENT_BOOKIN
                    AuditAction.PATIENT_SEARCHED, AuditAction.AUDIT_LOG_VIEWED, AuditAction.TRIAGE_VIEWED,
                    AuditAction.LOGIN_FAILED, AuditAction.LOCKED}
 NOT_COMPARED_TABLES = {"web_session", "audit_event"}  # the session; audit rows are checked by kind instead
-NOT_COMPARED_COLUMNS = {"user_account": {"failed_login_count", "failed_login_since", "locked_until"}}
+NOT_COMPARED_COLUMNS = {"user_account": {"failed_login_count", "failed_login_since", "locked_until",
+                                         "known_device_failed_count", "known_device_failed_since",
+                                         "known_device_locked_until"}}
 
 
 # -- finding the forms --------------------------------------------------------------------------
@@ -377,7 +379,8 @@ class Walker:
     def log_in(self) -> None:
         with db.engine.begin() as connection:  # a fuzzed password form may have counted failures
             connection.execute(update(User).where(User.email == self.email).values(
-                failed_login_count=0, failed_login_since=None, locked_until=None))
+                failed_login_count=0, failed_login_since=None, locked_until=None, known_device_failed_count=0,
+                known_device_failed_since=None, known_device_locked_until=None))
         response = AuthActions(self.browser).login(self.email)
         assert response.status_code == 302, f"{self.who} could not log in again"
         self._token = None

@@ -25,6 +25,7 @@ def production(monkeypatch):
     """The environment of a production server: PORTAL_ENV and a proper SECRET_KEY, not under `flask`."""
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")  # shared by every process
     monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
 
 

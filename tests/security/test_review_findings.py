@@ -480,3 +480,106 @@ def test_a_patient_turning_two_step_login_on_gives_the_password(app):
 
     done = submit(browser, "/auth/enrol", {"code": totp.code_at(secret), "password": factories.PASSWORD})
     assert done.status_code == 200 and stored_secret(patient.id) == secret
+
+
+# --- 2. a lockout that anyone who knows the email can hold ---------------------------------------
+
+def guess(app, email: str, times: int, browser=None):
+    """An outsider's wrong passwords, each from a browser that never logged in to the account."""
+    for attempt in range(times):
+        response = AuthActions(browser or app.test_client()).login(email, f"a wrong guess number {attempt}")
+        assert response.status_code == 400
+
+
+def test_an_outsiders_wrong_passwords_never_keep_the_owner_out_of_their_own_device(app):
+    from portal.auth.models import User as Account
+    owner = factories.make_user(email="owner@example.com")
+    fresh()
+    laptop = app.test_client()
+    assert AuthActions(laptop).login("owner@example.com").status_code == 302  # the owner's own device
+    AuthActions(laptop).logout()
+
+    guess(app, "owner@example.com", 10)
+    fresh()
+    assert db.session.get(Account, owner.id).locked_until is not None  # new devices are paused
+
+    assert AuthActions(app.test_client()).login("owner@example.com").status_code == 400  # a new device: paused
+    assert AuthActions(laptop).login("owner@example.com").status_code == 302  # the owner's: in
+    AuthActions(laptop).logout()
+    with db.engine.begin() as connection:  # fifteen minutes later the outsider starts again
+        connection.execute(db.update(Account).where(Account.id == owner.id).values(
+            locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+    guess(app, "owner@example.com", 10)
+    assert AuthActions(laptop).login("owner@example.com").status_code == 302
+
+
+def test_a_known_devices_own_wrong_passwords_are_limited_too(app):
+    factories.make_user(email="owner@example.com")
+    fresh()
+    laptop = app.test_client()
+    AuthActions(laptop).login("owner@example.com")
+    AuthActions(laptop).logout()
+
+    guess(app, "owner@example.com", 10, browser=laptop)
+
+    assert AuthActions(laptop).login("owner@example.com").status_code == 400  # 10 guesses, then a pause
+    assert AuthActions(app.test_client()).login("owner@example.com").status_code == 302  # counted apart
+
+
+def test_a_forged_or_foreign_device_cookie_is_an_unknown_device(app):
+    from portal.auth.devices import DEVICE_COOKIE
+    owner = factories.make_user(email="owner@example.com")
+    fresh()
+    guess(app, "owner@example.com", 10)
+    browser = app.test_client()
+    browser.set_cookie(DEVICE_COOKIE, f"[{owner.id}].forged")
+
+    assert AuthActions(browser).login("owner@example.com").status_code == 400
+
+
+def test_the_device_cookie_is_http_only_and_names_no_one(app):
+    from portal.auth.devices import DEVICE_COOKIE
+    factories.make_user(email="owner@example.com")
+    fresh()
+    browser = app.test_client()
+
+    response = AuthActions(browser).login("owner@example.com")
+
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(DEVICE_COOKIE + "=")]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "owner" not in cookie
+
+
+def test_the_per_address_limits_are_shared_by_every_process(database_url):
+    import uuid
+
+    from tests.client import csrf_token
+    from tests.conftest import make_app
+    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+              "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    processes = [make_app(database_url, **shared), make_app(database_url, **shared)]
+    statuses = []
+    for attempt in range(21):
+        process = processes[attempt % 2]
+        with process.app_context():
+            browser = process.test_client()
+            token = csrf_token(text(browser.get("/auth/login")))
+            statuses.append(browser.post("/auth/login", data={"csrf_token": token, "email": "x@example.com",
+                                                              "password": "not it at all"}).status_code)
+    for process in processes:
+        with process.app_context():
+            db.engine.dispose()
+
+    assert 429 not in statuses[:20] and statuses[20] == 429  # 20 a minute for the address, whichever process
+
+
+def test_production_will_not_count_the_limits_in_one_process(database_url, monkeypatch):
+    from tests.conftest import make_app
+    monkeypatch.setenv("PORTAL_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", "s" * 48)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)  # as gunicorn starts it
+
+    with pytest.raises(RuntimeError, match="REDIS_URL"):
+        make_app(database_url, RATELIMIT_ENABLED=True, SECRET_KEY="s" * 48, PORTAL_ENV="production",
+                 RATELIMIT_STORAGE_URI="memory://")
