@@ -1,22 +1,37 @@
 """The security review's findings, one test (or a few) each, through the real pages with CSRF on.
 Each failed on the code the review read; the numbers are the review's."""
+import io
+import logging
+import re
+import sqlite3
+import uuid
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import select
+from redis import Redis
+from sqlalchemy import func, select
 
-from portal.auth.models import Role, User
+from portal.audit import AuditAction, AuditEvent
+from portal.auth import totp
+from portal.auth.devices import DEVICE_COOKIE
+from portal.auth.models import RecoveryCode, Role, User, WebSession
 from portal.auth.names import name_problem
-from portal.auth.service import register_patient
-from portal.booking.models import Appointment, AppointmentStatus
+from portal.auth.service import make_new_recovery_codes, register_patient
+from portal.booking.models import Appointment, AppointmentStatus, Route
 from portal.extensions import db
+from portal.logs import json_lines_handler
+from portal.notify.feeds import set_feed
 from portal.notify.models import MessageKind, OutboxMessage
 from portal.redirects import safe_path
 from tests import factories
-from tests.client import AuthActions, hidden_fields, logged_in, submit
+from tests.app.test_desk_patients import overbook
+from tests.app.test_triage_pages import CASES, STEP_IDS, answer_all, answer_step
+from tests.client import AuthActions, csrf_token, current_code, hidden_fields, logged_in, submit
+from tests.conftest import make_app
 from tests.mailbox import password_link
 from tests.pages import text
+from tests.security.test_database_down import database_refusing_connections
 
 NEW_PASSWORD = "rivers and mountains in spring"
 HEADER_BREAKS = ["/%0d%0aSet-Cookie:%20x=1", "/%0aX:1", "/%0d", "/%09/evil.example", "/%E2%80%A8x"]
@@ -97,8 +112,6 @@ def test_the_desks_cancel_with_a_header_break_in_back_cancels_and_returns_to_the
 # --- 6. the questionnaire's pages in a shared browser's cache -----------------------------------
 
 def test_a_visitors_answers_and_outcome_are_never_stored_by_the_browser(client):
-    from tests.app.test_triage_pages import CASES, STEP_IDS, answer_all, answer_step
-
     answers = CASES[5][0]
     assert client.get("/triage/").headers["Cache-Control"] == "no-store"
     answer_step(client, STEP_IDS[0], answers)
@@ -151,9 +164,7 @@ def test_a_control_character_in_the_path_is_a_bad_request(client, path):
 def test_a_write_that_waits_out_a_locked_sqlite_database_answers_503(database_url):
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite's file lock")
-    import sqlite3
 
-    from tests.conftest import make_app
     app = make_app(database_url, SQLITE_BUSY_TIMEOUT_MS=50)
     with app.app_context():
         factories.make_user(email="pat@example.com")
@@ -214,9 +225,6 @@ def test_a_20_megabyte_post_is_refused_unread_with_the_clinics_page(client):
 
 
 def session_rows() -> int:
-    from sqlalchemy import func
-
-    from portal.auth.models import WebSession
     fresh()
     return db.session.scalar(select(func.count()).select_from(WebSession))
 
@@ -255,8 +263,6 @@ def test_a_forged_visitor_cookie_is_no_token(app):
 
 
 def test_a_visitor_who_starts_the_questionnaire_gets_a_row(client):
-    from tests.app.test_triage_pages import CASES, STEP_IDS, answer_step
-
     client.get("/triage/")
     assert session_rows() == 0
     answer_step(client, STEP_IDS[0], CASES[5][0])
@@ -272,10 +278,6 @@ RESET_TOKEN = "Reset9Token8Secret7Value6Zyxwvuts"
 
 @pytest.fixture
 def log_lines():
-    import io
-    import logging
-
-    from portal.logs import json_lines_handler
     stream = io.StringIO()
     handler = json_lines_handler(stream)
     logging.getLogger().addHandler(handler)
@@ -285,7 +287,6 @@ def log_lines():
 
 @pytest.mark.parametrize("path", [f"/feeds/{FEED_TOKEN}.ics", f"/auth/password/reset/{RESET_TOKEN}"])
 def test_a_token_in_the_path_stays_out_of_the_log_while_the_database_refuses_connections(app, path, log_lines):
-    from tests.security.test_database_down import database_refusing_connections
     browser = app.test_client()
     browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
 
@@ -303,7 +304,6 @@ def test_a_token_in_the_path_stays_out_of_the_log_while_the_database_refuses_con
 @pytest.mark.parametrize("path, kind", [("/healthz", "application/json"), ("/book/slots.json", "application/json"),
                                         ("/static/portal.css", "text/plain")])
 def test_during_an_outage_a_script_or_a_file_gets_its_own_kind_of_answer(app, path, kind):
-    from tests.security.test_database_down import database_refusing_connections
     browser = app.test_client()
     browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
 
@@ -318,7 +318,6 @@ def test_during_an_outage_a_script_or_a_file_gets_its_own_kind_of_answer(app, pa
 
 
 def test_a_script_asking_for_json_gets_json_and_a_browser_the_page(app):
-    from tests.security.test_database_down import database_refusing_connections
     browser = app.test_client()
     browser.set_cookie("portal_session", "any-session-id-a-browser-holds")
 
@@ -331,8 +330,6 @@ def test_a_script_asking_for_json_gets_json_and_a_browser_the_page(app):
 
 
 def test_reading_a_clinicians_feed_is_audited(app):
-    from portal.audit import AuditAction, AuditEvent
-    from portal.notify.feeds import set_feed
     clinician = factories.make_clinician(name="Dr Rivera")
     desk = factories.make_user(role=Role.DESK)
     token = set_feed(clinician.id, on=True, by_user=desk)
@@ -346,8 +343,6 @@ def test_reading_a_clinicians_feed_is_audited(app):
 
 
 def test_the_desk_cannot_overbook_beyond_the_booking_horizon(app):
-    from tests.app.test_desk_patients import overbook
-    from portal.booking.models import Route
     visit = factories.make_type(Route.GENERAL_CONSULT)
     clinician, patient = factories.make_clinician(name="Dr Rivera"), factories.make_user()
     _, desk = logged_in(app, Role.DESK)
@@ -374,7 +369,6 @@ def staff_logged_in_twice(app):
 
 
 def new_secret_on(browser) -> str:
-    import re
     page = browser.get("/auth/enrol")
     assert page.status_code == 200
     return re.search(SECRET_ON_PAGE, text(page)).group(1).replace(" ", "")
@@ -386,7 +380,6 @@ def stored_secret(user_id: int) -> str | None:
 
 
 def audit_actions(user_id: int) -> list[str]:
-    from portal.audit import AuditEvent
     fresh()
     return list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.user_id == user_id)))
 
@@ -394,8 +387,6 @@ def audit_actions(user_id: int) -> list[str]:
 @pytest.mark.parametrize("given", [{}, {"password": factories.PASSWORD}, {"password": "not my password at all",
                                                                          "current_code": "CURRENT"}])
 def test_a_session_alone_cannot_replace_the_authenticator(app, given):
-    from portal.auth import totp
-    from tests.client import current_code
     staff, browser, _ = staff_logged_in_twice(app)
     old = stored_secret(staff.id)
     secret = new_secret_on(browser)
@@ -411,8 +402,6 @@ def test_a_session_alone_cannot_replace_the_authenticator(app, given):
 
 
 def test_a_new_authenticator_needs_the_password_and_a_current_code_and_ends_the_other_sessions(app):
-    from portal.auth import totp
-    from tests.client import current_code
     staff, browser, other = staff_logged_in_twice(app)
     secret = new_secret_on(browser)
 
@@ -427,9 +416,6 @@ def test_a_new_authenticator_needs_the_password_and_a_current_code_and_ends_the_
 
 
 def test_a_recovery_code_stands_in_for_the_lost_phone(app):
-    from portal.auth import totp
-    from portal.auth.service import make_new_recovery_codes
-    from tests.client import current_code
     staff, browser, _ = staff_logged_in_twice(app)
     codes = make_new_recovery_codes(staff.id, password=factories.PASSWORD, current_code=current_code(staff.email))
     browser = app.test_client()
@@ -443,8 +429,6 @@ def test_a_recovery_code_stands_in_for_the_lost_phone(app):
 
 
 def test_new_recovery_codes_need_the_password_and_a_current_code_and_end_the_other_sessions(app):
-    from portal.auth.models import RecoveryCode
-    from tests.client import current_code
     staff, browser, other = staff_logged_in_twice(app)
     fresh()
     before = set(db.session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == staff.id)))
@@ -470,7 +454,6 @@ def test_new_recovery_codes_need_the_password_and_a_current_code_and_end_the_oth
 
 
 def test_a_patient_turning_two_step_login_on_gives_the_password(app):
-    from portal.auth import totp
     patient, browser = logged_in(app)
     secret = new_secret_on(browser)
     assert "Code from the app you use now" not in text(browser.get("/auth/enrol"))  # there is none yet
@@ -492,7 +475,6 @@ def guess(app, email: str, times: int, browser=None):
 
 
 def test_an_outsiders_wrong_passwords_never_keep_the_owner_out_of_their_own_device(app):
-    from portal.auth.models import User as Account
     owner = factories.make_user(email="owner@example.com")
     fresh()
     laptop = app.test_client()
@@ -501,13 +483,13 @@ def test_an_outsiders_wrong_passwords_never_keep_the_owner_out_of_their_own_devi
 
     guess(app, "owner@example.com", 10)
     fresh()
-    assert db.session.get(Account, owner.id).locked_until is not None  # new devices are paused
+    assert db.session.get(User, owner.id).locked_until is not None  # new devices are paused
 
     assert AuthActions(app.test_client()).login("owner@example.com").status_code == 400  # a new device: paused
     assert AuthActions(laptop).login("owner@example.com").status_code == 302  # the owner's: in
     AuthActions(laptop).logout()
     with db.engine.begin() as connection:  # fifteen minutes later the outsider starts again
-        connection.execute(db.update(Account).where(Account.id == owner.id).values(
+        connection.execute(db.update(User).where(User.id == owner.id).values(
             locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
     guess(app, "owner@example.com", 10)
     assert AuthActions(laptop).login("owner@example.com").status_code == 302
@@ -527,7 +509,6 @@ def test_a_known_devices_own_wrong_passwords_are_limited_too(app):
 
 
 def test_a_forged_or_foreign_device_cookie_is_an_unknown_device(app):
-    from portal.auth.devices import DEVICE_COOKIE
     owner = factories.make_user(email="owner@example.com")
     fresh()
     guess(app, "owner@example.com", 10)
@@ -538,7 +519,6 @@ def test_a_forged_or_foreign_device_cookie_is_an_unknown_device(app):
 
 
 def test_the_device_cookie_is_http_only_and_names_no_one(app):
-    from portal.auth.devices import DEVICE_COOKIE
     factories.make_user(email="owner@example.com")
     fresh()
     browser = app.test_client()
@@ -549,13 +529,10 @@ def test_the_device_cookie_is_http_only_and_names_no_one(app):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "owner" not in cookie
 
 
-def test_the_per_address_limits_are_shared_by_every_process(database_url):
-    import uuid
-
-    from tests.client import csrf_token
-    from tests.conftest import make_app
-    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-              "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+def test_the_per_address_limits_are_shared_by_every_process(database_url, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")  # as production runs: the limits follow it
+    monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
+    shared = {"RATELIMIT_ENABLED": True, "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
     processes = [make_app(database_url, **shared), make_app(database_url, **shared)]
     statuses = []
     for attempt in range(21):
@@ -570,10 +547,11 @@ def test_the_per_address_limits_are_shared_by_every_process(database_url):
             db.engine.dispose()
 
     assert 429 not in statuses[:20] and statuses[20] == 429  # 20 a minute for the address, whichever process
+    counters = Redis.from_url("redis://127.0.0.1:6379/0").keys(f"*{shared['RATELIMIT_KEY_PREFIX']}*")
+    assert counters  # in Redis, where another host's processes count too, not in this process's memory
 
 
 def test_production_will_not_count_the_limits_in_one_process(database_url, monkeypatch):
-    from tests.conftest import make_app
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 48)
     monkeypatch.delenv("REDIS_URL", raising=False)
