@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import subprocess  # nosec B404  # pg_dump and pg_restore only, from an argument list, no shell
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -125,21 +126,29 @@ def _copy_sqlite(url: URL, target: Path) -> None:
     source_path = _sqlite_path(url)
     if not source_path.is_file():
         raise BackupError(f"There is no SQLite database at {source_path}.")
-    source = sqlite3.connect(source_path, timeout=30)
+    with _sqlite_pair(str(source_path), target, what="backup") as (source, copy):
+        source.backup(copy)  # pages=-1: the whole database in one step, from one read transaction
+        # The copy inherits WAL mode; a rollback journal makes it one self-contained file.
+        copy.execute("PRAGMA journal_mode=DELETE")
+        if (verdict := copy.execute("PRAGMA quick_check").fetchone()[0]) != "ok":
+            raise BackupError(f"The copy failed SQLite's quick_check: {verdict}")
+
+
+@contextmanager
+def _sqlite_pair(source: str, target: Path, *, what: str):
+    """Both ends of a SQLite copy, open (the source may be a read-only file: URI); closed after,
+    and the driver's error said as the command's own."""
+    source_connection = sqlite3.connect(source, timeout=30, uri=source.startswith("file:"))
     try:
-        copy = sqlite3.connect(target)
+        target_connection = sqlite3.connect(target, timeout=30)
         try:
-            source.backup(copy)  # pages=-1: the whole database in one step, from one read transaction
-            # The copy inherits WAL mode; a rollback journal makes it one self-contained file.
-            copy.execute("PRAGMA journal_mode=DELETE")
-            if (verdict := copy.execute("PRAGMA quick_check").fetchone()[0]) != "ok":
-                raise BackupError(f"The copy failed SQLite's quick_check: {verdict}")
+            yield source_connection, target_connection
         finally:
-            copy.close()
+            target_connection.close()
     except sqlite3.Error as error:
-        raise BackupError(f"The SQLite backup failed: {error}") from None
+        raise BackupError(f"The SQLite {what} failed: {error}") from None
     finally:
-        source.close()
+        source_connection.close()
 
 
 def _dump_postgresql(url: URL, target: Path) -> None:
@@ -229,19 +238,10 @@ def _restore_sqlite(url: URL, backup: Path) -> None:
     target_path = _sqlite_path(url)
     if not target_path.parent.is_dir():
         raise BackupError(f"{target_path.parent} does not exist.")
-    source = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        target = sqlite3.connect(target_path, timeout=30)
-        try:
-            _refuse_tables([name for (name,) in target.execute(
-                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")], url)
-            source.backup(target)
-        finally:
-            target.close()
-    except sqlite3.Error as error:
-        raise BackupError(f"The SQLite restore failed: {error}") from None
-    finally:
-        source.close()
+    with _sqlite_pair(f"{backup.resolve().as_uri()}?mode=ro", target_path, what="restore") as (source, target):
+        _refuse_tables([name for (name,) in target.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")], url)
+        source.backup(target)
 
 
 def _restore_postgresql(url: URL, backup: Path) -> None:

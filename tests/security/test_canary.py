@@ -18,11 +18,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from portal.auth.models import Role, User
-from portal.booking.models import Clinician, Route
+from portal.booking.models import Clinician
 from portal.extensions import db
 from portal.notify.models import OutboxMessage
 from tests import factories
-from tests.app.test_canary_logs import (Canaries, Witness, admin_reads_the_audit_log, book_and_cancel, desk_work,
+from tests.app.test_canary_logs import (Canaries, Witness, clinic, admin_reads_the_audit_log, book_and_cancel, desk_work,
                                         make_canaries, post_form_with, register_and_log_in)
 from tests.app.test_letters import open_letter, sign
 from tests.client import logged_in, submit
@@ -66,14 +66,6 @@ class Pages:
     def raw(self, marks: list[str]) -> list[str]:
         return [f"{address}: ...{page[max(0, page.find(mark) - 80):page.find(mark) + 80]}..."
                 for address, page in self.seen for mark in marks if mark in page]
-
-
-@pytest.fixture
-def clinic(app):
-    for route in Route:
-        factories.make_type(route)
-    factories.make_clinician(name="Dr Rivera")
-    db.session.rollback()
 
 
 @pytest.fixture
@@ -151,7 +143,8 @@ def calendar_files(app, marked: Marked) -> list[str]:
     return files
 
 
-def test_the_canary_is_only_ever_text(app, clinic, seen):
+@pytest.mark.usefixtures("clinic")  # the clinic of test_canary_logs, imported above
+def test_the_canary_is_only_ever_text(app, seen):
     pages, witness = seen
     marked = marked_canaries()
     browser = app.test_client()
