@@ -57,7 +57,7 @@ ROLES: dict[str, frozenset[str]] = {
     "accounts.*": ADMINS,  # staff accounts: second factor, lockouts, ending sessions
     "letters.*": DOCTORS,  # drafting, signing and correcting referral letters
     # A letter as PDF or FHIR: doctors, the desk, and its own patient; the view answers 404 to anyone
-    # else (letters/views.py readable_by_current_user).
+    # else (Letter.readable_by).
     "letters.pdf": LOGGED_IN,
     "letters.fhir": LOGGED_IN,
     "notify.appointment_ics": PATIENTS,  # a patient's own visit as a calendar file

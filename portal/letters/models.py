@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.auth.models import User
+from portal.auth.models import DESK_ROLES, Role, User
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
 from portal.letters.content import LetterContent, LetterKind
@@ -60,6 +60,17 @@ class Letter(db.Model):
     @property
     def is_signed(self) -> bool:
         return self.signed_at is not None
+
+    def readable_by(self, user) -> bool:
+        """Who may read this letter, whichever way (its page, PDF or FHIR resource): doctors every
+        letter, drafts included; the front desk signed ones; a patient their own signed ones."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        if user.role == Role.DOCTOR:
+            return True
+        if not self.is_signed:
+            return False
+        return user.role in DESK_ROLES or (user.role == Role.PATIENT and self.patient_id == user.id)
 
     @property
     def letter_kind(self) -> LetterKind:

@@ -1,15 +1,15 @@
 """Letters' pages: the doctor's draft, signature and correction of a case's referral letter or
 scan request; the signed letter as PDF and as a FHIR ServiceRequest for whoever may read it.
 
-Who may read a letter is decided here, for every way of reading it: doctors any letter, drafts
-included; the front desk any signed letter; a patient their own signed letters; anyone else is
-told it does not exist (404). Every view and download is in the audit log.
+Who may read a letter is the letter's own rule (Letter.readable_by), the same for every way of
+reading it; anyone else is told it does not exist (404). Every view and download is in the audit
+log.
 """
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from portal.auth.guards import roles_required
-from portal.auth.models import DESK_ROLES, Role
+from portal.auth.models import Role
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES, PRIORITY_WORDS, LetterKind
 from portal.letters.fhir import service_request
@@ -23,27 +23,10 @@ from portal.triage.vocabulary import ROUTE_LABELS
 bp = Blueprint("letters", __name__, url_prefix="/letters")
 
 
-def _letter_or_404(letter_id: int) -> Letter:
-    letter = db.session.get(Letter, letter_id)
-    if letter is None:
-        abort(404)
-    return letter
-
-
-def readable_by_current_user(letter: Letter) -> bool:
-    """Doctors read every letter; the desk signed ones; a patient their own signed ones."""
-    role = current_user.role
-    if role == Role.DOCTOR:
-        return True
-    if not letter.is_signed:
-        return False
-    return role in DESK_ROLES or (role == Role.PATIENT and letter.patient_id == current_user.id)
-
-
 def _readable_letter(letter_id: int) -> Letter:
-    letter = db.session.get(Letter, letter_id)
-    if letter is None or not readable_by_current_user(letter):
-        abort(404)
+    letter = db.get_or_404(Letter, letter_id)
+    if not letter.readable_by(current_user):
+        abort(404)  # someone else's letter, or a draft: as if there were none
     return letter
 
 
@@ -76,7 +59,7 @@ def _letter_page(letter: Letter, form: LetterForm | None = None, status: int = 2
 @bp.route("/<int:letter_id>", methods=["GET", "POST"])
 @roles_required(Role.DOCTOR)
 def letter(letter_id: int):
-    letter = _letter_or_404(letter_id)
+    letter = db.get_or_404(Letter, letter_id)
     form = LetterForm()
     if not form.is_submitted():
         return _letter_page(letter)
@@ -104,7 +87,7 @@ def letter(letter_id: int):
 @bp.post("/<int:letter_id>/correct")
 @roles_required(Role.DOCTOR)
 def correct(letter_id: int):
-    letter = _letter_or_404(letter_id)
+    letter = db.get_or_404(Letter, letter_id)
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
