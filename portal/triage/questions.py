@@ -72,6 +72,16 @@ class Question:
     only_if: tuple[str, str] | None = None
     clinician_label: str = ""
 
+    def applies(self, answers: Mapping[str, object], *, when_unknown: bool = True) -> bool:
+        """Whether this question is asked given `answers`: always, unless it is asked only after
+        another answer (`only_if`) that rules it out; `when_unknown` when that answer is missing
+        (a page asks until it is known; a complete questionnaire does not)."""
+        if self.only_if is None:
+            return True
+        deciding_id, wanted = self.only_if
+        given = answers.get(deciding_id)
+        return when_unknown if given is None else given == wanted
+
 
 @dataclass(frozen=True)
 class Step:
@@ -619,13 +629,7 @@ def check_answers(answers: Mapping[str, object], *, partial: bool = False) -> di
             continue
         result[question.id] = _check_value(question, value)
     for question in _QUESTION_LIST:
-        if question.only_if is None or question.id not in result:
-            continue
-        deciding_id, wanted = question.only_if
-        if deciding_id in result:
-            if result[deciding_id] != wanted:
-                del result[question.id]
-        elif not partial:
+        if question.id in result and not question.applies(result, when_unknown=partial):
             del result[question.id]
     return result
 

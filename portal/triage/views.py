@@ -34,9 +34,7 @@ def start():
 
 def _visible_questions(step, answers):
     """The step's questions, leaving out those that do not apply (pregnancy for a male patient)."""
-    return [QUESTIONS[qid] for qid in step.question_ids
-            if QUESTIONS[qid].only_if is None or answers.get(QUESTIONS[qid].only_if[0]) in (
-                None, QUESTIONS[qid].only_if[1])]
+    return [QUESTIONS[qid] for qid in step.question_ids if QUESTIONS[qid].applies(answers)]
 
 
 def _raw_answer(question):
@@ -96,8 +94,7 @@ def _sex_now(current):
 
 
 def _not_applicable(current, given):
-    return [q.id for q in (QUESTIONS[qid] for qid in current.question_ids)
-            if q.only_if and given.get(q.only_if[0]) not in (None, q.only_if[1])]
+    return [qid for qid in current.question_ids if not QUESTIONS[qid].applies(given)]
 
 
 def _after_step(position: int):

@@ -524,3 +524,10 @@ def test_module_imports_only_the_standard_library(module):
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                  for alias in node.names}
     assert imported <= {"__future__", "collections.abc", "dataclasses", "enum", "math", "re"}
+
+
+def test_a_question_asked_only_after_another_answer_applies_as_that_answer_says():
+    pregnant = QUESTIONS["pregnant"]
+    assert pregnant.applies({"sex": "female"}) and not pregnant.applies({"sex": "male"})
+    assert pregnant.applies({}) and not pregnant.applies({}, when_unknown=False)  # a page asks until it knows
+    assert QUESTIONS["age"].applies({"sex": "male"}, when_unknown=False)  # asked of everyone
