@@ -175,7 +175,7 @@ def _end_stale_session() -> None:
 # What a visitor's session carries into the account they log in to: the questionnaire they are
 # filling in, and answers they sent before logging in (joined to the record only when they
 # confirm on /triage/claim). Nothing else survives a login.
-CARRIED_INTO_LOGIN = ("triage_draft", "triage_submissions")
+CARRIED_INTO_LOGIN = ("triage_draft", "triage_submissions")  # triage/browser.py's keys (a test holds them equal)
 
 
 def renew(*, keep: tuple[str, ...] = ()) -> None:

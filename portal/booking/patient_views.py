@@ -23,10 +23,10 @@ from portal.database import utc_now
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES
 from portal.letters.service import latest_versions, signed_letters_of
+from portal.triage.browser import answered_in_this_browser
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
 from portal.triage.service import latest_submission, open_emergency, record_staff_view
-from portal.triage.views import answered_in_this_browser
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
 bp = Blueprint("booking", __name__)

@@ -10,6 +10,7 @@ from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.extensions import db, limiter
 from portal.triage import service
+from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY, remember_answered
 from portal.triage.models import TriageSubmission
 from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
 from portal.triage.rules import evaluate_safety
@@ -17,8 +18,6 @@ from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
 bp = Blueprint("triage", __name__, url_prefix="/triage")
 
-DRAFT_KEY = "triage_draft"
-SUBMISSIONS_KEY = "triage_submissions"  # ids answered in this browser before logging in
 STEP_IDS = [step.id for step in STEPS]
 
 def _may_answer() -> bool:
@@ -118,7 +117,7 @@ def _finish(token, patient_id, *, emergency_only=False):
         return redirect(url_for(".step", step_id=missing_step))
     session.pop(DRAFT_KEY, None)
     if patient_id is None:
-        session[SUBMISSIONS_KEY] = [*session.get(SUBMISSIONS_KEY, []), submission.id][-10:]
+        remember_answered(submission.id)
     return redirect(url_for("booking.outcome", submission_id=submission.id))
 
 
@@ -202,9 +201,3 @@ def claim():
     shown = [(submission, ROUTE_EXPLAINED[Route(submission.current_route)][0],
               URGENCY_IN_PLAIN_WORDS[Urgency(submission.urgency)]) for submission in pending]
     return render_template("triage/claim.html", form=form, pending=shown, error=error), 400 if error else 200
-
-
-def answered_in_this_browser(submission_id: int) -> bool:
-    """Whether these answers were given in this browser before logging in (and are not yet
-    anyone's): then this visitor may see their outcome."""
-    return submission_id in session.get(SUBMISSIONS_KEY, [])

@@ -12,6 +12,7 @@ from portal.auth import sessions, totp
 from portal.auth.models import RecoveryCode, Role, User, WebSession
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
+from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.factories import SAFE_ANSWERS
 from tests.client import AuthActions, csrf_token, current_code, logged_in, submit
@@ -544,3 +545,8 @@ def test_a_logged_in_page_does_not_rewrite_the_session_when_nothing_in_it_change
 
     assert again.status_code == 200
     assert not any(h.startswith("portal_session=") for h in again.headers.getlist("Set-Cookie"))
+
+
+def test_a_login_carries_the_questionnaires_keys_over():
+    """auth sits below triage, so it names triage's session keys itself: they must stay the same."""
+    assert set(sessions.CARRIED_INTO_LOGIN) == {DRAFT_KEY, SUBMISSIONS_KEY}

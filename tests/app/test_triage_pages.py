@@ -22,7 +22,7 @@ from portal.notify.models import MessageKind
 from portal.triage.models import TriageDraft, TriageSubmission
 from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
-from portal.triage.views import DRAFT_KEY, SUBMISSIONS_KEY
+from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.client import AuthActions, csrf_token, hidden_fields, submit
 from tests.mailbox import password_link
