@@ -24,14 +24,18 @@ def record(action: str, *, patient_id: int | None = None, appointment_id: int | 
     return entry
 
 
-@patient_registered.connect
+def listen_to_accounts() -> None:
+    """Record registrations and every account event, in their transactions (create_app wires it)."""
+    patient_registered.connect(_record_registration)
+    account_event.connect(_record_account_event)
+
+
 def _record_registration(patient, *, registered_by=None, **extra) -> None:
     record(AuditAction.PATIENT_REGISTERED, patient_id=patient.id,
            user_id=registered_by.id if registered_by else patient.id,
            detail="registered by the front desk" if registered_by else "registered online")
 
 
-@account_event.connect
 def _record_account_event(account, *, action: str, detail: str = "", **extra) -> None:
     """Who did it is the logged-in user when there is one (an admin ending someone's sessions),
     else the account itself (a login, a failure); None for an email with no account."""

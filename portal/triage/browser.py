@@ -1,10 +1,15 @@
 """What a browser's session holds of the questionnaire: the token of the answers being given
-(their draft row), and the ids of answers it gave before logging in, which it may still see.
+(their draft row), and the ids of answers it gave before logging in, which it may still see; and
+what a login or logout does to them.
 
 The session carries both across a login (auth/sessions.py CARRIED_INTO_LOGIN names these keys);
 the answers themselves stay in the database.
 """
 from flask import session
+from flask_login import user_logged_in, user_logged_out
+
+from portal.auth.models import Role
+from portal.triage import service
 
 DRAFT_KEY = "triage_draft"
 SUBMISSIONS_KEY = "triage_submissions"  # ids answered in this browser before logging in
@@ -19,3 +24,23 @@ def answered_in_this_browser(submission_id: int) -> bool:
 
 def remember_answered(submission_id: int) -> None:
     session[SUBMISSIONS_KEY] = [*session.get(SUBMISSIONS_KEY, []), submission_id][-KEPT_SUBMISSIONS:]
+
+
+def listen_to_logins() -> None:
+    """What a login or logout does to this browser's answers (create_app wires it)."""
+    user_logged_in.connect(_keep_anonymous_answers_for_patients_only)
+    user_logged_out.connect(_forget_the_draft)
+
+
+def _keep_anonymous_answers_for_patients_only(app, user, **extra):
+    """Nothing is attached at login: a patient is asked first (see `claim`), since on a shared
+    device the answers may be someone else's. Staff never take them over: they are forgotten,
+    so nobody who logs in later on this browser is asked about them either."""
+    if user.role != Role.PATIENT:
+        session.pop(SUBMISSIONS_KEY, None)
+
+
+def _forget_the_draft(app, user, **extra):
+    """A questionnaire in progress belongs to its session: at logout (or an idle timeout) its
+    answers are deleted, so the next person on this browser starts with an empty form."""
+    service.forget_draft(session.pop(DRAFT_KEY, None))

@@ -2,7 +2,7 @@
 logging in are the patient's. The outcome page, which offers times, is booking's (it sits above
 both domains)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, user_logged_in, user_logged_out
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -119,22 +119,6 @@ def _finish(token, patient_id, *, emergency_only=False):
     if patient_id is None:
         remember_answered(submission.id)
     return redirect(url_for("booking.outcome", submission_id=submission.id))
-
-
-@user_logged_in.connect
-def _keep_anonymous_answers_for_patients_only(app, user, **extra):
-    """Nothing is attached at login: a patient is asked first (see `claim`), since on a shared
-    device the answers may be someone else's. Staff never take them over: they are forgotten,
-    so nobody who logs in later on this browser is asked about them either."""
-    if user.role != Role.PATIENT:
-        session.pop(SUBMISSIONS_KEY, None)
-
-
-@user_logged_out.connect
-def _forget_the_draft(app, user, **extra):
-    """A questionnaire in progress belongs to its session: at logout (or an idle timeout) its
-    answers are deleted, so the next person on this browser starts with an empty form."""
-    service.forget_draft(session.pop(DRAFT_KEY, None))
 
 
 def _answered_before_login() -> list[TriageSubmission]:
