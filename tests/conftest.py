@@ -86,6 +86,36 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
+def new_database(request, tmp_path):
+    """Makes databases with no tables at all, as before the first `flask db upgrade`: on the
+    suite's PostgreSQL server (dropped after the test), or a SQLite file not yet there."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"portal_empty_{uuid.uuid4().hex[:10]}"
+        if not TEST_DATABASE_URL:
+            return f"sqlite:///{tmp_path / (name + '.db')}"
+        admin, server, _template = request.getfixturevalue("postgres_server")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return server.set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if made:
+        admin, _server, _template = request.getfixturevalue("postgres_server")
+        with admin.connect() as connection:
+            for name in made:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def empty_database_url(new_database):
+    """One database with no tables (see new_database)."""
+    return new_database()
+
+
+@pytest.fixture
 def app(database_url):
     app = make_app(database_url)
     with app.app_context():

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from portal.auth.models import Role, User
 from portal.demo import seed_demo_command
 from portal.extensions import db
 from tests import factories
-from tests.conftest import TEST_DATABASE_URL
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 GOOD_KEY = "k" * 64
@@ -27,21 +25,6 @@ def production(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", GOOD_KEY)
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/0")  # shared by every process
     monkeypatch.delenv("FLASK_RUN_FROM_CLI", raising=False)
-
-
-@pytest.fixture
-def empty_database_url(request, tmp_path):
-    """A database with no tables at all, as before the first `flask db upgrade`."""
-    if TEST_DATABASE_URL:
-        admin, server, _template = request.getfixturevalue("postgres_server")
-        name = f"portal_empty_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield server.set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
 
 
 def production_app(url: str, **config):

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import threading
 import time
-import uuid
 from contextlib import closing
 from datetime import time as clock_time, timedelta
 from pathlib import Path
@@ -46,30 +45,6 @@ def backups(tmp_path) -> Path:
     directory = tmp_path / "backups"
     directory.mkdir(mode=0o700)
     return directory
-
-
-@pytest.fixture
-def new_database(request, tmp_path):
-    """Makes new empty databases: a database on the suite's PostgreSQL server (dropped afterwards),
-    or a file not yet there on SQLite."""
-    made: list[str] = []
-
-    def make() -> str:
-        name = f"portal_restore_{uuid.uuid4().hex[:8]}"
-        made.append(name)
-        if not TEST_DATABASE_URL:
-            return f"sqlite:///{tmp_path / (name + '.db')}"
-        admin, server, _ = request.getfixturevalue("postgres_server")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        return server.set(database=name).render_as_string(hide_password=False)
-
-    yield make
-    if TEST_DATABASE_URL and made:
-        admin, _, _ = request.getfixturevalue("postgres_server")
-        with admin.connect() as connection:
-            for name in made:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def run_backup(app, directory: Path) -> Path:

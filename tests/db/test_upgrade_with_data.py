@@ -1,28 +1,12 @@
 """Upgrading a database that already holds bookings keeps every row (SQLite rebuilds tables
 in batch migrations, which once failed on the foreign keys that point at them)."""
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from portal.extensions import db
-from tests.conftest import TEST_DATABASE_URL, make_app
-
-
-@pytest.fixture
-def empty_database_url(request, tmp_path):
-    if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    admin, server, _ = request.getfixturevalue("postgres_server")
-    name = f"portal_upgrade_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from tests.conftest import make_app
 
 
 def test_upgrade_from_the_first_revision_keeps_bookings(empty_database_url):
