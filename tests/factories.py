@@ -94,9 +94,10 @@ ANSWERS_FOR = {
 }
 
 
-def make_submission(patient: User | None, route: str = "general_consult", urgency: str = "routine",
-                    **answers):
-    """A stored triage for `patient` that the real rules route as asked."""
+def make_submission(patient: User | None, route: str = "general_consult", urgency: str = "routine", *,
+                    created_at: datetime | None = None, **answers):
+    """A stored triage for `patient` (None: answers not yet linked to a patient) that the real rules
+    route as asked, sent at `created_at` (else now)."""
     from portal.triage.models import TriageSubmission
     from portal.triage.rules import evaluate
 
@@ -104,6 +105,8 @@ def make_submission(patient: User | None, route: str = "general_consult", urgenc
     outcome = evaluate(given)
     assert (outcome.route, outcome.urgency) == (route, urgency), outcome
     submission = TriageSubmission.from_outcome(given, outcome, patient_id=patient.id if patient else None)
+    if created_at is not None:
+        submission.created_at = created_at
     db.session.add(submission)
     db.session.commit()
     return submission

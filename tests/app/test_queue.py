@@ -25,6 +25,7 @@ from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
 from portal.triage.service import record_review
 from tests import client, factories
 from tests.client import AuthActions, csrf_token, submit
+from tests.factories import make_submission
 from tests.pages import location, text, words
 
 CHICAGO = factories.CHICAGO
@@ -81,17 +82,9 @@ def answers_for(route: str, urgency: str, **answers) -> dict:
     return {**factories.SAFE_ANSWERS, **factories.ANSWERS_FOR[(route, urgency)], **answers}
 
 
-def new_case(patient, route="general_consult", urgency="routine", *, age_minutes: int = 0,
-             **answers) -> TriageSubmission:
-    """A stored submission the real rules route as asked, made `age_minutes` ago."""
-    given = answers_for(route, urgency, **answers)
-    outcome = evaluate(given)
-    assert (outcome.route, outcome.urgency) == (route, urgency), outcome
-    submission = TriageSubmission.from_outcome(given, outcome, patient_id=patient.id if patient else None)
-    submission.created_at = NOW - timedelta(minutes=age_minutes)
-    db.session.add(submission)
-    db.session.commit()
-    return submission
+def ago(minutes: int) -> datetime:
+    """When a case made `minutes` minutes ago was sent (for factories.make_submission's created_at)."""
+    return NOW - timedelta(minutes=minutes)
 
 
 def stored(submission_id: int) -> TriageSubmission:
@@ -138,7 +131,7 @@ def queries_for(browser, url: str) -> list[str]:
 
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.ADMIN])
 def test_only_doctors_see_the_queue_and_cases(app, role):
-    case = new_case(factories.make_user())
+    case = make_submission(factories.make_user())
     _, browser = browser_for(app, role)
     token = csrf_token(browser.get("/").get_data(as_text=True))
 
@@ -151,7 +144,7 @@ def test_only_doctors_see_the_queue_and_cases(app, role):
 
 
 def test_an_anonymous_visitor_is_sent_to_log_in(app, client):
-    case = new_case(None)
+    case = make_submission(None)
 
     for url in ["/queue/", f"/queue/{case.id}", "/queue/?page=2"]:
         response = client.get(url)
@@ -175,12 +168,12 @@ def test_a_doctor_sees_the_queue(app):
 
 def test_most_urgent_first_then_oldest_first(app):
     patient = factories.make_user()
-    routine_old = new_case(patient, age_minutes=500)
-    urgent_new = new_case(patient, "vascular_ultrasound", "urgent", age_minutes=10)
-    emergency_new = new_case(patient, "general_consult", "emergency", age_minutes=5)
-    routine_new = new_case(patient, "sleep_study_referral", "routine", age_minutes=1)
-    urgent_old = new_case(patient, "general_consult", "urgent", age_minutes=300)
-    emergency_old = new_case(patient, "vascular_ultrasound", "emergency", age_minutes=400)
+    routine_old = make_submission(patient, created_at=ago(500))
+    urgent_new = make_submission(patient, "vascular_ultrasound", "urgent", created_at=ago(10))
+    emergency_new = make_submission(patient, "general_consult", "emergency", created_at=ago(5))
+    routine_new = make_submission(patient, "sleep_study_referral", "routine", created_at=ago(1))
+    urgent_old = make_submission(patient, "general_consult", "urgent", created_at=ago(300))
+    emergency_old = make_submission(patient, "vascular_ultrasound", "emergency", created_at=ago(400))
     _, browser = browser_for(app)
 
     response = browser.get("/queue/")
@@ -196,12 +189,12 @@ def test_each_row_shows_patient_age_route_urgency_rules_flags_and_booking(app):
     clinician = factories.make_clinician(hours=ALL_DAY)
     booked_patient = factories.make_user(name="Alma Booked")
     waiting_patient = factories.make_user(name="Ben Waiting")
-    booked = new_case(booked_patient, "vascular_ultrasound", "routine", age_minutes=20,
-                      leg_signs=["varicose_veins"], venous_symptoms="yes",
-                      rls_urge="yes", rls_rest="yes", rls_movement_relief="yes", rls_evening="yes")
-    waiting = new_case(waiting_patient, "general_consult", "routine", age_minutes=10,
-                       medications=["antihistamine"], snoring="yes", tired_daytime="yes")
-    anonymous = new_case(None, "general_consult", "routine", age_minutes=5, age=34)
+    booked = make_submission(booked_patient, "vascular_ultrasound", "routine", created_at=ago(20),
+                             leg_signs=["varicose_veins"], venous_symptoms="yes",
+                             rls_urge="yes", rls_rest="yes", rls_movement_relief="yes", rls_evening="yes")
+    waiting = make_submission(waiting_patient, "general_consult", "routine", created_at=ago(10),
+                              medications=["antihistamine"], snoring="yes", tired_daytime="yes")
+    anonymous = make_submission(None, "general_consult", "routine", created_at=ago(5), age=34)
     book_appointment(patient_id=booked_patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                      start=factories.local(date.today() + timedelta(days=3), 9))
     _, browser = browser_for(app)
@@ -228,7 +221,7 @@ def test_a_cancelled_booking_does_not_count_as_booked(app):
     visit = factories.make_type(Route.GENERAL_CONSULT)
     clinician = factories.make_clinician(hours=ALL_DAY)
     patient = factories.make_user()
-    case = new_case(patient)
+    case = make_submission(patient)
     db.session.add(Appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                                start_at=NOW + timedelta(days=2), end_at=NOW + timedelta(days=2, minutes=30),
                                status=AppointmentStatus.CANCELLED, triage_submission_id=case.id))
@@ -246,13 +239,13 @@ def mixed_queue(app):
     doctor, browser = browser_for(app)
     patient = factories.make_user()
     cases = {
-        "vu-routine": new_case(patient, "vascular_ultrasound", "routine", age_minutes=70),
-        "vu-urgent": new_case(patient, "vascular_ultrasound", "urgent", age_minutes=60),
-        "vu-emergency": new_case(patient, "vascular_ultrasound", "emergency", age_minutes=50),
-        "ss-routine": new_case(patient, "sleep_study_referral", "routine", age_minutes=40),
-        "gc-routine": new_case(patient, "general_consult", "routine", age_minutes=30),
-        "gc-urgent": new_case(patient, "general_consult", "urgent", age_minutes=20),
-        "gc-emergency": new_case(None, "general_consult", "emergency", age_minutes=10),
+        "vu-routine": make_submission(patient, "vascular_ultrasound", "routine", created_at=ago(70)),
+        "vu-urgent": make_submission(patient, "vascular_ultrasound", "urgent", created_at=ago(60)),
+        "vu-emergency": make_submission(patient, "vascular_ultrasound", "emergency", created_at=ago(50)),
+        "ss-routine": make_submission(patient, "sleep_study_referral", "routine", created_at=ago(40)),
+        "gc-routine": make_submission(patient, "general_consult", "routine", created_at=ago(30)),
+        "gc-urgent": make_submission(patient, "general_consult", "urgent", created_at=ago(20)),
+        "gc-emergency": make_submission(None, "general_consult", "emergency", created_at=ago(10)),
     }
     fresh()
     record_review(cases["vu-routine"].id, doctor=doctor)
@@ -315,8 +308,9 @@ def test_rows_show_review_state_and_a_changed_route(mixed_queue):
 
 def test_the_queue_is_paginated_25_a_page(app):
     patients = [factories.make_user() for _ in range(3)]
-    cases = [new_case(patients[n % 3], "general_consult", "routine", age_minutes=100 - n) for n in range(30)]
-    urgent = new_case(patients[0], "vascular_ultrasound", "urgent", age_minutes=1)
+    cases = [make_submission(patients[n % 3], "general_consult", "routine", created_at=ago(100 - n))
+             for n in range(30)]
+    urgent = make_submission(patients[0], "vascular_ultrasound", "urgent", created_at=ago(1))
     _, browser = browser_for(app)
     expected = [urgent.id] + [case.id for case in cases]
 
@@ -337,8 +331,8 @@ def test_the_queue_is_paginated_25_a_page(app):
 def test_the_next_page_keeps_the_filters(app):
     patient = factories.make_user()
     for n in range(27):
-        new_case(patient, "general_consult", "routine", age_minutes=100 - n)
-    new_case(patient, "vascular_ultrasound", "routine")
+        make_submission(patient, "general_consult", "routine", created_at=ago(100 - n))
+    make_submission(patient, "vascular_ultrasound", "routine")
     _, browser = browser_for(app)
 
     first = browser.get("/queue/?route=general_consult")
@@ -352,10 +346,10 @@ def test_the_next_page_keeps_the_filters(app):
 
 def test_answers_not_linked_to_a_patient_have_their_own_section(app):
     patient = factories.make_user(name="Dora Linked")
-    linked = new_case(patient, "general_consult", "routine", age_minutes=30)
-    anonymous_routine = new_case(None, "general_consult", "routine", age_minutes=50)
-    anonymous_urgent = new_case(None, "vascular_ultrasound", "urgent", age_minutes=5)
-    anonymous_emergency = new_case(None, "general_consult", "emergency", age_minutes=1)
+    linked = make_submission(patient, "general_consult", "routine", created_at=ago(30))
+    anonymous_routine = make_submission(None, "general_consult", "routine", created_at=ago(50))
+    anonymous_urgent = make_submission(None, "vascular_ultrasound", "urgent", created_at=ago(5))
+    anonymous_emergency = make_submission(None, "general_consult", "emergency", created_at=ago(1))
     _, browser = browser_for(app)
 
     response = browser.get("/queue/")
@@ -372,8 +366,8 @@ def test_answers_not_linked_to_a_patient_have_their_own_section(app):
 
 def test_a_flood_of_anonymous_emergencies_does_not_push_a_patients_case_off_the_first_page(app):
     patient = factories.make_user(name="Eve Routine")
-    routine = new_case(patient, "general_consult", "routine", age_minutes=1)
-    flood = [new_case(None, "general_consult", "emergency", age_minutes=100 - n) for n in range(30)]
+    routine = make_submission(patient, "general_consult", "routine", created_at=ago(1))
+    flood = [make_submission(None, "general_consult", "emergency", created_at=ago(100 - n)) for n in range(30)]
     _, browser = browser_for(app)
 
     response = browser.get("/queue/")
@@ -389,9 +383,9 @@ def test_a_flood_of_anonymous_emergencies_does_not_push_a_patients_case_off_the_
 
 def test_the_anonymous_section_has_its_own_pages_and_keeps_the_filters_and_the_other_page(app):
     patient = factories.make_user()
-    linked = [new_case(patient, "general_consult", "routine", age_minutes=200 - n) for n in range(27)]
-    anonymous = [new_case(None, "general_consult", "routine", age_minutes=100 - n) for n in range(12)]
-    other_route = new_case(None, "vascular_ultrasound", "routine")
+    linked = [make_submission(patient, "general_consult", "routine", created_at=ago(200 - n)) for n in range(27)]
+    anonymous = [make_submission(None, "general_consult", "routine", created_at=ago(100 - n)) for n in range(12)]
+    other_route = make_submission(None, "vascular_ultrasound", "routine")
     _, browser = browser_for(app)
 
     first = browser.get("/queue/?route=general_consult&page=2")
@@ -497,7 +491,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
     scan = factories.make_type(Route.VASCULAR_ULTRASOUND, 45, "Leg vein scan")
     clinician = factories.make_clinician(name="Dr Okafor", hours=ALL_DAY)
     patient = factories.make_user(name="Cora Case")
-    case = new_case(patient, "vascular_ultrasound", "routine", **FLAGGED)
+    case = make_submission(patient, "vascular_ultrasound", "routine", **FLAGGED)
     assert {"F1", "F3", "F4", "F5", "F10"} <= set(case.outcome["flags"])
     start = factories.local(date.today() + timedelta(days=2), 9)
     book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=scan.id, start=start)
@@ -541,7 +535,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
 
 
 def test_the_case_page_shows_a_likely_cosmetic_flag(app):
-    case = new_case(factories.make_user(), "general_consult", "routine", leg_signs=["spider_veins"])
+    case = make_submission(factories.make_user(), "general_consult", "routine", leg_signs=["spider_veins"])
     _, browser = browser_for(app)
 
     why = words(section(browser.get(f"/queue/{case.id}"), "Why: rules that fired"))
@@ -582,7 +576,7 @@ def raw_stored(submission_id: int):
 
 
 def test_a_doctor_marks_a_case_reviewed(app):
-    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
     before = raw_stored(case.id)
     doctor, browser = browser_for(app, name="Dr Reviewer")
 
@@ -604,7 +598,7 @@ def test_a_doctor_marks_a_case_reviewed(app):
 
 
 def test_keeping_the_route_with_a_note_marks_it_reviewed_with_the_note(app):
-    case = new_case(factories.make_user(), "general_consult", "routine")
+    case = make_submission(factories.make_user(), "general_consult", "routine")
     _, browser = browser_for(app, name="Dr Noter")
 
     submit(browser, f"/queue/{case.id}", {"new_route": "general_consult", "reason": "Fine as it is"})
@@ -617,7 +611,7 @@ def test_keeping_the_route_with_a_note_marks_it_reviewed_with_the_note(app):
 
 @pytest.mark.parametrize("reason", ["", "   \n  "])
 def test_changing_the_route_without_a_reason_is_refused_and_changes_nothing(app, reason):
-    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
     before = raw_stored(case.id)
     _, browser = browser_for(app)
 
@@ -636,7 +630,7 @@ def test_changing_the_route_without_a_reason_is_refused_and_changes_nothing(app,
     ({"new_route": "general_consult", "reason": "x" * 2001}, 400),
 ])
 def test_a_bad_review_form_changes_nothing(app, fields, status):
-    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
     _, browser = browser_for(app)
 
     response = submit(browser, f"/queue/{case.id}", fields)
@@ -647,7 +641,7 @@ def test_a_bad_review_form_changes_nothing(app, fields, status):
 
 
 def test_a_review_without_a_csrf_token_changes_nothing(app):
-    case = new_case(factories.make_user(), "vascular_ultrasound", "routine")
+    case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
     _, browser = browser_for(app)
 
     response = browser.post(f"/queue/{case.id}", data={"new_route": "general_consult", "reason": "Because"})
@@ -664,7 +658,7 @@ def test_a_route_change_is_kept_as_history_and_the_patient_books_the_new_route(a
     factories.make_clinician()
     patient = factories.make_user()
     patient_email = patient.email
-    case = new_case(patient, "vascular_ultrasound", "routine")
+    case = make_submission(patient, "vascular_ultrasound", "routine")
     before = raw_stored(case.id)
     answers_before, outcome_before = dict(case.answers), dict(case.outcome)
     patient_browser = app.test_client()
