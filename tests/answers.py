@@ -1,9 +1,5 @@
 """Shared by the pure modules' tests: any answer set the questionnaire accepts (hypothesis
-strategies), and what a module imports (the pure modules must import no Flask and no database)."""
-import ast
-from pathlib import Path
-from types import ModuleType
-
+strategies). That the pure modules import no Flask and no database is tests/unit/test_layout.py's."""
 from hypothesis import strategies as st
 
 from portal.triage.questions import QUESTIONS
@@ -30,10 +26,3 @@ def valid_value(question_id: str) -> st.SearchStrategy:
 complete_answers = st.fixed_dictionaries({question_id: valid_value(question_id) for question_id in QUESTIONS})
 valid_answers = st.fixed_dictionaries({question_id: valid_value(question_id) for question_id in REQUIRED_IDS},
                                       optional={question_id: valid_value(question_id) for question_id in OPTIONAL_IDS})
-
-
-def imported_modules(module: ModuleType) -> set[str]:
-    """The names of the modules `module` imports, read from its source."""
-    tree = ast.parse(Path(module.__file__).read_text())
-    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    return imported | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

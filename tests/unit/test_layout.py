@@ -10,7 +10,15 @@ import pytest
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 PURE_MODULES = ["portal.booking.availability", "portal.booking.eligibility", "portal.booking.picker",
                 "portal.triage.rules", "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords", "portal.auth.names",
-                "portal.audit.wording"]
+                "portal.audit.wording",
+                "portal.letters.compose", "portal.letters.content", "portal.letters.fhir"]
+# The strictest of them import nothing beyond these, directly: the standard library parts they
+# need and the pure vocabulary they decide in.
+ONLY_IMPORTS = {
+    "portal.booking.eligibility": {"__future__", "dataclasses", "datetime", "enum", "portal.triage.vocabulary"},
+    "portal.triage.rules": {"__future__", "collections.abc", "dataclasses", "typing", "portal.triage.questions",
+                            "portal.triage.vocabulary"},
+}
 FRAMEWORKS = ("flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "wtforms")
 
 
@@ -109,3 +117,8 @@ def test_pure_modules_import_no_framework_even_indirectly(pure):
         frameworks = {name for name in imported if name.split(".")[0] in FRAMEWORKS}
         assert not frameworks, f"{pure} reaches {sorted(frameworks)} through {module}"
         todo.extend(name for name in imported if name in MODULES)
+
+
+@pytest.mark.parametrize("module", ONLY_IMPORTS)
+def test_the_strictest_pure_modules_import_only_what_they_list(module):
+    assert MODULES[module] <= ONLY_IMPORTS[module], MODULES[module] - ONLY_IMPORTS[module]

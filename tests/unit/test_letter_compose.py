@@ -7,12 +7,11 @@ from datetime import date
 import pytest
 from hypothesis import given, settings
 
-from portal.letters import compose as compose_module
 from portal.letters.compose import compose, default_question, letter_kinds, sections_for
 from portal.letters.content import Clinic, LetterContent, LetterKind, Patient, Priority
 from portal.triage.rules import evaluate
 from portal.triage.vocabulary import Route
-from tests.answers import complete_answers, imported_modules, valid_answers
+from tests.answers import complete_answers, valid_answers
 
 SAFE = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no", "dvt_signs": "no", "svt_signs": "no"}
 FOUR_RLS = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
@@ -166,8 +165,3 @@ def test_the_forbidden_words_check_catches_what_it_is_for():
     for claim in ("The patient has restless legs syndrome", "A diagnosis of sleep apnoea",
                   "Vein treatment will relieve the restless legs", "Treating the reflux relieves restless legs"):
         assert FORBIDDEN.search(claim), claim
-
-
-def test_compose_is_pure():
-    assert not {name for name in imported_modules(compose_module)
-                if name.split(".")[0] in ("flask", "sqlalchemy", "flask_sqlalchemy")}
