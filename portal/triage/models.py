@@ -98,7 +98,7 @@ def case_age(date_of_birth: date | None, answered_age: int | None, day: date) ->
     return age if age is not None else answered_age
 
 
-# The doctors' queue (portal/queue/views.py) in its own order, most urgent first, then oldest, then
+# The doctors' queue (portal/queue/cases.py) in its own order, most urgent first, then oldest, then
 # id: a page is read straight off the index, with no sort of every case (migration 0011).
 Index("ix_triage_submission_queue", TriageSubmission.urgency_rank.desc(), TriageSubmission.created_at,
       TriageSubmission.id)

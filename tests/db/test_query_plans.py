@@ -133,7 +133,7 @@ def test_the_doctors_queue(clinic, filters):
     with statements_sent() as sent:
         page = browser.get(f"/queue/{filters}")
     assert page.status_code == 200
-    # The totals, in either of the view's two forms (queue/views.py's _totals).
+    # The totals, in either of their two forms (queue/cases.py).
     assert_indexed(f"the doctors' queue /queue/{filters}", sent,
                    allowed=("SELECT count(triage_submission.id) AS count_1, count(triage_submission.patient_id)",
                             "SELECT (SELECT count(*) AS count_1 \nFROM triage_submission"))
