@@ -91,7 +91,9 @@ def _register_template_helpers(app: Flask) -> None:
 
     from portal.auth.models import DESK_ROLES, Role
     from portal.booking.eligibility import OVERRIDE_LABELS
-    app.jinja_env.globals.update(Role=Role, DESK_ROLES=DESK_ROLES, override_labels=OVERRIDE_LABELS)
+    from portal.booking.models import STATUS_WORDS
+    app.jinja_env.globals.update(Role=Role, DESK_ROLES=DESK_ROLES, override_labels=OVERRIDE_LABELS,
+                                 status_words=STATUS_WORDS)
 
     @app.template_filter("local")
     def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):

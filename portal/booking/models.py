@@ -3,6 +3,7 @@
 Appointment rows are written only by portal.booking.service, which keeps the invariants of
 DESIGN.md; the indexes below back them up in the database itself.
 """
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from portal.triage.vocabulary import Route
 if TYPE_CHECKING:
     from portal.triage.models import TriageSubmission
 
-__all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
+__all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "STATUS_WORDS", "StatusWords", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
            "SlotVersion", "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 
@@ -33,12 +34,29 @@ class AppointmentStatus(StrEnum):
 
 
 ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
-# How staff pages name each status.
-STATUS_LABELS = {AppointmentStatus.BOOKED: "Booked", AppointmentStatus.CHECKED_IN: "Checked in",
-                 AppointmentStatus.FULFILLED: "Attended", AppointmentStatus.CANCELLED: "Cancelled",
-                 AppointmentStatus.NOSHOW: "No-show"}
-# How the patient's own pages name them.
-PATIENT_STATUS_LABELS = {**STATUS_LABELS, AppointmentStatus.NOSHOW: "Missed"}
+
+
+@dataclass(frozen=True)
+class StatusWords:
+    """How one status is said, wherever it is said."""
+
+    label: str  # on staff pages: "No-show"
+    for_patient: str  # on the patient's own pages: "Missed"
+    in_a_sentence: str  # "This appointment is ...": "a no-show"
+    button: str = ""  # the desk's button that sets it, if one does: "No-show"
+    done: str = ""  # what the desk is told after the button: "is marked as a no-show"
+
+
+# The one table of the statuses' words (the tables below are views of it).
+STATUS_WORDS = {
+    AppointmentStatus.BOOKED: StatusWords("Booked", "Booked", "booked"),
+    AppointmentStatus.CHECKED_IN: StatusWords("Checked in", "Checked in", "checked in", "Check in", "is checked in"),
+    AppointmentStatus.FULFILLED: StatusWords("Attended", "Attended", "attended", "Attended", "is marked as attended"),
+    AppointmentStatus.CANCELLED: StatusWords("Cancelled", "Cancelled", "cancelled"),
+    AppointmentStatus.NOSHOW: StatusWords("No-show", "Missed", "a no-show", "No-show", "is marked as a no-show"),
+}
+STATUS_LABELS = {status: words.label for status, words in STATUS_WORDS.items()}
+PATIENT_STATUS_LABELS = {status: words.for_patient for status, words in STATUS_WORDS.items()}
 _ACTIVE_SQL = "status IN ('booked', 'checked_in')"
 # An overbook is a deliberate double-booking by the front desk: the clinician rules skip it.
 _ACTIVE_NOT_OVERBOOK_SQL = "status IN ('booked', 'checked_in') AND NOT overbook"

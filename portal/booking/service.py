@@ -22,7 +22,8 @@ from portal.auth.models import Role, User
 from portal.booking.availability import Interval, free_slots
 from portal.booking.eligibility import (OVERRIDE_LABELS, Actor, BookingRequest, Decision, Override, TriageState,
                                        Verdict, decide)
-from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician)
+from portal.booking.models import (ACTIVE_STATUSES, STATUS_WORDS, Appointment, AppointmentStatus, AppointmentType,
+                                   Clinician)
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
@@ -346,7 +347,7 @@ def _changeable(appointment_id: int, *, by_user: User, now: datetime) -> Appoint
     if appointment is None or (by_user.role == Role.PATIENT and appointment.patient_id != by_user.id):
         raise AppointmentNotChangeable("That appointment was not found.")
     if appointment.status != AppointmentStatus.BOOKED:
-        raise AppointmentNotChangeable(f"This appointment is {appointment.status.replace('_', ' ')} "
+        raise AppointmentNotChangeable(f"This appointment is {STATUS_WORDS[appointment.status].in_a_sentence} "
                                        "and can no longer be changed.")
     if appointment.start_at <= now:
         raise AppointmentNotChangeable("This appointment has already started and can no longer be changed.")
@@ -424,10 +425,6 @@ _NEXT_STATUS = {
     AppointmentStatus.NOSHOW: ({AppointmentStatus.BOOKED}, AuditAction.APPOINTMENT_NO_SHOW),
     AppointmentStatus.FULFILLED: ({AppointmentStatus.CHECKED_IN}, AuditAction.APPOINTMENT_FULFILLED),
 }
-_STATUS_WORDS = {"booked": "booked", "checked_in": "checked in", "fulfilled": "attended",
-                 "cancelled": "cancelled", "noshow": "a no-show"}
-
-
 def change_status(appointment_id: int, to_status: str, *, by_user: User, policy: BookingPolicy | None = None,
                   now: datetime | None = None) -> Appointment:
     """Check in (only from booked, only on its day), mark a no-show (only from booked, only
@@ -444,8 +441,8 @@ def change_status(appointment_id: int, to_status: str, *, by_user: User, policy:
             raise StatusChangeRefused("That appointment was not found.")
         if appointment.status not in allowed_from:
             raise StatusChangeRefused(
-                f"This appointment is {_STATUS_WORDS[appointment.status]}, so it cannot be marked "
-                f"{_STATUS_WORDS[to_status]}.")
+                f"This appointment is {STATUS_WORDS[appointment.status].in_a_sentence}, so it cannot be marked "
+                f"{STATUS_WORDS[to_status].in_a_sentence}.")
         if to_status == AppointmentStatus.CHECKED_IN and (
                 appointment.start_at.astimezone(policy.zone).date() != now.astimezone(policy.zone).date()):
             raise StatusChangeRefused("A patient can only be checked in on the day of the appointment.")
