@@ -23,9 +23,7 @@ def staff():
 
 def _account_to_change(user_id: int) -> User:
     """The account a posted button names: 404 when there is none, 400 without the form's token."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = db.get_or_404(User, user_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
     return user

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import BigInteger, CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.auth.models import User
+from portal.auth.models import Role, User
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
 from portal.triage.vocabulary import Route
@@ -221,6 +221,13 @@ class Appointment(db.Model):
     @property
     def override_list(self) -> list[str]:
         return self.overrides.split(",") if self.overrides else []
+
+    def readable_by(self, user) -> bool:
+        """Who may see this visit, on any page or file (.ics): its own patient, and the clinic's
+        staff (the desk books and moves it, a doctor sees it on the case)."""
+        if not getattr(user, "is_authenticated", False):
+            return False
+        return user.role != Role.PATIENT or self.patient_id == user.id
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.status} {self.start_at.isoformat()}>"

@@ -20,9 +20,9 @@ bp = Blueprint("notify", __name__)
 @bp.get("/appointments/<int:appointment_id>.ics")
 @roles_required(Role.PATIENT)
 def appointment_ics(appointment_id: int):
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or appointment.patient_id != current_user.id:
-        abort(404)
+    appointment = db.get_or_404(Appointment, appointment_id)
+    if not appointment.readable_by(current_user):
+        abort(404)  # someone else's: as if there were none
     body = appointment_calendar(appointment, cancelled=appointment.status == AppointmentStatus.CANCELLED)
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"'})
@@ -58,8 +58,7 @@ def outbox():
 @bp.post("/desk/outbox/<int:message_id>/send-again")
 @roles_required(Role.ADMIN)
 def resend(message_id: int):
-    if db.session.get(OutboxMessage, message_id) is None:  # a message id that does not exist: 404, like any id
-        abort(404)
+    db.get_or_404(OutboxMessage, message_id)  # a message id that does not exist: 404, like any id
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
