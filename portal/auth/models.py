@@ -214,7 +214,7 @@ def phone_digits(phone):
 # use these pg_trgm GIN indexes (migration 0006). SQLite has no trigram indexes and searches the
 # patient_search_term table instead, so these three are made on PostgreSQL only. fastupdate off:
 # rows go straight into the index rather than a pending list that, until a VACUUM, made the
-# planner read the whole table instead (28 ms instead of 1 ms after a bulk load).
+# planner read the whole table instead after a bulk load (bench/README.md has the figures).
 _TRIGRAM = {"postgresql_using": "gin", "postgresql_with": {"fastupdate": "off"}}
 Index("ix_user_account_name_trigram", func.lower(User.name).label("lower_name"),
       postgresql_ops={"lower_name": "gin_trgm_ops"}, **_TRIGRAM).ddl_if(dialect="postgresql")

@@ -12,8 +12,8 @@ How each database finds them with an index (bench/patient_search.py times both o
 - PostgreSQL: `lower(name) LIKE '%word%'` (and lower(email), and the phone's digits) is answered
   by pg_trgm GIN indexes on exactly those expressions (portal/auth/models.py, migration 0006):
   a Bitmap Index Scan on each, ORed. A word of two letters ("Li", "Ng") has no trigram, so the
-  planner reads the whole table instead: still correct, about 35 ms on 50,000 patients against
-  3-8 ms for the rest (bench/README.md). The box needs at least two characters.
+  planner reads the whole table instead: still correct, and slower (bench/README.md has the
+  figures). The box needs at least two characters.
 - SQLite has no trigram index, and an FTS5 table cannot be used: its virtual and shadow tables are
   not models, so the migrated schema would no longer equal the models (tests/db/test_schema.py).
   Instead the table patient_search_term, kept by triggers on user_account (migration 0006), holds
