@@ -240,8 +240,8 @@ def my_appointments():
 
 
 def _own_appointment(appointment_id: int) -> Appointment:
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None or appointment.patient_id != current_user.id:
+    appointment = db.get_or_404(Appointment, appointment_id)
+    if appointment.patient_id != current_user.id:  # someone else's visit: as if there were none
         abort(404)
     return appointment
 
@@ -296,9 +296,7 @@ def confirm_reschedule(appointment_id: int):
 # --- the outcome of the questions: between triage and booking ---------------------------------------
 
 def _visible_submission(submission_id: int) -> TriageSubmission:
-    submission = db.session.get(TriageSubmission, submission_id)
-    if submission is None:
-        abort(404)
+    submission = db.get_or_404(TriageSubmission, submission_id)
     if current_user.is_authenticated and current_user.role == Role.DOCTOR:
         record_staff_view(submission, current_user)
         return submission

@@ -38,13 +38,6 @@ def index():
     return render_template("desk/schedules/index.html", clinicians=clinicians, current=current, weekdays=WEEKDAYS)
 
 
-def _clinician(clinician_id: int) -> Clinician:
-    clinician = db.session.get(Clinician, clinician_id)
-    if clinician is None:
-        abort(404)
-    return clinician
-
-
 def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form: TimeOffForm, status: int = 200):
     zone = clinic.zone()
     now = utc_now()
@@ -64,7 +57,7 @@ def _render_clinician(clinician: Clinician, hours_form: HoursForm, time_off_form
 @bp.get("/<int:clinician_id>")
 @roles_required(*DESK_ROLES)
 def clinician_page(clinician_id: int):
-    clinician = _clinician(clinician_id)
+    clinician = db.get_or_404(Clinician, clinician_id)
     today = clinic.today()
     hours_form = HoursForm(prefix="hours")
     hours_form.effective_from.data = today + timedelta(days=1)
@@ -78,7 +71,7 @@ def clinician_page(clinician_id: int):
 @roles_required(*DESK_ROLES)
 def calendar_feed(clinician_id: int):
     """Make the clinician's feed address anew (the old one stops working) or turn it off."""
-    clinician = _clinician(clinician_id)
+    clinician = db.get_or_404(Clinician, clinician_id)
     if not FlaskForm().validate_on_submit() or request.form.get("feed") not in ("new", "off"):
         abort(400)
     on = request.form["feed"] == "new"
@@ -91,7 +84,7 @@ def calendar_feed(clinician_id: int):
 @bp.post("/<int:clinician_id>/hours")
 @roles_required(*DESK_ROLES)
 def save_hours(clinician_id: int):
-    clinician = _clinician(clinician_id)
+    clinician = db.get_or_404(Clinician, clinician_id)
     form = HoursForm(prefix="hours")
     if form.validate_on_submit():
         hours = {}
@@ -111,7 +104,7 @@ def save_hours(clinician_id: int):
 @bp.post("/<int:clinician_id>/time-off")
 @roles_required(*DESK_ROLES)
 def save_time_off(clinician_id: int):
-    clinician = _clinician(clinician_id)
+    clinician = db.get_or_404(Clinician, clinician_id)
     form = TimeOffForm(prefix="off")
     if form.validate_on_submit():
         start, end = form.period(clinic.zone())
@@ -128,9 +121,9 @@ def save_time_off(clinician_id: int):
 @bp.post("/time-off/<int:time_off_id>/remove")
 @roles_required(*DESK_ROLES)
 def delete_time_off(time_off_id: int):
-    time_off = db.session.get(TimeOff, time_off_id)
-    if time_off is None or not FlaskForm().validate_on_submit():
-        abort(404 if time_off is None else 400)
+    time_off = db.get_or_404(TimeOff, time_off_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
     clinician_id = time_off.clinician_id
     remove_time_off(time_off_id, by_user=current_user)
     flash("Time off removed.", "success")
