@@ -31,12 +31,12 @@ def remembered_url_for(endpoint: str, **values) -> str:
         return url_for(endpoint, **values)
 
 
-def slot_href(endpoint: str, args: dict, start, clinician_arg: str, clinician_id: int) -> str:
+def slot_href(endpoint: str, args: dict, start, clinician_id: int) -> str:
     """The link that picks a free time: the page's link (`endpoint` with `args`) with
-    ?start=<ISO time>&<clinician_arg>=<id> added, as booking/week.py's picked_slot reads them."""
+    ?start=<ISO time>&clinician=<id> added, as booking/week.py's picked_slot reads them."""
     base = remembered_url_for(endpoint, **args)
     joiner = "&" if "?" in base else "?"
-    return f"{base}{joiner}start={quote(start.isoformat(), safe=':')}&{clinician_arg}={int(clinician_id)}"
+    return f"{base}{joiner}start={quote(start.isoformat(), safe=':')}&clinician={int(clinician_id)}"
 
 
 def install(app: Flask) -> None:

@@ -56,15 +56,14 @@ def slots_by_day(slots: list[Slot], zone: ZoneInfo, first_day: date) -> list[tup
     return [(day, grouped.get(day, [])) for day in days_of_week(first_day)]
 
 
-def picked_slot(*, now: datetime, latest: datetime,
-                clinician_arg: str = "clinician") -> tuple[datetime, Clinician] | None:
-    """The time and clinician a time link names, if they could be a slot: an aware start from now
-    to `latest` and an active clinician that exists; None for anything else."""
+def picked_slot(*, now: datetime, latest: datetime) -> tuple[datetime, Clinician] | None:
+    """The time and clinician a time link names (?start=&clinician=), if they could be a slot: an
+    aware start from now to `latest` and an active clinician that exists; None for anything else."""
     try:
         start = datetime.fromisoformat(request.args.get("start", ""))
     except ValueError:
         return None
-    clinician_id = request.args.get(clinician_arg, type=int)
+    clinician_id = request.args.get("clinician", type=int)
     if start.tzinfo is None or not now <= start <= latest or clinician_id is None or not 0 < clinician_id < 2**31:
         return None
     clinician = db.session.get(Clinician, clinician_id)

@@ -3,12 +3,13 @@ appointment (check in, no-show, attended, cancel, move).
 
 The day view has a column per active clinician; the week view has the seven days of one
 clinician; desk/calendar.py lays them out. Every change goes through portal.booking.service,
-which checks the rules and writes the audit log.
+which checks the rules and writes the audit log; a move's confirmation and its "just taken" page
+are desk/booking_pages.py's, as the desk's bookings are.
 """
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -20,11 +21,12 @@ from portal.redirects import safe_path
 from portal.booking.eligibility import latest_start
 from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician
 from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
-                                    ReasonRequired, SlotUnavailable, TriageNotBookable, booking_decision,
-                                    cancel_appointment, change_status, reschedule_appointment, triage_state)
-from portal.booking.slots import Slot, clinician_ids_offering, free_slots_by_clinician, next_open_slots
-from portal.booking.week import days_of_week, picked_slot, week_start
+                                    TriageNotBookable, cancel_appointment, change_status, reschedule_appointment,
+                                    triage_state)
+from portal.booking.slots import Slot, clinician_ids_offering, free_slots_by_clinician
+from portal.booking.week import days_of_week, week_start
 from portal.database import utc_now
+from portal.desk.booking_pages import DeskFlow, confirm_slot
 from portal.desk.calendar import active_clinicians, calendar
 from portal.desk.forms import STATUS_ACTIONS, DeskCancelForm, DeskConfirmSlotForm, StatusForm
 from portal.extensions import db
@@ -99,13 +101,9 @@ def week():
 # --- what the desk does to an appointment --------------------------------------------------------
 
 def _appointment_or_404(appointment_id: int) -> Appointment:
-    appointment = db.session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id)
-        .options(joinedload(Appointment.patient), joinedload(Appointment.clinician),
-                 joinedload(Appointment.appointment_type), joinedload(Appointment.triage_submission)))
-    if appointment is None:
-        abort(404)
-    return appointment
+    return db.get_or_404(Appointment, appointment_id, options=[
+        joinedload(Appointment.patient), joinedload(Appointment.clinician),
+        joinedload(Appointment.appointment_type), joinedload(Appointment.triage_submission)])
 
 
 @bp.post("/appointments/<int:appointment_id>/status")
@@ -155,78 +153,58 @@ def _movable(appointment: Appointment, now: datetime) -> bool:
     return appointment.status == AppointmentStatus.BOOKED and appointment.start_at > now
 
 
-def _move_confirm_page(appointment: Appointment, form: DeskConfirmSlotForm, start: datetime, clinician: Clinician,
-                       calendar_url: str, status: int = 200):
-    """The new time, with the triage rules' answer: a reason field when one is needed, no Move
-    button when refused (the service decides again when the desk confirms)."""
-    decision, _ = booking_decision(patient_id=appointment.patient_id, appointment_type=appointment.appointment_type,
-                                   start=start, booked_by=current_user, now=utc_now(), moving=appointment)
-    return render_template("desk/move_confirm.html", appointment=appointment, form=form, start=start,
-                           clinician=clinician, calendar_url=calendar_url, decision=decision,
-                           appointment_type=appointment.appointment_type,
-                           action=url_for(".move", appointment_id=appointment.id),
-                           back=url_for(".move", appointment_id=appointment.id),
-                           end=start + timedelta(minutes=appointment.appointment_type.duration_minutes)), status
+def _move_flow(appointment: Appointment, calendar_url: str) -> DeskFlow:
+    """A move through the desk's booking pages: its confirmation, its week of free times, and the
+    calendar to go back to when the appointment can no longer be moved (no other time would do)."""
+    return DeskFlow(patient=appointment.patient, appointment_type=appointment.appointment_type,
+                    confirm_template="desk/move_confirm.html",
+                    action=url_for(".confirm_move", appointment_id=appointment.id),
+                    back=url_for(".move", appointment_id=appointment.id), pick_endpoint="desk.confirm_move",
+                    pick_args={"appointment_id": appointment.id}, moving=appointment, same_clinician=True,
+                    go_back_on=(AppointmentNotChangeable, FormAlreadyUsed, TriageNotBookable),
+                    gone_back_to=calendar_url, context={"calendar_url": calendar_url})
 
 
-@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@bp.get("/appointments/<int:appointment_id>/move")
 @roles_required(*DESK_ROLES)
 def move(appointment_id: int):
-    """GET: a week of free times for this visit type (or, with ?start=&clinician_id=, the
-    confirmation of one). POST: move the appointment there, or say why not with the next times."""
+    """A week of free times for this visit type (?week=, ?clinician=), each a link to its confirmation."""
     appointment = _appointment_or_404(appointment_id)
     policy = BookingPolicy.for_front_desk()
     now = utc_now()
     calendar_url = _day_url(appointment.start_at, policy.zone)
-    if request.method == "GET" and not _movable(appointment, now):
+    if not _movable(appointment, now):
         flash("This appointment can no longer be moved.", "error")
         return redirect(calendar_url)
-    latest = now + policy.horizon  # staff may move past an urgent window, with a reason
-    form = DeskConfirmSlotForm()
-    if form.validate_on_submit():
-        patient_name = appointment.patient.name
-        try:
-            moved = reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
-                                           new_clinician_id=int(form.clinician_id.data),
-                                           idempotency_key=form.idempotency_key.data, policy=policy,
-                                           override_reason=form.override_reason.data)
-        except ReasonRequired as error:
-            form.override_reason.errors.append(error.message)
-            clinician = db.session.get(Clinician, int(form.clinician_id.data))
-            if clinician is None:
-                flash(error.message, "error")
-                return redirect(url_for(".move", appointment_id=appointment.id))
-            return _move_confirm_page(appointment, form, form.start_at, clinician, calendar_url, 422)
-        except (AppointmentNotChangeable, FormAlreadyUsed, TriageNotBookable) as error:
-            flash(error.message, "error")  # no other time would do better: say why, go back
-            return redirect(calendar_url)
-        except BookingError as error:
-            # The next times with the clinician picked, or with anyone if they do not give this visit.
-            clinician = db.session.get(Clinician, int(form.clinician_id.data))
-            if clinician is not None and not (clinician.active and clinician.offers(appointment.appointment_type)):
-                clinician = None
-            alternatives = next_open_slots(appointment.appointment_type, after=min(form.start_at, latest),
-                                           zone=policy.zone, now=utc_now(), notice=policy.notice,
-                                           clinician_id=clinician.id if clinician else None,
-                                           latest_start=latest, limit=6)
-            return render_template("desk/taken.html", error=error, appointment=appointment,
-                                   alternatives=alternatives, clinician=clinician), (
-                409 if isinstance(error, SlotUnavailable) else 422)
+    # Staff may move past an urgent window, with a reason: the whole horizon is offered.
+    return _free_times_page(appointment, policy, now, now + policy.horizon, calendar_url)
+
+
+@bp.route("/appointments/<int:appointment_id>/move/confirm", methods=["GET", "POST"])
+@roles_required(*DESK_ROLES)
+def confirm_move(appointment_id: int):
+    """GET: the picked time (?start=&clinician=) to confirm. POST: move the appointment there and
+    show the new day (Post/Redirect/Get), or say why not with the next free times."""
+    appointment = _appointment_or_404(appointment_id)
+    policy = BookingPolicy.for_front_desk()
+    calendar_url = _day_url(appointment.start_at, policy.zone)
+    if request.method == "GET" and not _movable(appointment, utc_now()):
+        flash("This appointment can no longer be moved.", "error")
+        return redirect(calendar_url)
+    patient_name = appointment.patient.name
+
+    def move_to(form: DeskConfirmSlotForm) -> Appointment:
+        return reschedule_appointment(appointment.id, by_user=current_user, new_start=form.start_at,
+                                      new_clinician_id=int(form.clinician_id.data),
+                                      idempotency_key=form.idempotency_key.data, policy=policy,
+                                      override_reason=form.override_reason.data)
+
+    def moved_page(moved: Appointment):
         flash(f"{patient_name}'s appointment is moved to {moved.start_at.astimezone(policy.zone):%A %-d %B, %-I:%M %p}"
               f" with {moved.clinician.display_name}.", "success")
         return redirect(_day_url(moved.start_at, policy.zone))
-    if request.method == "POST":
-        flash("Something was missing from that form. Please pick a time again.", "error")
-        return redirect(url_for(".move", appointment_id=appointment.id))
-    if "start" in request.args:
-        picked = picked_slot(now=now, latest=latest, clinician_arg="clinician_id")
-        if picked is None:
-            flash("Please pick one of the times shown.", "error")
-            return redirect(url_for(".move", appointment_id=appointment.id))
-        start, clinician = picked
-        form.fill(start, clinician.id)
-        return _move_confirm_page(appointment, form, start, clinician, calendar_url)
-    return _free_times_page(appointment, policy, now, latest, calendar_url)
+
+    return confirm_slot(_move_flow(appointment, calendar_url), move_to, done=moved_page, policy=policy)
 
 
 def _free_times_page(appointment: Appointment, policy: BookingPolicy, now: datetime, latest: datetime,

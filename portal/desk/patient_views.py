@@ -7,9 +7,11 @@ minimum notice) and the desk user as `booked_by_id`. The service applies the tri
 (booking/eligibility.py) itself: nothing is booked for a patient with an emergency no doctor has
 dealt with, and a later time for an urgent case, another visit than the triage's route or a
 second visit of a type needs a reason, which these pages ask for when the service wants one.
+The confirmation, the reason asked for and the "just taken" page are desk/booking_pages.py's,
+shared with the calendar's move.
 """
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -24,12 +26,10 @@ from portal.auth.service import EmailTaken, register_patient
 from portal.booking.appointments import upcoming_and_past
 from portal.booking.eligibility import latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
-from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
-                                    SlotUnavailable, TriageNotBookable, book_appointment, booking_decision,
-                                    triage_state)
-from portal.booking.slots import next_open_slots
-from portal.booking.week import free_week, picked_slot
+from portal.booking.service import BookingPolicy, ReasonRequired, book_appointment, triage_state
+from portal.booking.week import free_week
 from portal.database import utc_now, write_transaction
+from portal.desk.booking_pages import DeskFlow, confirm_slot, write_or_explain
 from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES
@@ -44,8 +44,8 @@ bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
 
 
 def _patient_or_404(patient_id: int) -> User:
-    patient = db.session.get(User, patient_id)
-    if patient is None or patient.role != Role.PATIENT:
+    patient = db.get_or_404(User, patient_id)
+    if patient.role != Role.PATIENT:  # a staff account has no patient record: as if there were none
         abort(404)
     return patient
 
@@ -203,23 +203,13 @@ def book(patient_id: int):
     return _booking_page(_patient_or_404(patient_id))
 
 
-def _confirm_page(form: DeskConfirmSlotForm, patient: User, appointment_type: AppointmentType, start: datetime,
-                  clinician: Clinician, back: str, status: int = 200):
-    """The picked time, with the triage rules' answer: a reason field when one is needed, and no
-    Book button when the booking is refused (the service decides again when the desk confirms)."""
-    decision, _ = booking_decision(patient_id=patient.id, appointment_type=appointment_type, start=start,
-                                   booked_by=current_user, now=utc_now())
-    return render_template("desk/patients/confirm.html", form=form, patient=patient, clinician=clinician,
-                           appointment_type=appointment_type, start=start, decision=decision,
-                           end=start + timedelta(minutes=appointment_type.duration_minutes), back=back,
-                           action=url_for(".confirm", patient_id=patient.id, type=appointment_type.route)), status
-
-
-def _desk_message(error: BookingError, patient: User) -> str:
-    """The service speaks to patients; the desk hears about the patient."""
-    if isinstance(error, PatientAlreadyBooked):
-        return f"{patient.name} already has an appointment at that time."
-    return error.message
+def _booking_flow(patient: User, appointment_type: AppointmentType) -> DeskFlow:
+    """A booking for the patient through the desk's booking pages, the overbook's included: its
+    confirmation, its week of free times, and where the next free times of the taken page lead."""
+    pick_args = {"patient_id": patient.id, "type": appointment_type.route}
+    return DeskFlow(patient=patient, appointment_type=appointment_type, confirm_template="desk/patients/confirm.html",
+                    action=url_for(".confirm", **pick_args), back=url_for(".book", **pick_args),
+                    pick_endpoint="desk_patients.confirm", pick_args=pick_args)
 
 
 def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
@@ -231,51 +221,26 @@ def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
 @bp.route("/<int:patient_id>/book/confirm", methods=["GET", "POST"])
 @roles_required(*DESK_ROLES)
 def confirm(patient_id: int):
-    """GET shows the picked time with a fresh idempotency key; POST books it and goes to the
-    patient's record (Post/Redirect/Get), or shows why not with the next free times."""
+    """GET shows the picked time (?type=&start=&clinician=) with a fresh idempotency key; POST books
+    it and goes to the patient's record (Post/Redirect/Get), or shows why not with the next free times."""
     patient = _patient_or_404(patient_id)
     policy = BookingPolicy.for_front_desk()
     appointment_type = next((t for t in _active_types() if t.route == request.args.get("type")), None)
-    back = url_for(".book", patient_id=patient.id, type=appointment_type.route if appointment_type else None)
     if appointment_type is None:
         flash("Please choose a visit type and a time.", "error")
-        return redirect(back)
-    form = DeskConfirmSlotForm()
-    if form.validate_on_submit():
-        try:
-            appointment = book_appointment(
-                patient_id=patient.id, clinician_id=int(form.clinician_id.data),
-                appointment_type_id=appointment_type.id, start=form.start_at,
-                idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id, policy=policy,
-                override_reason=form.override_reason.data)
-        except ReasonRequired as error:
-            form.override_reason.errors.append(error.message)
-            clinician = db.session.get(Clinician, int(form.clinician_id.data))
-            if clinician is not None:
-                return _confirm_page(form, patient, appointment_type, form.start_at, clinician, back, 422)
-            return render_template("desk/patients/taken.html", message=error.message, patient=patient,
-                                   appointment_type=appointment_type, alternatives=[]), 422
-        except BookingError as error:
-            # Other times would be refused the same way when the triage is what stands in the way.
-            alternatives = [] if isinstance(error, TriageNotBookable) else next_open_slots(
-                appointment_type, after=form.start_at, zone=policy.zone, now=utc_now(), notice=policy.notice,
-                latest_start=utc_now() + policy.horizon, limit=6)
-            return render_template("desk/patients/taken.html", message=_desk_message(error, patient),
-                                   patient=patient, appointment_type=appointment_type,
-                                   alternatives=alternatives), 409 if isinstance(error, SlotUnavailable) else 422
+        return redirect(url_for(".book", patient_id=patient.id))
+
+    def book(form: DeskConfirmSlotForm) -> Appointment:
+        return book_appointment(patient_id=patient.id, clinician_id=int(form.clinician_id.data),
+                                appointment_type_id=appointment_type.id, start=form.start_at,
+                                idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id,
+                                policy=policy, override_reason=form.override_reason.data)
+
+    def booked_page(appointment: Appointment):
         flash(_booked_message(appointment, policy) + ".", "success")
         return redirect(url_for(".patient", patient_id=patient.id))
-    if request.method == "POST":
-        flash("Something was missing from that form. Please pick a time again.", "error")
-        return redirect(back)
-    now = utc_now()
-    picked = picked_slot(now=now, latest=now + policy.horizon)
-    if picked is None:
-        flash("Please pick one of the times shown.", "error")
-        return redirect(back)
-    start, clinician = picked
-    form.fill(start, clinician.id)
-    return _confirm_page(form, patient, appointment_type, start, clinician, back)
+
+    return confirm_slot(_booking_flow(patient, appointment_type), book, done=booked_page, policy=policy)
 
 
 def _local_start(day: date, start_time, policy: BookingPolicy) -> datetime | None:
@@ -299,21 +264,27 @@ def overbook(patient_id: int):
         form.start_time.errors.append("That time does not exist on that day: the clocks go forward. "
                                       "Please choose another time.")
         return _booking_page(patient, form, 400)
-    try:
-        appointment = book_appointment(
+
+    def squeeze_in() -> Appointment:
+        return book_appointment(
             patient_id=patient.id, clinician_id=form.clinician_id.data,
             appointment_type_id=form.appointment_type_id.data, start=start,
             idempotency_key=form.idempotency_key.data, booked_by_id=current_user.id, policy=policy,
             overbook_reason=form.reason.data, override_reason=form.override_reason.data)
-    except ReasonRequired as error:
+
+    def form_again(error: ReasonRequired):
         form.override_reason.errors.append(error.message)
         return _booking_page(patient, form, 422)
-    except BookingError as error:
-        flash(f"Nothing was booked. {_desk_message(error, patient)}", "error")
-        return _booking_page(patient, form, 409 if isinstance(error, SlotUnavailable) else 422)
-    flash(f"{_booked_message(appointment, policy)} as an overbook (reason: {appointment.overbook_reason}).",
-          "success")
-    return redirect(url_for(".patient", patient_id=patient.id))
+
+    def overbooked_page(appointment: Appointment):
+        flash(f"{_booked_message(appointment, policy)} as an overbook (reason: {appointment.overbook_reason}).",
+              "success")
+        return redirect(url_for(".patient", patient_id=patient.id))
+
+    # The choices are the active types, so the one chosen exists: the taken page offers its times.
+    flow = _booking_flow(patient, db.session.get(AppointmentType, form.appointment_type_id.data))
+    return write_or_explain(flow, squeeze_in, form_again=form_again, done=overbooked_page, after=start,
+                            clinician_id=form.clinician_id.data, policy=policy)
 
 
 # --- urgent cases to call -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from portal.booking.models import Appointment, AppointmentStatus, Route
 from portal.booking.service import book_appointment
 from portal.extensions import db
 from tests import client, factories
+from tests.app.test_desk_patients import rendered_templates
 from tests.client import csrf_token, hidden_fields
 from tests.pages import slot_links, text, words
 
@@ -56,7 +57,7 @@ def flashes(response) -> list[str]:
 
 def link_params(link: str) -> tuple[datetime, int]:
     query = parse_qs(urlsplit(link).query)
-    return datetime.fromisoformat(query["start"][0]), int(query["clinician_id"][0])
+    return datetime.fromisoformat(query["start"][0]), int(query["clinician"][0])
 
 
 # --- the world ----------------------------------------------------------------------------------
@@ -130,8 +131,8 @@ def desk_urls(ids) -> list[str]:
     return ["/desk/", f"/desk/?date={next_week_day().isoformat()}", "/desk/week",
             f"/desk/week?clinician={ids['clinician']}&date={next_week_day().isoformat()}",
             f"/desk/appointments/{ids['appointment']}/cancel", f"/desk/appointments/{ids['appointment']}/move",
-            f"/desk/appointments/{ids['appointment']}/move?start={start.replace('+', '%2B')}"
-            f"&clinician_id={ids['clinician']}"]
+            f"/desk/appointments/{ids['appointment']}/move/confirm?start={start.replace('+', '%2B')}"
+            f"&clinician={ids['clinician']}"]
 
 
 def test_anonymous_visitors_are_sent_to_log_in(app, clinic):
@@ -151,7 +152,7 @@ def test_patients_and_doctors_are_refused(app, clinic, role):
     appointment_id = clinic["appointment"]
     for url, data in [(f"/desk/appointments/{appointment_id}/status", {"to": "checked_in"}),
                       (f"/desk/appointments/{appointment_id}/cancel", {"reason": "Patient called"}),
-                      (f"/desk/appointments/{appointment_id}/move", {})]:
+                      (f"/desk/appointments/{appointment_id}/move/confirm", {})]:
         assert browser.post(url, data={"csrf_token": token, **data}).status_code == 403, url
     assert stored(appointment_id).status == AppointmentStatus.BOOKED
 
@@ -542,6 +543,7 @@ def test_an_unknown_appointment_is_not_found(app):
     token = csrf_token(browser.get("/desk/").get_data(as_text=True))
     assert browser.get("/desk/appointments/999999/cancel").status_code == 404
     assert browser.get("/desk/appointments/999999/move").status_code == 404
+    assert browser.get("/desk/appointments/999999/move/confirm").status_code == 404
     assert browser.post("/desk/appointments/999999/status",
                         data={"csrf_token": token, "to": "checked_in"}).status_code == 404
 
@@ -637,7 +639,7 @@ def test_move_through_the_pages(app, clinic):
     assert factories.local(day + timedelta(days=1), 11).strftime("%A %-d %B %Y, %-I:%M %p") in page
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED  # showing the page moves nothing
 
-    response = browser.post(f"/desk/appointments/{clinic['appointment']}/move",
+    response = browser.post(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                             data=hidden_fields(confirm.get_data(as_text=True)))
 
     new_day_url = f"/desk/?date={(day + timedelta(days=1)).isoformat()}"
@@ -654,7 +656,7 @@ def test_move_through_the_pages(app, clinic):
     [audit] = audit_events(new.id, action=AuditAction.APPOINTMENT_MOVED)
     assert audit.user_id == desk.id
 
-    again = browser.post(f"/desk/appointments/{clinic['appointment']}/move",
+    again = browser.post(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                          data=hidden_fields(confirm.get_data(as_text=True)))
     assert again.status_code == 302  # a second click on the same form moves once
     fresh()
@@ -675,7 +677,7 @@ def test_the_desk_may_move_to_a_time_inside_the_patients_notice(app):
 
     assert now <= soonest < now + timedelta(minutes=60)  # a patient needs 60 minutes' notice, the desk none
     confirm = browser.get(slot_links(week)[0])
-    response = browser.post(f"/desk/appointments/{appointment.id}/move",
+    response = browser.post(f"/desk/appointments/{appointment.id}/move/confirm",
                             data=hidden_fields(confirm.get_data(as_text=True)))
     assert response.status_code == 302
     fresh()
@@ -687,24 +689,25 @@ def test_moving_to_a_time_taken_meanwhile_offers_the_next_free_times(app, clinic
     day = next_week_day()
     _, browser = logged_in(app)
     taken = factories.local(day, 11).astimezone(timezone.utc)
-    confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move",
-                          query_string={"start": taken.isoformat(), "clinician_id": clinic["clinician"]})
+    confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
+                          query_string={"start": taken.isoformat(), "clinician": clinic["clinician"]})
     assert confirm.status_code == 200
     rival = factories.make_user()
     book_appointment(patient_id=rival.id, clinician_id=clinic["clinician"], appointment_type_id=clinic["visit"],
                      start=taken)
     fresh()
 
-    response = browser.post(f"/desk/appointments/{clinic['appointment']}/move",
-                            data=hidden_fields(confirm.get_data(as_text=True)))
+    with rendered_templates(app) as shown:
+        response = browser.post(f"/desk/appointments/{clinic['appointment']}/move/confirm",
+                                data=hidden_fields(confirm.get_data(as_text=True)))
 
-    assert response.status_code == 409
+    assert response.status_code == 409 and shown[-1] == "desk/taken.html"  # the booking's taken page too
     page = text(response)
     assert "Sorry, that time was just taken." in page
     assert "Nothing was changed: Ada Brown keeps" in page
     offered = [link_params(link) for link in slot_links(response)]
     assert offered[0] == (taken + timedelta(minutes=30), clinic["clinician"])
-    move_path = f"/desk/appointments/{clinic['appointment']}/move"
+    move_path = f"/desk/appointments/{clinic['appointment']}/move/confirm"
     assert all(urlsplit(link).path == move_path for link in slot_links(response))
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
     assert browser.get(slot_links(response)[0]).status_code == 200
@@ -713,22 +716,22 @@ def test_moving_to_a_time_taken_meanwhile_offers_the_next_free_times(app, clinic
 def test_a_tampered_move_form_changes_nothing(app, clinic):
     _, browser = logged_in(app)
     start = factories.local(next_week_day(), 11).astimezone(timezone.utc)
-    confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move",
-                          query_string={"start": start.isoformat(), "clinician_id": clinic["clinician"]})
+    confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
+                          query_string={"start": start.isoformat(), "clinician": clinic["clinician"]})
     fields = hidden_fields(confirm.get_data(as_text=True))
 
     for changes in ({"start": "garbage"}, {"clinician_id": "x"}, {"idempotency_key": ""},
                     {"start": (start - timedelta(days=30)).isoformat()}, {"clinician_id": "999999"}):
-        response = browser.post(f"/desk/appointments/{clinic['appointment']}/move", data={**fields, **changes})
+        response = browser.post(f"/desk/appointments/{clinic['appointment']}/move/confirm", data={**fields, **changes})
         assert response.status_code in (302, 409, 422), changes
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
 
 
-@pytest.mark.parametrize("query", ["start=garbage&clinician_id=1", "start=2000-01-01T10:00:00%2B00:00&clinician_id=1",
-                                   "start=2030-01-01T10:00:00&clinician_id=1", "start=&clinician_id=99999999999"])
+@pytest.mark.parametrize("query", ["start=garbage&clinician=1", "start=2000-01-01T10:00:00%2B00:00&clinician=1",
+                                   "start=2030-01-01T10:00:00&clinician=1", "start=&clinician=99999999999"])
 def test_a_garbled_move_link_goes_back_to_the_free_times(app, clinic, query):
     _, browser = logged_in(app)
-    response = browser.get(f"/desk/appointments/{clinic['appointment']}/move?{query}")
+    response = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm?{query}")
     assert response.status_code == 302
     assert response.headers["Location"] == f"/desk/appointments/{clinic['appointment']}/move"
 
@@ -766,12 +769,83 @@ def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
     later = next(link for link in slot_links(week) if link_params(link)[0] > now + timedelta(hours=25))
     confirm = browser.get(later)
     assert "later than 24 hours from now" in text(confirm)
-    refused = browser.post(f"/desk/appointments/{appointment.id}/move", data=hidden_fields(confirm.get_data(as_text=True)))
+    refused = browser.post(f"/desk/appointments/{appointment.id}/move/confirm", data=hidden_fields(confirm.get_data(as_text=True)))
     assert refused.status_code == 422 and "A reason is needed" in text(refused)
+    # The confirmation again, the reason asked for beside its field, posting to the same place.
+    assert "Move to this time?" in text(refused) and "Move the appointment" in buttons(text(refused))
+    assert re.search(rf'<form method="post" action="/desk/appointments/{appointment.id}/move/confirm">', text(refused))
+    assert 'name="override_reason"' in text(refused)
     assert db.session.get(Appointment, appointment.id).status == "booked"
-    moved = browser.post(f"/desk/appointments/{appointment.id}/move",
+    moved = browser.post(f"/desk/appointments/{appointment.id}/move/confirm",
                          data={**hidden_fields(confirm.get_data(as_text=True)), "override_reason": "Patient cannot come sooner"})
     assert moved.status_code == 302
     db.session.rollback()
     [new] = db.session.scalars(select(Appointment).where(Appointment.rescheduled_from_id == appointment.id)).all()
     assert (new.overrides, new.override_reason) == ("urgent_window", "Patient cannot come sooner")
+
+
+def test_the_move_is_confirmed_on_a_page_of_its_own(app, clinic):
+    """The week of free times is one address, the confirmation of a time another (as a patient's
+    reschedule has them), and a time link names its clinician in ?clinician=, as every booking page does."""
+    day = next_week_day()
+    _, browser = logged_in(app)
+    start = factories.local(day, 11).astimezone(timezone.utc)
+    move_path = f"/desk/appointments/{clinic['appointment']}/move"
+
+    week = browser.get(move_path, query_string={"week": day.isoformat()})
+    link = next(link for link in slot_links(week) if link_params(link) == (start, clinic["clinician"]))
+    assert urlsplit(link).path == f"{move_path}/confirm"
+    assert set(parse_qs(urlsplit(link).query)) == {"start", "clinician"}
+
+    confirm = browser.get(link)
+    assert confirm.status_code == 200
+    page = text(confirm)
+    assert "Move to this time?" in page and "Dr Rivera" in page
+    assert f"Instead of {factories.local(day, 10).strftime('%A %-d %B %Y, %-I:%M %p')}" in words(page)
+    assert re.search(rf'<form method="post" action="{move_path}/confirm">', page)
+    assert f'<a class="button" href="{move_path}">Choose another time</a>' in page
+    assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
+
+    # The week's address shows the week, whatever a link adds; it takes no form.
+    assert "Move Ada Brown's appointment" in text(browser.get(
+        move_path, query_string={"start": start.isoformat(), "clinician": clinic["clinician"]}))
+    assert browser.post(move_path, data=hidden_fields(confirm.get_data(as_text=True))).status_code == 405
+    # The old name of the argument is not read: the desk is sent back to pick a time.
+    old_link = browser.get(f"{move_path}/confirm", query_string={"start": start.isoformat(),
+                                                                 "clinician_id": clinic["clinician"]})
+    assert old_link.status_code == 302 and old_link.headers["Location"] == move_path
+    assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
+
+
+def test_a_past_appointments_move_cannot_be_confirmed(app):
+    visit = factories.make_type(minutes=30)
+    clinician = factories.make_clinician()
+    patient = factories.make_user()
+    past = insert_appointment(patient, clinician, visit, datetime.now(timezone.utc) - timedelta(hours=3))
+    start = factories.local(next_week_day(), 11).astimezone(timezone.utc)
+    _, browser = logged_in(app)
+
+    response = browser.get(f"/desk/appointments/{past.id}/move/confirm",
+                           query_string={"start": start.isoformat(), "clinician": clinician.id})
+
+    assert response.status_code == 302
+    assert "This appointment can no longer be moved." in flashes(browser.get(response.headers["Location"]))
+
+
+def test_a_move_refused_because_the_appointment_changed_goes_back_to_the_calendar(app, clinic):
+    """Once the appointment is cancelled no other time would do: the desk is told why, on the calendar."""
+    _, browser = logged_in(app)
+    start = factories.local(next_week_day(), 11).astimezone(timezone.utc)
+    confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
+                          query_string={"start": start.isoformat(), "clinician": clinic["clinician"]})
+    cancel_page = browser.get(f"/desk/appointments/{clinic['appointment']}/cancel")
+    browser.post(f"/desk/appointments/{clinic['appointment']}/cancel",
+                 data={**hidden_fields(cancel_page.get_data(as_text=True)), "reason": "Patient called"})
+
+    response = browser.post(f"/desk/appointments/{clinic['appointment']}/move/confirm",
+                            data=hidden_fields(confirm.get_data(as_text=True)))
+
+    assert response.status_code == 302 and response.headers["Location"] == f"/desk/?date={next_week_day().isoformat()}"
+    assert any("can no longer be changed" in message for message in flashes(browser.get(response.headers["Location"])))
+    fresh()
+    assert db.session.scalar(select(Appointment).where(Appointment.rescheduled_from_id == clinic["appointment"])) is None

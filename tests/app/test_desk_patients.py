@@ -6,10 +6,12 @@ works 09:00-17:00 every day and gives every visit type there is.
 """
 import html
 import re
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import template_rendered
 from sqlalchemy import select
 
 from portal.audit import AuditAction, AuditEvent
@@ -60,6 +62,21 @@ def post_form(browser, page, **fields):
 
 def error_notices(response) -> list[str]:
     return [m.strip() for m in re.findall(r'class="notice notice-error"[^>]*>(.*?)</div>', text(response), re.S)]
+
+
+@contextmanager
+def rendered_templates(app):
+    """The names of the templates the app renders inside the block, in order (the page is the last)."""
+    names = []
+
+    def record(sender, template, context, **extra):
+        names.append(template.name)
+
+    template_rendered.connect(record, app)
+    try:
+        yield names
+    finally:
+        template_rendered.disconnect(record, app)
 
 
 def flashes(response) -> str:
@@ -468,9 +485,10 @@ def test_the_loser_of_a_race_is_told_and_offered_the_next_free_times(app, clinic
                      appointment_type_id=clinic[0][Route.GENERAL_CONSULT].id, start=utc(day, 10))
     db.session.rollback()
 
-    response = post_form(browser, confirm)
+    with rendered_templates(app) as shown:
+        response = post_form(browser, confirm)
 
-    assert response.status_code == 409
+    assert response.status_code == 409 and shown[-1] == "desk/taken.html"
     assert "that time was just taken" in words(response).lower()
     assert "Nothing was booked for Jane Smith." in words(response)
     offered = [link_start(link) for link in slot_links(response)]
@@ -547,10 +565,16 @@ def test_an_overbook_the_service_refuses_books_nothing_and_says_why(app, clinic)
     types, clinician = clinic
     jane = make_patient("Jane Smith")
     _, browser = browser_for(app)
-    response = overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], date.today() - timedelta(days=2),
-                        "10:00", "Forgot to book it")
+    with rendered_templates(app) as shown:
+        response = overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], date.today() - timedelta(days=2),
+                            "10:00", "Forgot to book it")
     assert response.status_code == 422
-    assert "Nothing was booked. That time has already passed." in error_notices(response)
+    # The desk's one "just taken" page: why, that nothing was booked, and the next free times.
+    assert shown[-1] == "desk/taken.html"
+    assert "That time has already passed." in error_notices(response)
+    assert "Nothing was booked for Jane Smith." in words(response)
+    assert slot_links(response) and all(urlsplit(link).path == f"/desk/patients/{jane.id}/book/confirm"
+                                        for link in slot_links(response))
     assert stored(Appointment) == []
 
 
