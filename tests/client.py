@@ -31,20 +31,29 @@ def submit(client, url: str, data: dict | None = None, *, form_page: str | None 
     return client.post(url, data={**hidden_fields(page.get_data(as_text=True)), **(data or {})}, **kwargs)
 
 
-def logged_in(app, role: str = "patient", **fields):
-    """A new user of `role` and a browser of their own, logged in: (user, browser).
+def logged_in(app, role: str = "patient", *, triage: tuple[str, str] | None = None, **fields):
+    """A new user of `role` (triaged as `triage` says: route and urgency) and a browser of their
+    own, logged in: (user, browser)."""
+    from tests import factories
+
+    user = factories.make_user(role=role, **fields)
+    if triage:
+        factories.make_submission(user, *triage)
+    return user, browser_of(app, user)
+
+
+def browser_of(app, user):
+    """A browser of the user's own, logged in as they would (staff type their second factor).
 
     The test's read transaction ends first, so on SQLite the app may write and the test then
     sees what it wrote."""
     from portal.extensions import db
-    from tests import factories
 
-    user = factories.make_user(role=role, **fields)
     email = user.email
     db.session.rollback()
     browser = app.test_client()
     assert AuthActions(browser).login(email).status_code == 302
-    return user, browser
+    return browser
 
 
 def current_code(email: str) -> str:

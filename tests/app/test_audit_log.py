@@ -15,10 +15,6 @@ from tests.factories import local
 from tests.pages import words
 
 
-def browser_for(app, role):
-    return logged_in(app, role)[1]
-
-
 @pytest.fixture
 def history(app):
     """A booking by a patient and its cancellation by the desk."""
@@ -45,9 +41,9 @@ def rows(response) -> str:
 
 
 def test_admin_sees_who_did_what_newest_first(app, history):
-    response = filtered(browser_for(app, Role.ADMIN), action="appointment.booked")
+    response = filtered(logged_in(app, Role.ADMIN)[1], action="appointment.booked")
     assert "1 event" in response.get_data(as_text=True)
-    response = browser_for(app, Role.ADMIN).get("/desk/audit/")
+    response = logged_in(app, Role.ADMIN)[1].get("/desk/audit/")
     db.session.rollback()
     total = db.session.scalar(select(func.count(AuditEvent.id)))  # messages queued and this read are audited too
     assert f"{total} events" in response.get_data(as_text=True) and total > 2
@@ -65,7 +61,7 @@ def test_admin_sees_who_did_what_newest_first(app, history):
     ({"action": "nonsense", "since": "garbage", "page": "-4"}, "appointment.booked", "No events match"),
 ])
 def test_filters(app, history, filters, shown, hidden):
-    page = rows(filtered(browser_for(app, Role.ADMIN), **filters))
+    page = rows(filtered(logged_in(app, Role.ADMIN)[1], **filters))
     assert shown in page and hidden not in page
 
 
@@ -73,7 +69,7 @@ def test_the_filters_stay_out_of_the_address_and_the_next_page_keeps_them(app, h
     for _ in range(60):  # more than a page of booking messages
         db.session.add(AuditEvent(action="message.queued", patient_id=history.patient_id, detail="reminder"))
     db.session.commit()
-    browser = browser_for(app, Role.ADMIN)
+    browser = logged_in(app, Role.ADMIN)[1]
     # An address with filters in it is not read: a patient's name never needs to be in one.
     assert "No events match" not in rows(browser.get("/desk/audit/?patient=nobody-at-all"))
     first = filtered(browser, patient="audited", action="message.queued")
@@ -106,7 +102,7 @@ def test_each_read_of_the_log_is_itself_audited_with_its_filters(app, history):
 
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.DOCTOR])
 def test_only_admins_read_it(app, role):
-    assert browser_for(app, role).get("/desk/audit/").status_code == 403
+    assert logged_in(app, role)[1].get("/desk/audit/").status_code == 403
 
 
 def test_anonymous_is_sent_to_log_in(client):
@@ -127,7 +123,7 @@ def test_the_details_give_times_in_clinic_time_and_in_words(app, history):
     assert clinician.id
     booked = db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == AuditAction.APPOINTMENT_BOOKED))
     assert f"at {local(factories.future_weekday(), 10).astimezone(timezone.utc).isoformat()}" in booked  # exact
-    page = words(rows(browser_for(app, Role.ADMIN).get("/desk/audit/")))
+    page = words(rows(logged_in(app, Role.ADMIN)[1].get("/desk/audit/")))
     booked_day = factories.future_weekday()
     assert f"with {history.clinician.display_name} at {booked_day:%a %-d %b %Y}, 10:00 AM" in page
     assert f"Dr Leave: {day:%a %-d %b %Y}, 1:00 PM to {day:%a %-d %b %Y}, 3:30 PM Dentist" in page

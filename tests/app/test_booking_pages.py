@@ -80,11 +80,7 @@ def slot_day() -> date:
 def logged_in_patient(app, triage=("general_consult", "routine"), **user_fields):
     """A new patient account, triaged (routine general consult unless `triage` says otherwise),
     and a browser of their own, logged in."""
-    patient, browser = client.logged_in(app, **user_fields)
-    if triage:
-        factories.make_submission(patient, *triage)
-        db.session.rollback()  # end the read transaction again, as logged_in did
-    return patient, browser
+    return client.logged_in(app, triage=triage, **user_fields)
 
 
 def confirm_url(start: datetime, clinician_id: int, route: str = Route.GENERAL_CONSULT) -> str:

@@ -26,7 +26,7 @@ from portal.letters.service import sign_letter, start_letter
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import evaluate, evaluate_safety
 from tests import factories
-from tests.client import AuthActions, csrf_token, hidden_fields, logged_in, submit
+from tests.client import browser_of, csrf_token, hidden_fields, logged_in, submit
 from tests.pages import location, text, words
 
 SLEEP, ULTRASOUND = LetterKind.SLEEP_STUDY_REFERRAL.value, LetterKind.VASCULAR_ULTRASOUND.value
@@ -92,15 +92,6 @@ def store_worked_case(number: int, patient: User) -> TriageSubmission:
 
 def doctor_browser(app, name: str = DOCTOR_NAME):
     return logged_in(app, Role.DOCTOR, name=name)
-
-
-def logged_in_as(app, user: User):
-    """A browser of the user's own, logged in as they would (staff type their second factor)."""
-    email = user.email
-    db.session.rollback()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
-    return browser
 
 
 def stored_letter(letter_id: int) -> Letter:
@@ -573,7 +564,7 @@ def test_a_signed_letter_never_changes_and_a_correction_keeps_both_versions(app)
     assert [(row.version, row.is_signed) for row in letter_rows()] == [(1, True), (2, True)]
 
     # The patient keeps both, the corrected one marked as replaced.
-    patient_browser = logged_in_as(app, patient)
+    patient_browser = browser_of(app, patient)
     listed = signed_letters_on(patient_browser.get("/appointments/"))
     assert len(listed) == 2
     newest, replaced = listed
@@ -645,7 +636,7 @@ def letter_world(app) -> LetterWorld:
                          doctor=doctor, history="Snoring.", question="Sleep apnoea?")
     draft = start_letter(scan_case.id, LetterKind.VASCULAR_ULTRASOUND, doctor=doctor)
     signed_id, draft_id = signed.id, draft.id
-    browsers = {actor: logged_in_as(app, user) for actor, user in users.items()}
+    browsers = {actor: browser_of(app, user) for actor, user in users.items()}
     browsers["anonymous"] = app.test_client()
     return LetterWorld(owner=owner, signed_id=signed_id, draft_id=draft_id, browsers=browsers)
 
@@ -714,7 +705,7 @@ def test_every_view_edit_signature_correction_and_download_is_in_the_audit_log(a
     case = store_case(CASE_2, patient)
     doctor, doctor_page = doctor_browser(app)
     desk = factories.make_user(role=Role.DESK)
-    patient_browser, desk_browser = logged_in_as(app, patient), logged_in_as(app, desk)
+    patient_browser, desk_browser = browser_of(app, patient), browser_of(app, desk)
 
     letter_id = open_letter(doctor_page, case.id, SLEEP)                                  # drafted
     fill_in(doctor_page, letter_id, history="Snores.", question="Sleep apnoea?",           # viewed, edited

@@ -23,8 +23,8 @@ from portal.triage.models import TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
 from portal.triage.service import record_review
-from tests import client, factories
-from tests.client import AuthActions, csrf_token, submit
+from tests import factories
+from tests.client import AuthActions, csrf_token, logged_in, submit
 from tests.factories import make_submission
 from tests.pages import location, text, words
 
@@ -72,10 +72,6 @@ def section(response, heading: str) -> str:
 def fresh() -> None:
     """End the test's read transaction, so rows the app wrote are seen (and SQLite lets us write)."""
     db.session.rollback()
-
-
-def browser_for(app, role: str = Role.DOCTOR, **fields):
-    return client.logged_in(app, role, **fields)
 
 
 def answers_for(route: str, urgency: str, **answers) -> dict:
@@ -132,7 +128,7 @@ def queries_for(browser, url: str) -> list[str]:
 @pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.ADMIN])
 def test_only_doctors_see_the_queue_and_cases(app, role):
     case = make_submission(factories.make_user())
-    _, browser = browser_for(app, role)
+    _, browser = logged_in(app, role)
     token = csrf_token(browser.get("/").get_data(as_text=True))
 
     assert browser.get("/queue/").status_code == 403
@@ -154,7 +150,7 @@ def test_an_anonymous_visitor_is_sent_to_log_in(app, client):
 
 
 def test_a_doctor_sees_the_queue(app):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.get("/queue/")
 
@@ -174,7 +170,7 @@ def test_most_urgent_first_then_oldest_first(app):
     routine_new = make_submission(patient, "sleep_study_referral", "routine", created_at=ago(1))
     urgent_old = make_submission(patient, "general_consult", "urgent", created_at=ago(300))
     emergency_old = make_submission(patient, "vascular_ultrasound", "emergency", created_at=ago(400))
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.get("/queue/")
 
@@ -197,7 +193,7 @@ def test_each_row_shows_patient_age_route_urgency_rules_flags_and_booking(app):
     anonymous = make_submission(None, "general_consult", "routine", created_at=ago(5), age=34)
     book_appointment(patient_id=booked_patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                      start=factories.local(date.today() + timedelta(days=3), 9))
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.get("/queue/")
 
@@ -226,7 +222,7 @@ def test_a_cancelled_booking_does_not_count_as_booked(app):
                                start_at=NOW + timedelta(days=2), end_at=NOW + timedelta(days=2, minutes=30),
                                status=AppointmentStatus.CANCELLED, triage_submission_id=case.id))
     db.session.commit()
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     [row] = rows(browser.get("/queue/"))
 
@@ -236,7 +232,7 @@ def test_a_cancelled_booking_does_not_count_as_booked(app):
 @pytest.fixture
 def mixed_queue(app):
     """Seven cases over routes, urgencies and review states, and a doctor's browser."""
-    doctor, browser = browser_for(app)
+    doctor, browser = logged_in(app, Role.DOCTOR)
     patient = factories.make_user()
     cases = {
         "vu-routine": make_submission(patient, "vascular_ultrasound", "routine", created_at=ago(70)),
@@ -311,7 +307,7 @@ def test_the_queue_is_paginated_25_a_page(app):
     cases = [make_submission(patients[n % 3], "general_consult", "routine", created_at=ago(100 - n))
              for n in range(30)]
     urgent = make_submission(patients[0], "vascular_ultrasound", "urgent", created_at=ago(1))
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
     expected = [urgent.id] + [case.id for case in cases]
 
     first = browser.get("/queue/")
@@ -333,7 +329,7 @@ def test_the_next_page_keeps_the_filters(app):
     for n in range(27):
         make_submission(patient, "general_consult", "routine", created_at=ago(100 - n))
     make_submission(patient, "vascular_ultrasound", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     first = browser.get("/queue/?route=general_consult")
     next_link = html.unescape(re.search(r'<a class="button" href="([^"]+)">Next', first.get_data(as_text=True)).group(1))
@@ -350,7 +346,7 @@ def test_answers_not_linked_to_a_patient_have_their_own_section(app):
     anonymous_routine = make_submission(None, "general_consult", "routine", created_at=ago(50))
     anonymous_urgent = make_submission(None, "vascular_ultrasound", "urgent", created_at=ago(5))
     anonymous_emergency = make_submission(None, "general_consult", "emergency", created_at=ago(1))
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.get("/queue/")
 
@@ -368,7 +364,7 @@ def test_a_flood_of_anonymous_emergencies_does_not_push_a_patients_case_off_the_
     patient = factories.make_user(name="Eve Routine")
     routine = make_submission(patient, "general_consult", "routine", created_at=ago(1))
     flood = [make_submission(None, "general_consult", "emergency", created_at=ago(100 - n)) for n in range(30)]
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.get("/queue/")
 
@@ -386,7 +382,7 @@ def test_the_anonymous_section_has_its_own_pages_and_keeps_the_filters_and_the_o
     linked = [make_submission(patient, "general_consult", "routine", created_at=ago(200 - n)) for n in range(27)]
     anonymous = [make_submission(None, "general_consult", "routine", created_at=ago(100 - n)) for n in range(12)]
     other_route = make_submission(None, "vascular_ultrasound", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     first = browser.get("/queue/?route=general_consult&page=2")
     nav = re.search(r'<nav class="week-nav" aria-label="Pages of answers not yet linked">(.*?)</nav>',
@@ -449,7 +445,7 @@ def test_the_queue_runs_the_same_few_queries_for_10_or_1000_cases(app):
     clinician = factories.make_clinician()
     patients = [factories.make_user() for _ in range(6)] + [None]
     bulk_cases(10, patients, clinician, visit)
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
     browser.get("/queue/")  # warm up: the first connection may ask the server about itself
 
     small = queries_for(browser, "/queue/")
@@ -497,7 +493,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
     book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=scan.id, start=start)
     fresh()
     case = stored(case.id)
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.get(f"/queue/{case.id}")
 
@@ -536,7 +532,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
 
 def test_the_case_page_shows_a_likely_cosmetic_flag(app):
     case = make_submission(factories.make_user(), "general_consult", "routine", leg_signs=["spider_veins"])
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     why = words(section(browser.get(f"/queue/{case.id}"), "Why: rules that fired"))
 
@@ -551,7 +547,7 @@ def test_the_case_page_of_an_emergency_stopped_early(app, client):
                                                          "pe_symptoms": "no", "bleeding_vein": "yes",
                                                          "cold_pale_leg": "no"})
     case_id = int(response.headers["Location"].rsplit("/", 1)[1])
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     page = browser.get(f"/queue/{case_id}")
 
@@ -578,7 +574,7 @@ def raw_stored(submission_id: int):
 def test_a_doctor_marks_a_case_reviewed(app):
     case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
     before = raw_stored(case.id)
-    doctor, browser = browser_for(app, name="Dr Reviewer")
+    doctor, browser = logged_in(app, Role.DOCTOR, name="Dr Reviewer")
 
     response = submit(browser, f"/queue/{case.id}", {"new_route": "", "reason": ""})
 
@@ -599,7 +595,7 @@ def test_a_doctor_marks_a_case_reviewed(app):
 
 def test_keeping_the_route_with_a_note_marks_it_reviewed_with_the_note(app):
     case = make_submission(factories.make_user(), "general_consult", "routine")
-    _, browser = browser_for(app, name="Dr Noter")
+    _, browser = logged_in(app, Role.DOCTOR, name="Dr Noter")
 
     submit(browser, f"/queue/{case.id}", {"new_route": "general_consult", "reason": "Fine as it is"})
 
@@ -613,7 +609,7 @@ def test_keeping_the_route_with_a_note_marks_it_reviewed_with_the_note(app):
 def test_changing_the_route_without_a_reason_is_refused_and_changes_nothing(app, reason):
     case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
     before = raw_stored(case.id)
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = submit(browser, f"/queue/{case.id}", {"new_route": "general_consult", "reason": reason})
 
@@ -631,7 +627,7 @@ def test_changing_the_route_without_a_reason_is_refused_and_changes_nothing(app,
 ])
 def test_a_bad_review_form_changes_nothing(app, fields, status):
     case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = submit(browser, f"/queue/{case.id}", fields)
 
@@ -642,7 +638,7 @@ def test_a_bad_review_form_changes_nothing(app, fields, status):
 
 def test_a_review_without_a_csrf_token_changes_nothing(app):
     case = make_submission(factories.make_user(), "vascular_ultrasound", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DOCTOR)
 
     response = browser.post(f"/queue/{case.id}", data={"new_route": "general_consult", "reason": "Because"})
 
@@ -664,7 +660,7 @@ def test_a_route_change_is_kept_as_history_and_the_patient_books_the_new_route(a
     patient_browser = app.test_client()
     AuthActions(patient_browser).login(patient_email)
     assert "Leg vein scan" in text(patient_browser.get("/book/"))
-    doctor, browser = browser_for(app, name="Dr Changer")
+    doctor, browser = logged_in(app, Role.DOCTOR, name="Dr Changer")
 
     response = submit(browser, f"/queue/{case.id}",
                       {"new_route": "sleep_study_referral", "reason": "Snoring is the main complaint"})

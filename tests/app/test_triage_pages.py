@@ -24,7 +24,7 @@ from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
 from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
-from tests.client import AuthActions, csrf_token, hidden_fields, submit
+from tests.client import AuthActions, browser_of, csrf_token, hidden_fields, submit
 from tests.mailbox import password_link
 from tests.pages import first_free_link, location, main, parts_of_day, slot_links, text, time_buttons, words
 
@@ -163,11 +163,7 @@ def logged_in(app, role: str = Role.PATIENT, triage: tuple[str, str] | None = No
     """A new account of `role` (triaged as given), and a browser of its own, logged in."""
     user = factories.make_user(role=role)
     submission = factories.make_submission(user, *triage, **answers) if triage else None
-    email = user.email
-    fresh()
-    browser = app.test_client()
-    assert AuthActions(browser).login(email).status_code == 302
-    return user, submission, browser
+    return user, submission, browser_of(app, user)
 
 
 def clinic_types():
