@@ -5,7 +5,10 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run serve test test-postgres test-e2e bandit bench load storm clean
+.PHONY: run serve test test-postgres test-e2e lint bandit bench load storm clean
+
+# The PostgreSQL server of the PostgreSQL suite and the storm (this machine's; CI's too).
+POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +47,7 @@ test: $(VENV)/.dev-installed
 
 # The whole suite again on PostgreSQL (each run makes and drops its own database on that server).
 test-postgres: $(VENV)/.dev-installed
-	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$(POSTGRES_URL)} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The browser suite (tests/e2e, skipped by `make test`): the real portal in Debian's Chromium
 # (/usr/bin/chromium: apt-get install chromium) through Playwright, axe-core from npm on every page.
@@ -52,23 +55,27 @@ test-postgres: $(VENV)/.dev-installed
 test-e2e: $(VENV)/.dev-installed
 	E2E=1 $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
+# ruff (pyproject.toml): lint and import order over the portal, its tests and its benchmarks.
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check portal tests bench
+
 # Static analysis of the portal's code: any medium or high finding fails (explained ones carry `# nosec`).
 bandit: $(VENV)/.dev-installed
 	$(BIN)/bandit --quiet --recursive --severity-level medium --confidence-level low portal
 
 bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/availability.py
+	$(BIN)/python -m bench.availability
 
 # The pages under load against bare Flask (wrk from Debian: apt-get install wrk); the big clinic
-# first: $(BIN)/python bench/make_clinic.py. LOAD_ARGS=--strict fails on a missed target.
+# first: $(BIN)/python -m bench.make_clinic. LOAD_ARGS=--strict fails on a missed target.
 load: $(VENV)/.runtime-installed
 	bench/load.sh $(LOAD_ARGS)
 
 # Patients booking at the same moment through two gunicorn processes on PostgreSQL (a scratch
-# database on DATABASE_URL's server): one booking per time, every loser told, no errors.
-# STORM_ARGS='--clients 20 --slots 40' is the smaller storm of .ci/run.
+# database on DATABASE_URL's server, else POSTGRES_URL's): one booking per time, every loser told,
+# no errors. STORM_ARGS='--clients 20 --slots 40' is the smaller storm of .ci/run.
 storm: $(VENV)/.runtime-installed
-	$(BIN)/python bench/storm.py $(STORM_ARGS)
+	$(BIN)/python -m bench.storm --database-url "$${DATABASE_URL:-$(POSTGRES_URL)}" $(STORM_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

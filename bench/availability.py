@@ -10,28 +10,25 @@ Each run is paired with the yardstick, `plain_sweep`: the same rows read through
 own cursor, sorted and swept with a plain loop, no validation, no daylight-saving care. Both must
 give the same slots; the ratio of their medians is the engine's overhead (target: 1.3 or less).
 
-    .venv/bin/python bench/availability.py            # or: make bench
+    .venv/bin/python -m bench.availability            # or: make bench
 """
 import random
 import statistics
-from collections import defaultdict
 import sys
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from bench.scratch import scratch_database  # noqa: E402
-from portal import create_app  # noqa: E402
-from portal.auth.models import Role, User  # noqa: E402
-from portal.booking.models import Appointment, AppointmentType, Clinician, WorkingHours  # noqa: E402
-from portal.booking.slots import free_slots_by_clinician  # noqa: E402
-from portal.extensions import db  # noqa: E402
+from bench.scratch_database import scratch_database
+from portal import create_app
+from portal.auth.models import Role, User
+from portal.booking.models import Appointment, AppointmentType, Clinician, WorkingHours
+from portal.booking.slots import free_slots_by_clinician
+from portal.extensions import db
 
 CLINICIANS = 20
 DAYS = 28
@@ -61,7 +58,7 @@ def seed_clinic(first_day: date) -> tuple[AppointmentType, list[int], dict[int, 
     quarter_starts = []
     for offset in range(DAYS):
         day_start = datetime.combine(first_day + timedelta(days=offset), time(8), ZONE)
-        quarter_starts += [(day_start + QUARTER * i).astimezone(timezone.utc) for i in range(40)]
+        quarter_starts += [(day_start + QUARTER * i).astimezone(UTC) for i in range(40)]
     return follow_up, clinician_ids, patient_of, quarter_starts
 
 
@@ -87,8 +84,8 @@ def plain_sweep(clinician_ids: list[int], first_day: date, days: int, duration: 
     sqlite = db.engine.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
     ids = ", ".join(str(int(i)) for i in clinician_ids)
-    since = datetime.combine(first_day, time(0), ZONE).astimezone(timezone.utc)
-    until = datetime.combine(first_day + timedelta(days=days), time(0), ZONE).astimezone(timezone.utc)
+    since = datetime.combine(first_day, time(0), ZONE).astimezone(UTC)
+    until = datetime.combine(first_day + timedelta(days=days), time(0), ZONE).astimezone(UTC)
     bounds = [until, since] if not sqlite else [f"{until:%Y-%m-%d %H:%M:%S.%f}", f"{since:%Y-%m-%d %H:%M:%S.%f}"]
     cursor = db.session.connection().connection.driver_connection.cursor()
     cursor.execute(f"SELECT clinician_id, weekday, start_time, end_time FROM working_hours "  # nosec: ints only
@@ -101,10 +98,11 @@ def plain_sweep(clinician_ids: list[int], first_day: date, days: int, duration: 
     busy = defaultdict(list)
     for clinician_id, start, end in cursor.fetchall():
         if sqlite:
-            busy[clinician_id].append((datetime.fromisoformat(start + "+00:00"), datetime.fromisoformat(end + "+00:00")))
+            busy[clinician_id].append((datetime.fromisoformat(f"{start}+00:00"),
+                                       datetime.fromisoformat(f"{end}+00:00")))
         else:
-            busy[clinician_id].append((start.astimezone(timezone.utc), end.astimezone(timezone.utc)))
-    earliest = now.astimezone(timezone.utc)
+            busy[clinician_id].append((start.astimezone(UTC), end.astimezone(UTC)))
+    earliest = now.astimezone(UTC)
     result = {}
     for clinician_id in clinician_ids:
         spans = sorted(busy[clinician_id])
@@ -112,8 +110,8 @@ def plain_sweep(clinician_ids: list[int], first_day: date, days: int, duration: 
         for offset in range(days):
             day = first_day + timedelta(days=offset)
             opens, closes = hours[clinician_id][day.weekday()]
-            start = datetime.combine(day, opens, ZONE).astimezone(timezone.utc)
-            last = datetime.combine(day, closes, ZONE).astimezone(timezone.utc) - duration
+            start = datetime.combine(day, opens, ZONE).astimezone(UTC)
+            last = datetime.combine(day, closes, ZONE).astimezone(UTC) - duration
             while start <= last:
                 end = start + duration
                 while pointer < len(spans) and spans[pointer][1] <= start:

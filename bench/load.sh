@@ -91,8 +91,8 @@ serve 18202 bench.hello:app hello
 wait_for "$PORTAL/healthz" portal
 wait_for "$HELLO/" hello
 
-patient=$("$BIN/python" bench/login.py "$PORTAL" "$PATIENT_EMAIL" "$PATIENT_PASSWORD")
-doctor=$("$BIN/python" bench/login.py "$PORTAL" "$DOCTOR_EMAIL" "$DOCTOR_PASSWORD" \
+patient=$("$BIN/python" -m bench.login "$PORTAL" "$PATIENT_EMAIL" "$PATIENT_PASSWORD")
+doctor=$("$BIN/python" -m bench.login "$PORTAL" "$DOCTOR_EMAIL" "$DOCTOR_PASSWORD" \
     --totp-secret "$DOCTOR_TOTP_SECRET")
 
 # name|path|session cookie

@@ -6,8 +6,8 @@ with the code an authenticator app would show for the given secret. Then the pag
 redirects to must answer 200: anything else (a redirect back to the login page, an error) exits
 with status 1 and says what happened, so a load test never measures the login page by mistake.
 
-    .venv/bin/python bench/login.py http://127.0.0.1:18201 patient@example.com demo-password-1
-    .venv/bin/python bench/login.py http://127.0.0.1:18201 doctor@example.com demo-password-1 \\
+    .venv/bin/python -m bench.login http://127.0.0.1:18201 patient@example.com demo-password-1
+    .venv/bin/python -m bench.login http://127.0.0.1:18201 doctor@example.com demo-password-1 \\
         --totp-secret JBSWY3DPEHPK3PXP
 """
 import argparse
@@ -17,12 +17,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from portal.auth.totp import STEP_SECONDS, code_at  # noqa: E402
-from tests.client import hidden_fields  # noqa: E402
+from portal.auth.totp import STEP_SECONDS, code_at
+from tests.client import hidden_fields
 
 COOKIE_NAME = "portal_session"
 

@@ -34,9 +34,9 @@ for benchmarks only. The accounts to log in with are printed at the end: patient
 (a routine triage routed to a general consultation, past visits, nothing upcoming: free to book),
 doctor1@bigclinic.example (vascular medicine: consultations and scans), desk1@..., admin1@...
 
-    .venv/bin/python bench/make_clinic.py                            # instance/bigclinic.db
-    .venv/bin/python bench/make_clinic.py --out /tmp/clinic.db --scale 0.1
-    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bigclinic .venv/bin/python bench/make_clinic.py
+    .venv/bin/python -m bench.make_clinic                            # instance/bigclinic.db
+    .venv/bin/python -m bench.make_clinic --out /tmp/clinic.db --scale 0.1
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bigclinic .venv/bin/python -m bench.make_clinic
 """
 import argparse
 import bisect
@@ -48,29 +48,34 @@ import sys
 import time as clock
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from psycopg.types.json import Json
+from sqlalchemy.engine import make_url
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from psycopg.types.json import Json  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from bench.patient_search import FIRST_NAMES, LAST_NAMES  # noqa: E402
-from portal import create_app  # noqa: E402
-from portal.auth.models import Role, User  # noqa: E402
-from portal.booking.models import (Appointment, AppointmentStatus, AppointmentType, Clinician, TimeOff,  # noqa: E402
-                                   WorkingHours, clinician_appointment_type)
-from portal.database import utc_now  # noqa: E402
-from portal.demo import APPOINTMENT_TYPES, DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_TRIAGE  # noqa: E402
-from portal.extensions import db  # noqa: E402
-from portal.triage.models import ReviewAction, ReviewState, TriageReview, TriageSubmission  # noqa: E402
-from portal.triage.rules import TriageOutcome, evaluate, evaluate_safety  # noqa: E402
-from portal.triage.vocabulary import Route, Urgency  # noqa: E402
+from bench.patient_search import FIRST_NAMES, LAST_NAMES
+from portal import create_app
+from portal.auth.models import Role, User
+from portal.booking.models import (
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Clinician,
+    TimeOff,
+    WorkingHours,
+    clinician_appointment_type,
+)
+from portal.database import utc_now
+from portal.demo import APPOINTMENT_TYPES, DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_TRIAGE
+from portal.extensions import db
+from portal.triage.models import ReviewAction, ReviewState, TriageReview, TriageSubmission
+from portal.triage.rules import TriageOutcome, evaluate, evaluate_safety
+from portal.triage.vocabulary import Route, Urgency
 
 CLINICIANS = 50
 PATIENTS = 50_000
@@ -182,7 +187,7 @@ class Patient:
 
 
 def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, at, zone).astimezone(timezone.utc)
+    return datetime.combine(day, at, zone).astimezone(UTC)
 
 
 def _age_on(born: date, day: date) -> int:

@@ -11,28 +11,25 @@ Prints the median and 95th percentile of each kind; SHOW_PLANS=1 also prints que
 SQLite in a temporary file by default; with DATABASE_URL=postgresql+psycopg://... it makes its
 own database on that server and drops it afterwards.
 
-    .venv/bin/python bench/patient_search.py
+    .venv/bin/python -m bench.patient_search
 """
 import os
 import random
 import statistics
 import sys
 import time as clock
-from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, date, datetime, time, timedelta
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import sqlalchemy as sa
+from flask_migrate import upgrade
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from bench.scratch import scratch_database  # noqa: E402
-from portal import create_app  # noqa: E402
-from portal.auth.models import Role, User  # noqa: E402
-from portal.booking.models import Appointment, AppointmentType, Clinician  # noqa: E402
-from portal.extensions import db  # noqa: E402
-from portal.patients.search import parse_query, patients_matching, search_patients  # noqa: E402
-from portal.triage.models import TriageSubmission  # noqa: E402
+from bench.scratch_database import scratch_database
+from portal import create_app
+from portal.auth.models import Role, User
+from portal.booking.models import Appointment, AppointmentType, Clinician
+from portal.extensions import db
+from portal.patients.search import parse_query, patients_matching, search_patients
+from portal.triage.models import TriageSubmission
 
 PATIENTS = 50_000
 SUBMISSIONS = 20_000
@@ -73,7 +70,7 @@ def seed_patients(rng: random.Random) -> list[dict]:
 
 def seed_triage_and_visits(rng: random.Random, patient_ids: list[int]) -> None:
     """Triage for some patients and upcoming visits for others: what the results load per line."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     routes = ("general_consult", "vascular_ultrasound", "sleep_study_referral")
     rows = []
     for _ in range(SUBMISSIONS):
@@ -89,7 +86,7 @@ def seed_triage_and_visits(rng: random.Random, patient_ids: list[int]) -> None:
     clinician = Clinician(user=doctor, display_name="Dr Bench", appointment_types=[visit])
     db.session.add_all([visit, clinician])
     db.session.flush()
-    first = datetime.combine(date.today() + timedelta(days=1), time(0), timezone.utc)
+    first = datetime.combine(date.today() + timedelta(days=1), time(0), UTC)
     db.session.execute(sa.insert(Appointment), [
         {"patient_id": patient_id, "clinician_id": clinician.id, "appointment_type_id": visit.id,
          "start_at": first + timedelta(minutes=30 * n), "end_at": first + timedelta(minutes=30 * n + 30),
@@ -103,16 +100,16 @@ def searches(rng: random.Random, patients: list[dict]) -> dict[str, list[str]]:
     kinds = {"name fragment": [], "phone fragment": [], "email fragment": [], "date of birth": [],
              "two letters": []}
     picked = rng.sample(patients, len(kinds) * (RUNS + 1))
+    typed = {
+        "name fragment": lambda patient, digits: patient["name"].split()[-1][:4],
+        "phone fragment": lambda patient, digits: f"{digits[-7:-4]} {digits[-4:]}",
+        "email fragment": lambda patient, digits: patient["email"][:6],
+        "date of birth": lambda patient, digits: patient["date_of_birth"].strftime("%m/%d/%Y"),
+        "two letters": lambda patient, digits: patient["name"].split()[-1][:2],  # the shortest search: no trigram
+    }
     for n, patient in enumerate(picked):
-        digits = "".join(c for c in patient["phone"] if c.isdigit())
         kind = list(kinds)[n % len(kinds)]
-        kinds[kind].append({
-            "name fragment": lambda: patient["name"].split()[-1][:4],
-            "phone fragment": lambda: f"{digits[-7:-4]} {digits[-4:]}",
-            "email fragment": lambda: patient["email"][:6],
-            "date of birth": lambda: patient["date_of_birth"].strftime("%m/%d/%Y"),
-            "two letters": lambda: patient["name"].split()[-1][:2],  # the shortest search: no trigram
-        }[kind]())
+        kinds[kind].append(typed[kind](patient, "".join(c for c in patient["phone"] if c.isdigit())))
     return kinds
 
 

@@ -8,8 +8,8 @@ SQL, templates, url_for, the slot engine), then the top entries by cumulative (o
 the portal's code and its libraries (the test client's own machinery left out). cProfile slows
 Python-heavy code (Jinja, SQLAlchemy) two to three times: read the shares, not the milliseconds.
 
-    DATABASE_URL=sqlite:////tmp/clinic.db .venv/bin/python bench/profile_page.py /book/
-    .venv/bin/python bench/profile_page.py /queue/ --email doctor@example.com --totp-secret JBSWY3DPEHPK3PXP
+    DATABASE_URL=sqlite:////tmp/clinic.db .venv/bin/python -m bench.profile_page /book/
+    .venv/bin/python -m bench.profile_page /queue/ --email doctor@example.com --totp-secret JBSWY3DPEHPK3PXP
 """
 import argparse
 import cProfile
@@ -18,15 +18,13 @@ import os
 import pstats
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("SECRET_KEY", "profile-page-" + "x" * 32)  # not the instance's own key file
 os.environ["RATELIMIT_ENABLED"] = "0"
 
-from portal import create_app  # noqa: E402
-from portal.auth.totp import code_at  # noqa: E402
-from tests.client import AuthActions  # noqa: E402
+from portal import create_app
+from portal.auth.totp import code_at
+from tests.client import AuthActions
 
 # (label, end of the file name, function): the parts of a request worth a line of their own.
 PARTS = [

@@ -15,10 +15,10 @@ Slots are the clinic's own free times from tomorrow on, within BOOKING_MIN_NOTIC
 BOOKING_HORIZON_DAYS as configured. Prints the counts and timings; exits 1 on any other result.
 Both app processes are stopped and the database dropped at the end, also on Ctrl-C.
 
-    .venv/bin/python bench/storm.py                            # or: make storm
-    .venv/bin/python bench/storm.py --clients 20 --slots 40    # the smaller storm of .ci/run
+    .venv/bin/python -m bench.storm                            # or: make storm
+    .venv/bin/python -m bench.storm --clients 20 --slots 40    # the smaller storm of .ci/run
 
-DATABASE_URL (or --database-url) names the server: postgresql+psycopg://postgres@127.0.0.1:5432/test
+--database-url (or DATABASE_URL) names the server; `make storm` gives it the Makefile's POSTGRES_URL
 unless set.
 """
 import argparse
@@ -39,28 +39,25 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from bench.login import Browser
+from bench.scratch_database import scratch_database
+from portal import create_app
+from portal.auth.models import Role, User
+from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, Route, WorkingHours
+from portal.booking.service import BookingPolicy, SlotUnavailable
+from portal.booking.slots import open_slots
+from portal.database import utc_now
+from portal.demo import SAFE
+from portal.extensions import db
+from portal.triage.models import TriageSubmission
+from portal.triage.rules import evaluate
+from portal.triage.vocabulary import Urgency
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from bench.login import Browser  # noqa: E402
-from bench.scratch import scratch_database  # noqa: E402
-from portal import create_app  # noqa: E402
-from portal.auth.models import Role, User  # noqa: E402
-from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, Route,  # noqa: E402
-                                   WorkingHours)
-from portal.booking.service import BookingPolicy, SlotUnavailable  # noqa: E402
-from portal.booking.slots import open_slots  # noqa: E402
-from portal.database import utc_now  # noqa: E402
-from portal.demo import SAFE  # noqa: E402
-from portal.extensions import db  # noqa: E402
-from portal.triage.models import TriageSubmission  # noqa: E402
-from portal.triage.rules import evaluate  # noqa: E402
-from portal.triage.vocabulary import Urgency  # noqa: E402
-
-DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PASSWORD = "storm-password-1"  # nosec B105  # the scratch patients' password, dropped with the database
 CLINICIANS = 4
 WORKERS_PER_PROCESS = 2
@@ -305,9 +302,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=50, help="patients after one slot in round 1 (50)")
     parser.add_argument("--slots", type=int, default=200, help="patients and different slots in round 2 (200)")
-    parser.add_argument("--database-url", help=f"the PostgreSQL server (DATABASE_URL, else {DEFAULT_SERVER})")
+    parser.add_argument("--database-url", help="the PostgreSQL server (else DATABASE_URL)")
     options = parser.parse_args()
-    os.environ["DATABASE_URL"] = options.database_url or os.environ.get("DATABASE_URL") or DEFAULT_SERVER
+    server = options.database_url or os.environ.get("DATABASE_URL")
+    if not server or not server.startswith("postgresql"):
+        parser.error("name a PostgreSQL server: --database-url postgresql+psycopg://... (or run `make storm`)")
+    os.environ["DATABASE_URL"] = server
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a CI timeout cleans up as Ctrl-C does
 
     url, remove = scratch_database()
@@ -327,7 +327,7 @@ def main() -> int:
             secret_key = secrets.token_urlsafe(48)  # the same for both processes, as production wants
             ports = free_ports(2)
             logs = [Path(logs_folder.name) / f"app-{port}.log" for port in ports]
-            for port, log in zip(ports, logs):
+            for port, log in zip(ports, logs, strict=True):
                 apps[f"http://127.0.0.1:{port}"] = start_app(port, url, secret_key, log)
             wait_until_answering(apps, logs)
             bases = list(apps)
@@ -338,7 +338,7 @@ def main() -> int:
             first, rest = emails[:options.clients], emails[options.clients:]
             one_slot = storm("1: one slot", bases, [(email, *slots[0]) for email in first])
             many = storm(f"2: {options.slots} slots", bases,
-                         [(email, *slot) for email, slot in zip(rest, slots[1:1 + options.slots])])
+                         [(email, *slot) for email, slot in zip(rest, slots[1:1 + options.slots], strict=False)])
             failures = report([
                 (one_slot, {"stored": 1, "booked": 1, "taken": options.clients - 1, "errors": 0}),
                 (many, {"stored": options.slots, "booked": options.slots, "taken": 0, "errors": 0})])
