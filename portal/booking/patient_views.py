@@ -241,7 +241,7 @@ def my_appointments():
 
 def _own_appointment(appointment_id: int) -> Appointment:
     appointment = db.get_or_404(Appointment, appointment_id)
-    if appointment.patient_id != current_user.id:  # someone else's visit: as if there were none
+    if not appointment.readable_by(current_user):  # someone else's visit: as if there were none
         abort(404)
     return appointment
 
@@ -297,14 +297,11 @@ def confirm_reschedule(appointment_id: int):
 
 def _visible_submission(submission_id: int) -> TriageSubmission:
     submission = db.get_or_404(TriageSubmission, submission_id)
+    if not submission.readable_by(current_user, answered_in_this_browser=answered_in_this_browser(submission_id)):
+        abort(404)  # someone else's answers: as if there were none
     if current_user.is_authenticated and current_user.role == Role.DOCTOR:
         record_staff_view(submission, current_user)
-        return submission
-    if current_user.is_authenticated and current_user.role == Role.PATIENT and submission.patient_id == current_user.id:
-        return submission
-    if submission.patient_id is None and answered_in_this_browser(submission_id):
-        return submission
-    abort(404)
+    return submission
 
 
 def urgent_slots(appointment_type: AppointmentType):

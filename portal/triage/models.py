@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.auth.models import User, age_on
+from portal.auth.models import Role, User, age_on
 from portal.database import UTCDateTime, utc_now
 from portal.extensions import db
 from portal.triage.rules import TriageOutcome
@@ -84,6 +84,14 @@ class TriageSubmission(db.Model):
 
     def age_on(self, day: date) -> int | None:
         return case_age(self.patient.date_of_birth if self.patient else None, self.answers.get("age"), day)
+
+    def readable_by(self, user, *, answered_in_this_browser: bool = False) -> bool:
+        """Who may see these answers and their outcome: doctors; the patient they belong to; and,
+        while they are nobody's yet, the browser that gave them (triage/browser.py says which)."""
+        if getattr(user, "is_authenticated", False):
+            if user.role == Role.DOCTOR or (user.role == Role.PATIENT and self.patient_id == user.id):
+                return True
+        return self.patient_id is None and answered_in_this_browser
 
 
 def emergency_open(urgency: str, cleared_at: datetime | None) -> bool:
