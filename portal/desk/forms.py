@@ -14,13 +14,13 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from portal import clinic
 from portal.auth.forms import RegistrationForm
 from portal.booking.forms import ConfirmSlotForm
-from portal.booking.models import AppointmentStatus
+from portal.booking.models import STATUS_WORDS, AppointmentStatus
 from portal.booking.schedule_service import WEEKDAYS
 
-# The status buttons of the calendar: value posted, label, what the flash message says happened.
-STATUS_ACTIONS = {AppointmentStatus.CHECKED_IN: ("Check in", "is checked in"),
-                  AppointmentStatus.NOSHOW: ("No-show", "is marked as a no-show"),
-                  AppointmentStatus.FULFILLED: ("Attended", "is marked as attended")}
+# The status buttons of the calendar: value posted, label, what the flash message says happened
+# (booking/models.py STATUS_WORDS has the words), in the order the buttons stand.
+STATUS_ACTIONS = {status: (STATUS_WORDS[status].button, STATUS_WORDS[status].done)
+                  for status in (AppointmentStatus.CHECKED_IN, AppointmentStatus.NOSHOW, AppointmentStatus.FULFILLED)}
 
 
 def _strip(value: str | None) -> str | None:
