@@ -8,8 +8,8 @@ from sqlalchemy import select
 from portal.auth.guards import roles_required
 from portal.auth.models import AccountEvent, Role, User
 from portal.auth.service import end_sessions, is_locked, remove_second_factor, unlock
-from portal.auth.views import safe_next
 from portal.extensions import db
+from portal.redirects import safe_path
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 
@@ -30,7 +30,7 @@ def _account_to_change(user_id: int) -> User:
 
 
 def _back():
-    return redirect(safe_next(request.form.get("next")) or url_for(".staff"))
+    return redirect(safe_path(request.form.get("next")) or url_for(".staff"))
 
 
 @bp.post("/<int:user_id>/end-sessions")

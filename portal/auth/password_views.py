@@ -12,9 +12,9 @@ from portal.auth.forms import ForgotPasswordForm, NewPasswordForm
 from portal.auth.models import TokenPurpose, User, normalise_email
 from portal.auth.service import request_password_reset, set_password_with_link
 from portal.auth.tokens import usable_link
-from portal.auth.views import safe_next
 from portal.database import utc_now
 from portal.extensions import db, limiter
+from portal.redirects import safe_path
 
 bp = Blueprint("password", __name__, url_prefix="/auth/password")
 
@@ -58,7 +58,7 @@ def choose(token: str):
         else:
             flash("Your new password is set. For your safety, every device that was logged in to your account "
                   "has been logged out. Please log in with your new password.", "success")
-        return redirect(url_for("auth.login", next=safe_next(request.args.get("next"))))
+        return redirect(url_for("auth.login", next=safe_path(request.args.get("next"))))
     return render_template("password/choose.html", form=form, first=first, email=user.email), \
         400 if form.errors else 200
 

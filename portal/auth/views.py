@@ -44,11 +44,6 @@ def load_user(login_id: str) -> User | None:
     return db.session.scalars(_CURRENT_ACCOUNT, {"user_id": int(user_id), "epoch": int(epoch)}).first()
 
 
-def safe_next(target: str | None) -> str | None:
-    """Only follow `next` to a path on this site (portal/redirects.py)."""
-    return safe_path(target)
-
-
 # Where each role starts its day: the desk (and an admin, who has the audit log in the menu) on
 # today's calendar, a doctor on the triage queue, a patient on their appointments.
 START_PAGES = {Role.PATIENT: "booking.my_appointments", Role.DESK: "desk.day", Role.ADMIN: "desk.day",
@@ -70,7 +65,7 @@ def register():
         return redirect(_home_for(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
-        next_path = safe_next(request.args.get("next"))
+        next_path = safe_path(request.args.get("next"))
         register_online(name=form.name.data, email=form.email.data, date_of_birth=form.date_of_birth.data,
                         phone=form.phone.data, next_path=next_path)
         flash(f"Thank you. We have sent a message to {normalise_email(form.email.data)}.", "success")
@@ -107,7 +102,7 @@ def login():
             # The password is right: a new session id for the step up, holding only who is half in.
             sessions.renew(keep=sessions.CARRIED_INTO_LOGIN)
             session[PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": time.time(),
-                                "next": safe_next(request.args.get("next")), "known": user.id in known_ids}
+                                "next": safe_path(request.args.get("next")), "known": user.id in known_ids}
             return redirect(url_for(".verify" if user.has_second_factor else ".enrol"))
         else:
             return _logged_in(user, "password", known_device=user.id in known_ids)
@@ -118,7 +113,7 @@ def _logged_in(user: User, how: str, *, known_device: bool, next_url: str | None
     user = record_login(user, how, known_device=known_device)
     sessions.start_logged_in_session(user)
     devices.remember_device(user.id)
-    return redirect(next_url or safe_next(request.args.get("next")) or _home_for(user))
+    return redirect(next_url or safe_path(request.args.get("next")) or _home_for(user))
 
 
 def _half_logged_in() -> User | None:

@@ -51,11 +51,6 @@ def _chosen_date(today: date) -> date:
     return chosen
 
 
-def _safe_back(value: str | None, default: str) -> str:
-    """Where to return after an action: a calendar page of ours, never another site."""
-    return safe_path(value, under="/desk/") or default
-
-
 def _day_url(moment: datetime, zone: ZoneInfo) -> str:
     return url_for(".day", date=moment.astimezone(zone).date().isoformat())
 
@@ -113,7 +108,7 @@ def status(appointment_id: int):
     zone = BookingPolicy.for_front_desk().zone
     patient_name = appointment.patient.name
     form = StatusForm()
-    back = _safe_back(form.back.data, _day_url(appointment.start_at, zone))
+    back = safe_path(form.back.data, under="/desk/") or _day_url(appointment.start_at, zone)
     if not form.validate_on_submit():
         flash("That change of status is not possible for this appointment.", "error")
         return redirect(back)
@@ -133,8 +128,8 @@ def cancel(appointment_id: int):
     zone = BookingPolicy.for_front_desk().zone
     form = DeskCancelForm()
     if request.method == "GET":
-        form.back.data = _safe_back(request.args.get("back"), _day_url(appointment.start_at, zone))
-    back = _safe_back(form.back.data, _day_url(appointment.start_at, zone))
+        form.back.data = safe_path(request.args.get("back"), under="/desk/") or _day_url(appointment.start_at, zone)
+    back = safe_path(form.back.data, under="/desk/") or _day_url(appointment.start_at, zone)
     if form.validate_on_submit():
         patient_name = appointment.patient.name
         try:
