@@ -34,7 +34,7 @@ PUBLIC = frozenset({
     # Register, log in, the second factor, forgotten passwords and invitations: used before one is
     # logged in. A page of these blueprints that needs a login goes in ROLES (its own entry wins).
     "auth.*",
-    "password.*",
+    "auth_password.*",
     # A triage outcome: the view shows it only to its patient, to doctors, and to the browser that
     # answered before logging in; anyone else is told it does not exist (404), logged in or not.
     "booking.outcome",
@@ -52,9 +52,9 @@ ROLES: dict[str, frozenset[str]] = {
     "queue.*": DOCTORS,
     "desk.*": FRONT_DESK,
     "desk_patients.*": FRONT_DESK,
-    "schedules.*": FRONT_DESK,
+    "desk_schedules.*": FRONT_DESK,
     "audit.*": ADMINS,
-    "accounts.*": ADMINS,  # staff accounts: second factor, lockouts, ending sessions
+    "auth_accounts.*": ADMINS,  # staff accounts: second factor, lockouts, ending sessions
     "letters.*": DOCTORS,  # drafting, signing and correcting referral letters
     # A letter as PDF or FHIR: doctors, the desk, and its own patient; the view answers 404 to anyone
     # else (Letter.readable_by).

@@ -11,7 +11,7 @@ from portal.auth.service import end_sessions, is_locked, remove_second_factor, u
 from portal.extensions import db
 from portal.redirects import safe_path
 
-bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+bp = Blueprint("auth_accounts", __name__, url_prefix="/accounts")
 
 
 @bp.get("/")

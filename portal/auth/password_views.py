@@ -16,7 +16,7 @@ from portal.database import utc_now
 from portal.extensions import db, limiter
 from portal.redirects import safe_path
 
-bp = Blueprint("password", __name__, url_prefix="/auth/password")
+bp = Blueprint("auth_password", __name__, url_prefix="/auth/password")
 
 # Per client address, on top of the per-account limit on reset links (service.MOST_RESET_LINKS_PER_HOUR).
 LINK_PAGES_LIMIT = "10 per minute; 60 per hour"

@@ -18,7 +18,7 @@ from portal.desk.forms import HoursForm, TimeOffForm
 from portal.extensions import db
 from portal.notify.feeds import set_feed
 
-bp = Blueprint("schedules", __name__, url_prefix="/desk/schedules")
+bp = Blueprint("desk_schedules", __name__, url_prefix="/desk/schedules")
 
 
 def _text_of(blocks) -> dict[int, str]:

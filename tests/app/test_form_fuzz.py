@@ -494,12 +494,12 @@ def test_the_walk_finds_the_forms_of_every_role(app, world):
     """The fuzzing is only as good as the walk: it finds the forms a person of each role uses."""
     emails, values, emergency_id = world
     expected = {
-        "anonymous": {"auth.login", "auth.register", "password.forgot", "triage.step"},
+        "anonymous": {"auth.login", "auth.register", "auth_password.forgot", "triage.step"},
         Role.PATIENT: {"booking.confirm_booking", "booking.cancel", "booking.confirm_reschedule", "auth.security",
                        "triage.step"},
         Role.DESK: {"desk_patients.register", "desk_patients.search", "desk_patients.confirm",
-                    "desk_patients.overbook", "desk.cancel", "desk.move", "desk.status", "schedules.save_hours",
-                    "schedules.save_time_off", "schedules.delete_time_off", "schedules.calendar_feed"},
+                    "desk_patients.overbook", "desk.cancel", "desk.move", "desk.status", "desk_schedules.save_hours",
+                    "desk_schedules.save_time_off", "desk_schedules.delete_time_off", "desk_schedules.calendar_feed"},
         Role.DOCTOR: {"queue.case", "queue.emergency_dealt_with"},
         Role.ADMIN: {"notify.resend", "audit.audit_log"},
     }

@@ -79,4 +79,4 @@ def test_the_walk_posts_to_every_kind_of_page(app, clinic):
     rules = {(rule.endpoint, method) for rule in app.url_map.iter_rules()
              for method in rule.methods & {"GET", "POST"}}
     assert walked == rules
-    assert ("desk.cancel", "POST") in walked and ("accounts.unlock_account", "POST") in walked
+    assert ("desk.cancel", "POST") in walked and ("auth_accounts.unlock_account", "POST") in walked

@@ -39,7 +39,7 @@ NOT_RECORDS = {"filename", "step_id", "kind"}  # static files; the questionnaire
 # Addresses whose secret key is the access control (the key goes out by email or into a calendar
 # program): whoever holds it reaches the record, logged in or not. How to make each key:
 KEYS = {"notify.feed": lambda world: set_feed(world["clinician_id"], on=True, by_user=world["desk_user"]),
-        "password.choose": lambda world: issued_reset_token(db.session.get(User, world["patient_id"]))}
+        "auth_password.choose": lambda world: issued_reset_token(db.session.get(User, world["patient_id"]))}
 
 # Staff reach every record of the pages their role may use, except where the view narrows it:
 STAFF_TOLD_NOT_FOUND = {"booking.outcome": {Role.DESK, Role.ADMIN}}  # triage outcomes: patient and doctors
@@ -163,7 +163,7 @@ def test_nobody_reaches_another_patients_record(app, world, actor):
     urls = record_urls(app, lambda endpoint: {**world, "token": world["keys"].get(endpoint, MISSING["token"])})
     seen = {endpoint for endpoint, _, _ in urls}
     assert {"booking.cancel", "booking.outcome", "desk.move", "desk_patients.patient", "notify.appointment_ics",
-            "notify.feed", "queue.case", "schedules.delete_time_off"} <= seen
+            "notify.feed", "queue.case", "desk_schedules.delete_time_off"} <= seen
     wrong = walk(app, browser, token, urls, lambda endpoint: expected(actor, endpoint, exists=True),
                  stranger=actor in STRANGERS)
     assert wrong == [], "\n".join(wrong)

@@ -23,7 +23,7 @@ EXAMPLES_PER_PARAMETER = 30
 WEEK = ["week", "day", "clinician"]
 PARAMETERS = {
     "auth.login": ["next"], "auth.register": ["next"], "auth.registration_sent": ["next"],
-    "password.choose": ["next"],
+    "auth_password.choose": ["next"],
     "booking.book": WEEK, "booking.slots_json": WEEK, "booking.reschedule": WEEK,
     "booking.confirm_booking": ["start", "clinician"], "booking.confirm_reschedule": ["start", "clinician"],
     "booking.my_appointments": ["booked"],
