@@ -16,7 +16,7 @@ from portal.auth.models import User
 from portal.booking.models import ACTIVE_STATUSES, Appointment, Clinician
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
-from portal.notify.calendar import event_uid
+from portal.notify.ics import event_uid
 
 PAST_SHOWN = timedelta(days=7)  # a week back, so today's and yesterday's visits stay in view
 

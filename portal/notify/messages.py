@@ -8,7 +8,7 @@ from flask import current_app, render_template
 
 from portal import clinic
 from portal.booking.models import Appointment
-from portal.notify.calendar import appointment_calendar
+from portal.notify.ics import appointment_calendar
 from portal.notify.models import MessageKind
 from portal.triage.vocabulary import Route
 

@@ -14,7 +14,7 @@ import pytest
 
 from portal.auth.models import Role
 from portal.booking.models import AppointmentStatus, AppointmentType, Route
-from portal.booking.patient_views import NOT_BOOKABLE_MESSAGES
+from portal.booking.views import NOT_BOOKABLE_MESSAGES
 from portal.extensions import db
 from tests import factories
 from tests.app.test_booking_pages import (book_directly, logged_in_patient, post_form, slot_day, stored_appointments,
