@@ -5,13 +5,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import access
+from portal import access, error_pages, headers, input_checks, links, logs
 from portal import config as settings
-from portal import error_pages
-from portal import headers
-from portal import input_checks
-from portal import links
-from portal import logs
 from portal.database import RecordIdConverter, configure_postgresql, configure_sqlite
 from portal.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -41,10 +36,12 @@ def create_app(config: dict | None = None) -> Flask:
     sessions.install(app)
 
     from portal import pages
-    from portal.auth import admin_views, password_views, views as auth_views
     from portal.audit import views as audit_views
+    from portal.auth import admin_views, password_views
+    from portal.auth import views as auth_views
     from portal.booking import views as booking_views
-    from portal.desk import calendar_views, patient_views as desk_patient_views, schedule_views
+    from portal.desk import calendar_views, schedule_views
+    from portal.desk import patient_views as desk_patient_views
     from portal.letters import views as letter_views
     from portal.notify import views as notify_views
     from portal.queue import views as queue_views

@@ -18,7 +18,7 @@ import sqlite3
 import subprocess  # nosec B404  # pg_dump and pg_restore only, from an argument list, no shell
 import tempfile
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -51,7 +51,7 @@ def backend_of(url: str | URL) -> str:
 
 def backup_name(backend: str, moment: datetime) -> str:
     """portal-20261207T113000Z.sqlite3: the UTC time the backup was started."""
-    return f"portal-{moment.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}{SUFFIXES[backend]}"
+    return f"portal-{moment.astimezone(UTC):%Y%m%dT%H%M%SZ}{SUFFIXES[backend]}"
 
 
 def checksum_path(backup: Path) -> Path:
@@ -70,7 +70,7 @@ def write_backup(url: str, directory: Path, now: datetime | None = None) -> Path
     """Back up the database at `url` into `directory`; return the backup's path (its checksum is beside it)."""
     backend = backend_of(url)
     _check_directory(directory)
-    final = directory / backup_name(backend, now or datetime.now(timezone.utc))
+    final = directory / backup_name(backend, now or datetime.now(UTC))
     if final.exists() or checksum_path(final).exists():
         raise BackupError(f"{final} already exists; a backup is never overwritten. Try again in a second.")
     partial = checksum_partial = None

@@ -8,7 +8,6 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 DEVELOPMENT, PRODUCTION = "development", "production"
 # Flask signs session ids and CSRF tokens with it: at least this long (token_urlsafe(48) gives 64).
 MIN_SECRET_KEY_LENGTH = 32

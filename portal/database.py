@@ -3,7 +3,7 @@ transactions that serialise booking writers on SQLite as PostgreSQL's row locks 
 URLs kept to the range of the id columns."""
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.dialects import sqlite
@@ -47,7 +47,7 @@ class _AwareUTCDateTime(DateTime):
 
     def result_processor(self, dialect, coltype):
         def process(value: datetime | None) -> datetime | None:
-            return value if value is None or value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+            return value if value is None or value.tzinfo is UTC else value.astimezone(UTC)
 
         return process
 
@@ -72,13 +72,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         # SQLite compares timestamps as text: store one fixed format without an offset.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def configure_postgresql(engine: Engine) -> None:

@@ -96,7 +96,7 @@ CLINICIANS = [
     # user email, display name, title, visits given, weekly hours {weekday: [(start, end), ...]}
     ("doctor@example.com", "Dr. Maria Alvarez", "Vascular medicine",
      (Route.GENERAL_CONSULT, Route.VASCULAR_ULTRASOUND),
-     {day: [MORNING, AFTERNOON] for day in range(0, 5)}),  # two blocks a day, lunch gap
+     {day: [MORNING, AFTERNOON] for day in range(5)}),  # two blocks a day, lunch gap
     ("okafor@example.com", "Dr. Samuel Okafor", "Sleep medicine",
      (Route.GENERAL_CONSULT, Route.SLEEP_STUDY_REFERRAL),
      {0: [(time(9, 0), time(17, 0))], 2: [(time(9, 0), time(17, 0))], 3: [(time(12, 0), time(19, 0))]}),

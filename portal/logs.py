@@ -21,7 +21,7 @@ import re
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, has_request_context, request
 from flask.logging import default_handler
@@ -45,7 +45,7 @@ class JSONLineFormatter(logging.Formatter):
     """One JSON object per line, with a fixed set of fields; a traceback is one escaped string."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {"time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+        line = {"time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
                 "level": record.levelname, "logger": record.name, "message": record.getMessage()}
         line |= {field: value for field in REQUEST_FIELDS if (value := getattr(record, field, None)) is not None}
         if record.exc_info:

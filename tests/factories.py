@@ -1,7 +1,7 @@
 """Test data in a line: a test names only what matters to it."""
 import functools
 import itertools
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -29,7 +29,7 @@ def make_user(*, role: str = Role.PATIENT, email: str | None = None, name: str |
     user = User(email=email or f"user{n}@example.com", name=name or f"Test Person {n}", role=role,
                 date_of_birth=date(1960, 1, 1), phone="(555) 010-0000")
     if role != Role.PATIENT:  # staff always have a second factor (tests.client.AuthActions types its codes)
-        user.totp_secret, user.totp_confirmed_at = totp.new_secret(), datetime.now(timezone.utc)
+        user.totp_secret, user.totp_confirmed_at = totp.new_secret(), datetime.now(UTC)
     if password == PASSWORD:
         user.password_hash = _default_password_hash()  # argon2 is slow on purpose; hash it once per run
     else:

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 from portal import clinic
 from portal.auth import names, passwords
 
+
 def _strip(value: str | None) -> str | None:
     """Autofill and phone keyboards add spaces around what people type."""
     return value.strip() if isinstance(value, str) else value

@@ -16,11 +16,17 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.auth import names, tokens, totp
-from portal.auth.models import (AccountEvent, RecoveryCode, Role, TokenPurpose, User, normalise_email,
-                                verify_dummy_password)
+from portal.auth.models import (
+    AccountEvent,
+    RecoveryCode,
+    Role,
+    TokenPurpose,
+    User,
+    normalise_email,
+    verify_dummy_password,
+)
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
-
 
 _signals = Namespace()
 # Sent with the new patient as sender and `registered_by` (None when they registered themselves),

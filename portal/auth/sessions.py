@@ -14,7 +14,7 @@ reading the login page thirty times writes nothing, and the first answer, flash 
 the session its row (and the token moves into it).
 """
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, Request, Response, current_app, flash, request, session
 from flask_login import login_user, logout_user
@@ -111,7 +111,7 @@ class DatabaseSessionInterface(RowsOnlyForSomething, ServerSideSessionInterface)
         # page (portal/error_pages.py, which needs no session) answers 503: better than treating
         # the visitor as logged out.
         data = db.session.connection().scalar(_SESSION_DATA, {"session_id": store_id,
-                                                             "now": datetime.now(timezone.utc)})
+                                                             "now": datetime.now(UTC)})
         return None if data is None else self.serializer.decode(data)
 
     def _delete_session(self, store_id: str) -> None:
@@ -120,7 +120,7 @@ class DatabaseSessionInterface(RowsOnlyForSomething, ServerSideSessionInterface)
 
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
         values = {"data": self.serializer.encode(session),
-                  "expiry": datetime.now(timezone.utc) + session_lifetime}
+                  "expiry": datetime.now(UTC) + session_lifetime}
         with _writing() as connection:
             changed = connection.execute(update(WebSession).where(WebSession.session_id == store_id).values(values))
             if changed.rowcount == 0:
@@ -132,7 +132,7 @@ class DatabaseSessionInterface(RowsOnlyForSomething, ServerSideSessionInterface)
 
     def _delete_expired_sessions(self) -> None:
         with _writing() as connection:
-            connection.execute(delete(WebSession).where(WebSession.expiry <= datetime.now(timezone.utc)))
+            connection.execute(delete(WebSession).where(WebSession.expiry <= datetime.now(UTC)))
 
 
 def _writing():

@@ -8,16 +8,36 @@ from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 
 from portal import clinic
-from portal.redirects import safe_path
 from portal.auth import devices, sessions, totp
-from portal.auth.forms import (ChangePasswordForm, ConfirmIdentityForm, LoginForm, RegistrationForm,
-                               ReplaceSecondFactorForm, SecondFactorForm, SecondFactorOffForm)
+from portal.auth.forms import (
+    ChangePasswordForm,
+    ConfirmIdentityForm,
+    LoginForm,
+    RegistrationForm,
+    ReplaceSecondFactorForm,
+    SecondFactorForm,
+    SecondFactorOffForm,
+)
 from portal.auth.models import AccountEvent, Role, User, normalise_email
-from portal.auth.service import (AccountLocked, IdentityNotConfirmed, SecondFactorResult, authenticate,
-                                 change_password, check_second_factor, end_sessions, enrol_second_factor, is_locked,
-                                 make_new_recovery_codes, record_login, register_online, replace_second_factor,
-                                 turn_off_second_factor, unused_recovery_codes)
+from portal.auth.service import (
+    AccountLocked,
+    IdentityNotConfirmed,
+    SecondFactorResult,
+    authenticate,
+    change_password,
+    check_second_factor,
+    end_sessions,
+    enrol_second_factor,
+    is_locked,
+    make_new_recovery_codes,
+    record_login,
+    register_online,
+    replace_second_factor,
+    turn_off_second_factor,
+    unused_recovery_codes,
+)
 from portal.extensions import db, limiter, login_manager
+from portal.redirects import safe_path
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

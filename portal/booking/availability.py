@@ -10,7 +10,7 @@ Working hours are local wall-clock times of the clinic; every instant in and out
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ __all__ = ["Interval", "WeeklyBlock", "free_slots", "merge_clinician_slots"]
 
 K = TypeVar("K", bound=Hashable)
 
-_UTC = timezone.utc
+_UTC = UTC
 _ZERO = timedelta(0)
 _ONE_MICROSECOND = timedelta(microseconds=1)
 _ONE_DAY = timedelta(days=1)

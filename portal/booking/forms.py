@@ -1,11 +1,10 @@
 """Patient booking forms. The slot travels in hidden fields and is re-checked by the service."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
-
 
 PLAUSIBLE_DISTANCE = timedelta(days=3650)  # anything further from today is a tampered form
 # A hidden field only a changed or very old page gets wrong: one plain message for all of them.
@@ -17,7 +16,7 @@ def _aware_iso_datetime(form, field):
         moment = datetime.fromisoformat(field.data or "")
     except ValueError:
         raise ValidationError(PICK_AGAIN) from None
-    if moment.tzinfo is None or abs(moment - datetime.now(timezone.utc)) > PLAUSIBLE_DISTANCE:
+    if moment.tzinfo is None or abs(moment - datetime.now(UTC)) > PLAUSIBLE_DISTANCE:
         raise ValidationError(PICK_AGAIN)
 
 

@@ -19,7 +19,8 @@ from portal.triage.vocabulary import Route
 if TYPE_CHECKING:
     from portal.triage.models import TriageSubmission
 
-__all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "STATUS_WORDS", "StatusWords", "Appointment", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
+__all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "STATUS_WORDS", "StatusWords", "Appointment",
+           "AppointmentStatus", "AppointmentType", "Clinician", "Route",
            "SlotVersion", "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 

@@ -41,7 +41,7 @@ def parse_day_blocks(text: str, weekday: int) -> list[tuple[time, time]]:
             raise ScheduleError(f"{WEEKDAYS[weekday]}: {part} ends before it starts.")
         blocks.append((start, end))
     blocks.sort()
-    for (_, first_end), (second_start, _) in zip(blocks, blocks[1:]):
+    for (_, first_end), (second_start, _) in zip(blocks, blocks[1:], strict=False):
         if second_start < first_end:
             raise ScheduleError(f"{WEEKDAYS[weekday]}: the blocks overlap.")
     return blocks

@@ -8,7 +8,7 @@ anything slips past the checks, the database refuses the row and the caller gets
 """
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from blinker import Namespace
@@ -20,17 +20,30 @@ from portal import audit
 from portal.audit import AuditAction
 from portal.auth.models import Role, User
 from portal.booking.availability import Interval, free_slots
-from portal.booking.eligibility import (OVERRIDE_LABELS, Actor, BookingRequest, Decision, Override, TriageState,
-                                       Verdict, decide)
-from portal.booking.models import (ACTIVE_STATUSES, STATUS_WORDS, Appointment, AppointmentStatus, AppointmentType,
-                                   Clinician)
+from portal.booking.eligibility import (
+    OVERRIDE_LABELS,
+    Actor,
+    BookingRequest,
+    Decision,
+    Override,
+    TriageState,
+    Verdict,
+    decide,
+)
+from portal.booking.models import (
+    ACTIVE_STATUSES,
+    STATUS_WORDS,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Clinician,
+)
 from portal.booking.slots import busy_intervals, local_day_bounds, weekly_schedules
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import TriageSubmission
 from portal.triage.service import latest_submission, open_emergency_id
 from portal.triage.vocabulary import Urgency
-
 
 _signals = Namespace()
 # Sent inside the write transaction once the change is flushed, so what a receiver writes (the
@@ -129,7 +142,8 @@ def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: 
     if not clinician.active or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     if not clinician.offers(appointment_type):
-        raise NotBookable(f"{clinician.display_name} does not give this kind of visit. Please pick one of the times shown.")
+        raise NotBookable(f"{clinician.display_name} does not give this kind of visit. "
+                          "Please pick one of the times shown.")
     local_day = start.astimezone(policy.zone).date()
     period = local_day_bounds(local_day, local_day, policy.zone)
     busy = busy_intervals([clinician.id], period)[clinician.id]
@@ -259,7 +273,7 @@ def book_appointment(*, patient_id: int, clinician_id: int, appointment_type_id:
     busy then: a deliberate squeeze-in, stored and audited as such; the patient rule still holds."""
     if start.tzinfo is None:
         raise ValueError("book_appointment needs an aware datetime")
-    start = start.astimezone(timezone.utc)  # UTC in the core: arithmetic on it is real time, across DST too
+    start = start.astimezone(UTC)  # UTC in the core: arithmetic on it is real time, across DST too
     policy = policy or BookingPolicy.from_config()
     now = now or utc_now()
     try:
@@ -383,7 +397,7 @@ def reschedule_appointment(appointment_id: int, *, by_user: User, new_start: dat
     stands for the rules it set aside, and `override_reason` covers any new one."""
     if new_start.tzinfo is None:
         raise ValueError("reschedule_appointment needs an aware datetime")
-    new_start = new_start.astimezone(timezone.utc)
+    new_start = new_start.astimezone(UTC)
     policy = policy or BookingPolicy.from_config()
     now = now or utc_now()
     patient_id = None

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -17,8 +17,16 @@ from sqlalchemy import Connection, bindparam, select, type_coerce, union_all
 from sqlalchemy.types import NullType
 
 from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
-from portal.booking.models import (ACTIVE_STATUSES, Appointment, AppointmentType, Clinician, SlotVersion, TimeOff,
-                                   WorkingHours, clinician_appointment_type)
+from portal.booking.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentType,
+    Clinician,
+    SlotVersion,
+    TimeOff,
+    WorkingHours,
+    clinician_appointment_type,
+)
 from portal.booking.slot_cache import kept_weeks
 from portal.extensions import db
 
@@ -33,8 +41,8 @@ class Slot(NamedTuple):
 
 def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> Interval:
     """The UTC interval from local midnight of first_day to local midnight after last_day."""
-    start = datetime.combine(first_day, time(0), zone).astimezone(timezone.utc)
-    end = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(timezone.utc)
+    start = datetime.combine(first_day, time(0), zone).astimezone(UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(UTC)
     return Interval(start, end)
 
 

@@ -14,9 +14,17 @@ from portal.booking.eligibility import URGENT_WINDOW, latest_start
 from portal.booking.forms import CancelForm, ConfirmSlotForm
 from portal.booking.models import PATIENT_STATUS_LABELS, Appointment, AppointmentType
 from portal.booking.picker import days_with_times
-from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
-                                    SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment,
-                                    triage_state_of)
+from portal.booking.service import (
+    AppointmentNotChangeable,
+    BookingError,
+    BookingPolicy,
+    FormAlreadyUsed,
+    SlotUnavailable,
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+    triage_state_of,
+)
 from portal.booking.slots import Slot, next_open_slots, open_slots
 from portal.booking.week import clinicians_offering, free_week, picked_slot
 from portal.database import utc_now

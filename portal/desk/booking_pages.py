@@ -18,8 +18,15 @@ from flask_login import current_user
 
 from portal.auth.models import User
 from portal.booking.models import Appointment, AppointmentType, Clinician
-from portal.booking.service import (BookingError, BookingPolicy, PatientAlreadyBooked, ReasonRequired,
-                                    SlotUnavailable, TriageNotBookable, booking_decision)
+from portal.booking.service import (
+    BookingError,
+    BookingPolicy,
+    PatientAlreadyBooked,
+    ReasonRequired,
+    SlotUnavailable,
+    TriageNotBookable,
+    booking_decision,
+)
 from portal.booking.slots import Slot, next_open_slots
 from portal.booking.week import picked_slot
 from portal.database import utc_now

@@ -7,7 +7,7 @@ and plans each day. The views in calendar_views.py only choose the day and rende
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -103,8 +103,8 @@ def plan_day(day: date, clinician: Clinician, *, blocks: Iterable[WeeklyBlock], 
     up its time (a no-show's slot has passed anyway)."""
     bounds = local_day_bounds(day, day, zone)
     working = tuple(sorted(
-        Interval(datetime.combine(day, block.start, zone).astimezone(timezone.utc),
-                 datetime.combine(day, block.end, zone).astimezone(timezone.utc))
+        Interval(datetime.combine(day, block.start, zone).astimezone(UTC),
+                 datetime.combine(day, block.end, zone).astimezone(UTC))
         for block in blocks if block.weekday == day.weekday()))
     appointments = list(appointments)
     entries = [CalendarEntry("appointment", a.start_at, a.end_at, appointment=a,

@@ -17,12 +17,19 @@ from sqlalchemy.orm import joinedload
 from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
-from portal.redirects import safe_path
 from portal.booking.eligibility import latest_start
 from portal.booking.models import STATUS_LABELS, Appointment, AppointmentStatus, Clinician
-from portal.booking.service import (AppointmentNotChangeable, BookingError, BookingPolicy, FormAlreadyUsed,
-                                    TriageNotBookable, cancel_appointment, change_status, reschedule_appointment,
-                                    triage_state)
+from portal.booking.service import (
+    AppointmentNotChangeable,
+    BookingError,
+    BookingPolicy,
+    FormAlreadyUsed,
+    TriageNotBookable,
+    cancel_appointment,
+    change_status,
+    reschedule_appointment,
+    triage_state,
+)
 from portal.booking.slots import Slot, clinician_ids_offering, free_slots_by_clinician
 from portal.booking.week import days_of_week, week_start
 from portal.database import utc_now
@@ -30,6 +37,7 @@ from portal.desk.booking_pages import DeskFlow, confirm_slot
 from portal.desk.calendar import active_clinicians, calendar
 from portal.desk.forms import STATUS_ACTIONS, DeskCancelForm, DeskConfirmSlotForm, StatusForm
 from portal.extensions import db
+from portal.redirects import safe_path
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 

@@ -2,13 +2,20 @@
 overbook (with the reason the triage rules may ask for), a status change, a cancellation, and
 the clinicians' weekly hours and time off."""
 import uuid
-
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, HiddenField, SearchField, SelectField, StringField, TextAreaField,
-                     TimeField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from portal import clinic

@@ -34,8 +34,14 @@ from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, Overboo
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES
 from portal.letters.service import latest_versions, signed_letters_of
-from portal.patients.search import (PatientQuery, SearchResults, UnclearSearch, latest_triage_by_patient,
-                                    parse_query, search_patients)
+from portal.patients.search import (
+    PatientQuery,
+    SearchResults,
+    UnclearSearch,
+    latest_triage_by_patient,
+    parse_query,
+    search_patients,
+)
 from portal.triage.models import TriageSubmission
 from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency

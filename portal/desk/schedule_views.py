@@ -10,8 +10,15 @@ from portal import clinic
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
 from portal.booking.models import Clinician, TimeOff
-from portal.booking.schedule_service import (WEEKDAYS, ScheduleError, add_time_off, appointments_outside_hours,
-                                             parse_day_blocks, remove_time_off, set_weekly_hours)
+from portal.booking.schedule_service import (
+    WEEKDAYS,
+    ScheduleError,
+    add_time_off,
+    appointments_outside_hours,
+    parse_day_blocks,
+    remove_time_off,
+    set_weekly_hours,
+)
 from portal.booking.slots import weekly_schedules
 from portal.database import utc_now
 from portal.desk.forms import HoursForm, TimeOffForm
@@ -62,7 +69,7 @@ def clinician_page(clinician_id: int):
     hours_form = HoursForm(prefix="hours")
     hours_form.effective_from.data = today + timedelta(days=1)
     for field, text in zip(hours_form.day_fields(), _text_of(
-            weekly_schedules([clinician.id])[clinician.id].blocks_on(today)).values()):
+            weekly_schedules([clinician.id])[clinician.id].blocks_on(today)).values(), strict=True):
         field.data = text
     return _render_clinician(clinician, hours_form, TimeOffForm(prefix="off"))
 

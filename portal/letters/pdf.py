@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -254,8 +254,8 @@ def creation_moment(content: LetterContent) -> datetime:
     """When the document says it was made: the signature time, or midnight UTC of the letter's
     date for a draft, so rendering the same letter again gives the same bytes."""
     if content.signature:
-        return content.signature.signed_at.astimezone(timezone.utc)
-    return datetime.combine(content.letter_date, time(0), tzinfo=timezone.utc)
+        return content.signature.signed_at.astimezone(UTC)
+    return datetime.combine(content.letter_date, time(0), tzinfo=UTC)
 
 
 def letter_pdf(content: LetterContent, *, paper: str = "A4") -> bytes:

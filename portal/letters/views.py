@@ -16,8 +16,16 @@ from portal.letters.fhir import service_request
 from portal.letters.forms import ButtonForm, LetterForm
 from portal.letters.models import Letter
 from portal.letters.pdf import letter_pdf
-from portal.letters.service import (LetterError, letter_content, record_letter_seen, save_draft, sign_letter,
-                                    start_correction, start_letter, versions_of)
+from portal.letters.service import (
+    LetterError,
+    letter_content,
+    record_letter_seen,
+    save_draft,
+    sign_letter,
+    start_correction,
+    start_letter,
+    versions_of,
+)
 from portal.triage.vocabulary import ROUTE_LABELS
 
 bp = Blueprint("letters", __name__, url_prefix="/letters")

@@ -9,8 +9,8 @@ from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus
 from portal.extensions import db
-from portal.notify.ics import appointment_calendar
 from portal.notify.feeds import clinician_feed, clinician_for_feed
+from portal.notify.ics import appointment_calendar
 from portal.notify.models import MessageStatus, OutboxMessage
 from portal.notify.outbox import NotResendable, send_again
 

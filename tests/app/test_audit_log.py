@@ -1,6 +1,6 @@
 """The admin reads the audit log; nobody else may."""
 import re
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from sqlalchemy import func, select
@@ -122,7 +122,7 @@ def test_the_details_give_times_in_clinic_time_and_in_words(app, history):
     db.session.commit()
     assert clinician.id
     booked = db.session.scalar(select(AuditEvent.detail).where(AuditEvent.action == AuditAction.APPOINTMENT_BOOKED))
-    assert f"at {local(factories.future_weekday(), 10).astimezone(timezone.utc).isoformat()}" in booked  # exact
+    assert f"at {local(factories.future_weekday(), 10).astimezone(UTC).isoformat()}" in booked  # exact
     page = words(rows(logged_in(app, Role.ADMIN)[1].get("/desk/audit/")))
     booked_day = factories.future_weekday()
     assert f"with {history.clinician.display_name} at {booked_day:%a %-d %b %Y}, 10:00 AM" in page

@@ -6,7 +6,7 @@ factories.make_clinician works 09:00-17:00 every day unless told otherwise.
 """
 import html
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -69,7 +69,7 @@ def week_param(url: str) -> str:
 
 def utc(day: date, hour: int, minute: int = 0) -> datetime:
     """The UTC instant of a clinic wall-clock time, as the pages put it in links and forms."""
-    return factories.local(day, hour, minute).astimezone(timezone.utc)
+    return factories.local(day, hour, minute).astimezone(UTC)
 
 
 def slot_day() -> date:
@@ -176,7 +176,7 @@ def test_week_never_offers_a_time_inside_the_minimum_notice(app):
     factories.make_type(minutes=30)
     factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
     _, browser = logged_in_patient(app)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     starts = link_starts(browser.get("/book/"))
 
@@ -217,7 +217,7 @@ def test_a_week_before_today_starts_today(app, week):
     assert response.status_code == 200
     assert week_heading(today) in text(response)
     assert "Previous" not in week_links(response)
-    assert all(start >= datetime.now(timezone.utc) for start in link_starts(response))
+    assert all(start >= datetime.now(UTC) for start in link_starts(response))
 
 
 # (Control characters never reach the page: tests/app/test_hostile_input.py.)
@@ -338,7 +338,7 @@ def test_the_first_free_time_is_offered_at_the_top_whatever_the_week_shown(app):
     factories.make_type(minutes=30)
     clinician = factories.make_clinician()
     # Away until the Tuesday: its 9:00 AM is the first time anyone can book.
-    factories.make_time_off(clinician, datetime.now(timezone.utc) - timedelta(hours=1), utc(day, 0))
+    factories.make_time_off(clinician, datetime.now(UTC) - timedelta(hours=1), utc(day, 0))
     _, browser = logged_in_patient(app)
 
     for week in ("", day.isoformat(), (day + timedelta(days=7)).isoformat()):
@@ -581,7 +581,7 @@ PICK_AGAIN = object()
 
 @pytest.mark.parametrize("changes, status, message", [
     ({"start": utc(date(2020, 1, 7), 10).isoformat()}, 422, "That time has passed or is too soon"),
-    ({"start": (datetime.now(timezone.utc) + timedelta(minutes=5)).replace(microsecond=0).isoformat()},
+    ({"start": (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0).isoformat()},
      422, "That time has passed or is too soon"),
     ({"start": utc(date.today() + timedelta(days=200), 10).isoformat()}, 422, "too far ahead"),
     ({"start": utc(factories.future_weekday(1), 3).isoformat()}, 422, "outside the clinician's working hours"),

@@ -18,7 +18,8 @@ from datetime import date, timedelta
 import pytest
 from flask import request
 from flask.signals import request_finished, request_started
-from sqlalchemy import select, text as sql
+from sqlalchemy import select
+from sqlalchemy import text as sql
 from werkzeug.serving import WSGIRequestHandler
 
 from portal import logs
@@ -31,7 +32,6 @@ from tests.app.test_triage_pages import ALL_NO, answer_all
 from tests.client import AuthActions, hidden_fields, logged_in
 from tests.mailbox import password_link
 from tests.pages import slot_links
-
 
 # --- the canaries -----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ past). factories.make_clinician works 09:00-17:00 every day unless told otherwis
 """
 import html
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -83,7 +83,7 @@ def stored(appointment_id: int) -> Appointment:
 def insert_appointment(patient, clinician, appointment_type, start: datetime, *, status: str = AppointmentStatus.BOOKED,
                        **fields) -> Appointment:
     """An appointment as stored, written directly: the service refuses the past, and tests need some."""
-    start = start.astimezone(timezone.utc)
+    start = start.astimezone(UTC)
     appointment = Appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=appointment_type.id,
                               start_at=start, end_at=start + timedelta(minutes=appointment_type.duration_minutes),
                               status=status, **fields)
@@ -127,7 +127,7 @@ def clinic(app):
 # --- who may see the calendar -------------------------------------------------------------------
 
 def desk_urls(ids) -> list[str]:
-    start = factories.local(next_week_day(), 11).astimezone(timezone.utc).isoformat()
+    start = factories.local(next_week_day(), 11).astimezone(UTC).isoformat()
     return ["/desk/", f"/desk/?date={next_week_day().isoformat()}", "/desk/week",
             f"/desk/week?clinician={ids['clinician']}&date={next_week_day().isoformat()}",
             f"/desk/appointments/{ids['appointment']}/cancel", f"/desk/appointments/{ids['appointment']}/move",
@@ -381,7 +381,7 @@ def test_day_and_week_views_run_the_same_number_of_queries_for_10_and_500_appoin
         made = []
         for i in numbers:
             which, k = i % 5, i // 5
-            start = (factories.local(monday + timedelta(days=k % 7), 8).astimezone(timezone.utc)
+            start = (factories.local(monday + timedelta(days=k % 7), 8).astimezone(UTC)
                      + timedelta(minutes=30 * (k // 7)))
             patient = (k + which) % 20
             made.append({"patient_id": patient_ids[patient], "clinician_id": clinician_ids[which],
@@ -455,7 +455,7 @@ def test_no_show_only_after_the_start(app):
     clinician = factories.make_clinician()
     late = factories.make_user(name="Ada Brown")
     early = factories.make_user(name="Ben Carter")
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     started = insert_appointment(late, clinician, visit, now - timedelta(hours=1))
     coming = insert_appointment(early, clinician, visit, now + timedelta(hours=2))
     desk, browser = logged_in(app)
@@ -588,7 +588,7 @@ def test_cancelling_a_past_appointment_is_refused_with_the_reason(app):
     visit = factories.make_type(minutes=30)
     clinician = factories.make_clinician()
     patient = factories.make_user()
-    past = insert_appointment(patient, clinician, visit, datetime.now(timezone.utc) - timedelta(hours=3))
+    past = insert_appointment(patient, clinician, visit, datetime.now(UTC) - timedelta(hours=3))
     _, browser = logged_in(app)
     page = browser.get(f"/desk/appointments/{past.id}/cancel")
 
@@ -619,7 +619,7 @@ def test_move_through_the_pages(app, clinic):
     day = next_week_day()
     okafor = factories.make_clinician(name="Dr Okafor")
     desk, browser = logged_in(app)
-    new_start = factories.local(day + timedelta(days=1), 11).astimezone(timezone.utc)
+    new_start = factories.local(day + timedelta(days=1), 11).astimezone(UTC)
 
     day_page = browser.get(f"/desk/?date={day.isoformat()}")
     move_link = re.search(r'<a class="button" href="([^"]+)">Move</a>', entry(day_page, clinic["appointment"])).group(1)
@@ -627,7 +627,7 @@ def test_move_through_the_pages(app, clinic):
     assert week.status_code == 200
     assert "Move Ada Brown's appointment" in text(week)
     offered = [link_params(link) for link in slot_links(week)]
-    own_time = factories.local(day, 10).astimezone(timezone.utc)
+    own_time = factories.local(day, 10).astimezone(UTC)
     assert (own_time, clinic["clinician"]) not in offered  # its own time is taken
     assert (own_time, okafor.id) in offered
     link = next(link for link in slot_links(week) if link_params(link) == (new_start, okafor.id))
@@ -670,7 +670,7 @@ def test_the_desk_may_move_to_a_time_inside_the_patients_notice(app):
     appointment = book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                                    start=factories.local(next_week_day(), 10))
     _, browser = logged_in(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     week = browser.get(f"/desk/appointments/{appointment.id}/move")
     soonest = min(start for start, _ in map(link_params, slot_links(week)))
@@ -688,7 +688,7 @@ def test_the_desk_may_move_to_a_time_inside_the_patients_notice(app):
 def test_moving_to_a_time_taken_meanwhile_offers_the_next_free_times(app, clinic):
     day = next_week_day()
     _, browser = logged_in(app)
-    taken = factories.local(day, 11).astimezone(timezone.utc)
+    taken = factories.local(day, 11).astimezone(UTC)
     confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                           query_string={"start": taken.isoformat(), "clinician": clinic["clinician"]})
     assert confirm.status_code == 200
@@ -715,7 +715,7 @@ def test_moving_to_a_time_taken_meanwhile_offers_the_next_free_times(app, clinic
 
 def test_a_tampered_move_form_changes_nothing(app, clinic):
     _, browser = logged_in(app)
-    start = factories.local(next_week_day(), 11).astimezone(timezone.utc)
+    start = factories.local(next_week_day(), 11).astimezone(UTC)
     confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                           query_string={"start": start.isoformat(), "clinician": clinic["clinician"]})
     fields = hidden_fields(confirm.get_data(as_text=True))
@@ -740,7 +740,7 @@ def test_a_past_appointment_cannot_be_moved(app):
     visit = factories.make_type(minutes=30)
     clinician = factories.make_clinician()
     patient = factories.make_user()
-    past = insert_appointment(patient, clinician, visit, datetime.now(timezone.utc) - timedelta(hours=3))
+    past = insert_appointment(patient, clinician, visit, datetime.now(UTC) - timedelta(hours=3))
     _, browser = logged_in(app)
 
     response = browser.get(f"/desk/appointments/{past.id}/move")
@@ -754,14 +754,14 @@ def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
     clinician = factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
     patient = factories.make_user()
     factories.make_submission(patient, Route.VASCULAR_ULTRASOUND, "urgent")
-    soon = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=3)
+    soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=3)
     soon += timedelta(minutes=-soon.minute % 30)  # on the half-hour grid of the clinician's day
     if soon.astimezone(CHICAGO).time() == time(23, 30):  # the end of the day, not a slot
         soon += timedelta(minutes=30)
     appointment = book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                                    start=soon)
     _, browser = logged_in(app)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     week = browser.get(f"/desk/appointments/{appointment.id}/move")
 
@@ -769,7 +769,8 @@ def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
     later = next(link for link in slot_links(week) if link_params(link)[0] > now + timedelta(hours=25))
     confirm = browser.get(later)
     assert "later than 24 hours from now" in text(confirm)
-    refused = browser.post(f"/desk/appointments/{appointment.id}/move/confirm", data=hidden_fields(confirm.get_data(as_text=True)))
+    refused = browser.post(f"/desk/appointments/{appointment.id}/move/confirm",
+                           data=hidden_fields(confirm.get_data(as_text=True)))
     assert refused.status_code == 422 and "A reason is needed" in text(refused)
     # The confirmation again, the reason asked for beside its field, posting to the same place.
     assert "Move to this time?" in text(refused) and "Move the appointment" in buttons(text(refused))
@@ -777,7 +778,8 @@ def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
     assert 'name="override_reason"' in text(refused)
     assert db.session.get(Appointment, appointment.id).status == "booked"
     moved = browser.post(f"/desk/appointments/{appointment.id}/move/confirm",
-                         data={**hidden_fields(confirm.get_data(as_text=True)), "override_reason": "Patient cannot come sooner"})
+                         data={**hidden_fields(confirm.get_data(as_text=True)),
+                               "override_reason": "Patient cannot come sooner"})
     assert moved.status_code == 302
     db.session.rollback()
     [new] = db.session.scalars(select(Appointment).where(Appointment.rescheduled_from_id == appointment.id)).all()
@@ -789,7 +791,7 @@ def test_the_move_is_confirmed_on_a_page_of_its_own(app, clinic):
     reschedule has them), and a time link names its clinician in ?clinician=, as every booking page does."""
     day = next_week_day()
     _, browser = logged_in(app)
-    start = factories.local(day, 11).astimezone(timezone.utc)
+    start = factories.local(day, 11).astimezone(UTC)
     move_path = f"/desk/appointments/{clinic['appointment']}/move"
 
     week = browser.get(move_path, query_string={"week": day.isoformat()})
@@ -821,8 +823,8 @@ def test_a_past_appointments_move_cannot_be_confirmed(app):
     visit = factories.make_type(minutes=30)
     clinician = factories.make_clinician()
     patient = factories.make_user()
-    past = insert_appointment(patient, clinician, visit, datetime.now(timezone.utc) - timedelta(hours=3))
-    start = factories.local(next_week_day(), 11).astimezone(timezone.utc)
+    past = insert_appointment(patient, clinician, visit, datetime.now(UTC) - timedelta(hours=3))
+    start = factories.local(next_week_day(), 11).astimezone(UTC)
     _, browser = logged_in(app)
 
     response = browser.get(f"/desk/appointments/{past.id}/move/confirm",
@@ -835,7 +837,7 @@ def test_a_past_appointments_move_cannot_be_confirmed(app):
 def test_a_move_refused_because_the_appointment_changed_goes_back_to_the_calendar(app, clinic):
     """Once the appointment is cancelled no other time would do: the desk is told why, on the calendar."""
     _, browser = logged_in(app)
-    start = factories.local(next_week_day(), 11).astimezone(timezone.utc)
+    start = factories.local(next_week_day(), 11).astimezone(UTC)
     confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                           query_string={"start": start.isoformat(), "clinician": clinic["clinician"]})
     cancel_page = browser.get(f"/desk/appointments/{clinic['appointment']}/cancel")
@@ -848,4 +850,5 @@ def test_a_move_refused_because_the_appointment_changed_goes_back_to_the_calenda
     assert response.status_code == 302 and response.headers["Location"] == f"/desk/?date={next_week_day().isoformat()}"
     assert any("can no longer be changed" in message for message in flashes(browser.get(response.headers["Location"])))
     fresh()
-    assert db.session.scalar(select(Appointment).where(Appointment.rescheduled_from_id == clinic["appointment"])) is None
+    moved = select(Appointment).where(Appointment.rescheduled_from_id == clinic["appointment"])
+    assert db.session.scalar(moved) is None

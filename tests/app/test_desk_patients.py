@@ -7,7 +7,7 @@ works 09:00-17:00 every day and gives every visit type there is.
 import html
 import re
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +24,6 @@ from portal.triage.rules import evaluate
 from tests import factories
 from tests.client import csrf_token, hidden_fields, logged_in
 from tests.pages import day_strip, slot_links, text
-
 
 # --- reading pages ------------------------------------------------------------------------------
 
@@ -86,7 +85,7 @@ def flashes(response) -> str:
 # --- the world ----------------------------------------------------------------------------------
 
 def utc(day: date, hour: int, minute: int = 0) -> datetime:
-    return factories.local(day, hour, minute).astimezone(timezone.utc)
+    return factories.local(day, hour, minute).astimezone(UTC)
 
 
 def make_patient(name: str, *, email: str | None = None, phone: str = "(555) 010-0000",
@@ -441,7 +440,8 @@ def test_the_desk_books_a_free_time_through_the_service(app, clinic):
 
     assert response.status_code == 302 and response.headers["Location"] == f"/desk/patients/{jane.id}"
     [appointment] = stored(Appointment)
-    assert (appointment.patient_id, appointment.booked_by_id, appointment.clinician_id) == (jane.id, desk.id, clinician.id)
+    assert (appointment.patient_id, appointment.booked_by_id, appointment.clinician_id) == (
+        jane.id, desk.id, clinician.id)
     assert appointment.start_at == link_start(link) and appointment.status == "booked" and not appointment.overbook
     assert appointment.appointment_type_id == types[Route.GENERAL_CONSULT].id
     assert "General consult booked for Jane Smith" in flashes(browser.get(response.headers["Location"]))
@@ -469,7 +469,8 @@ def test_the_desk_books_a_type_the_triage_did_not_route_to_only_with_a_reason(ap
     assert appointment.triage_submission_id is None
     assert (appointment.overrides, appointment.override_reason) == ("route", "Scan requested by Dr Rivera")
     record = words(browser.get(f"/desk/patients/{jane.id}"))
-    assert "Booked against the triage (a different visit from the triage's route) · Scan requested by Dr Rivera" in record
+    assert ("Booked against the triage (a different visit from the triage's route) · Scan requested by Dr Rivera"
+            in record)
 
 
 def test_the_loser_of_a_race_is_told_and_offered_the_next_free_times(app, clinic):
@@ -501,7 +502,8 @@ def test_a_confirm_page_without_a_time_sends_the_desk_back_to_pick_one(app, clin
     jane = make_patient("Jane Smith")
     _, browser = browser_for(app)
     response = browser.get(f"/desk/patients/{jane.id}/book/confirm?type=general_consult&start=soon&clinician=1")
-    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == f"/desk/patients/{jane.id}/book"
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == f"/desk/patients/{jane.id}/book"
 
 
 def test_every_showing_of_the_booking_page_is_audited_as_a_view_of_the_patients_data(app, clinic):
@@ -588,7 +590,7 @@ def urgent_rows(response) -> list[str]:
 
 def test_the_urgent_list_shows_urgent_cases_not_yet_booked_oldest_first(app, clinic):
     types, clinician = clinic
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     newer = make_patient("Newer Urgent", phone="(555) 010-1111", born=date(1950, 1, 1))
     older = make_patient("Older Urgent", phone="(555) 010-2222")
     routine = make_patient("Routine Case")
@@ -618,7 +620,7 @@ def test_the_urgent_list_shows_urgent_cases_not_yet_booked_oldest_first(app, cli
 
 
 def test_booking_an_urgent_patient_takes_them_off_the_list(app, clinic):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     jane = make_patient("Jane Urgent")
     submission = submission_at(jane, now - timedelta(hours=2))
     desk, browser = browser_for(app)
@@ -642,7 +644,7 @@ def test_an_urgent_patient_booked_after_24_hours_stays_on_the_list(app, clinic):
     """Only a visit within the urgent window answers an urgent triage; the desk may book a later
     one with a reason, but the case is still there to call."""
     jane = make_patient("Jane Urgent")
-    submission_at(jane, datetime.now(timezone.utc) - timedelta(hours=2))
+    submission_at(jane, datetime.now(UTC) - timedelta(hours=2))
     _, browser = browser_for(app)
     week = browser.get(f"/desk/patients/{jane.id}/book?week={(date.today() + timedelta(days=3)).isoformat()}")
     confirm = browser.get(slot_links(week)[0])
@@ -657,9 +659,9 @@ def test_an_urgent_patient_booked_after_24_hours_stays_on_the_list(app, clinic):
 def test_squeezing_in_an_urgent_patient_today_takes_them_off_the_list(app, clinic):
     types, clinician = clinic
     jane = make_patient("Jane Urgent")
-    submission = submission_at(jane, datetime.now(timezone.utc) - timedelta(hours=2))
+    submission = submission_at(jane, datetime.now(UTC) - timedelta(hours=2))
     _, browser = browser_for(app)
-    soon = (datetime.now(timezone.utc) + timedelta(hours=2)).astimezone(factories.CHICAGO)
+    soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(factories.CHICAGO)
     response = overbook(browser, jane, clinician, types[Route.VASCULAR_ULTRASOUND], soon.date(),
                         soon.strftime("%H:%M"), "DVT signs: scan today")
     assert response.status_code == 302

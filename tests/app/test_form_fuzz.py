@@ -18,7 +18,7 @@ import hashlib
 import os
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from html.parser import HTMLParser
 from urllib.parse import quote_plus, urljoin, urlsplit
 
@@ -38,7 +38,7 @@ from portal.notify.feeds import set_feed
 from portal.notify.models import MessageStatus, OutboxMessage
 from portal.triage.questions import STEPS
 from tests import factories
-from tests.client import AuthActions, CSRF_PATTERN, submit
+from tests.client import CSRF_PATTERN, AuthActions, submit
 from tests.factories import local
 
 EXAMPLES_PER_FORM = int(os.environ.get("FUZZ_EXAMPLES", "12"))
@@ -340,7 +340,7 @@ def world(app):
     appointment = book_appointment(patient_id=patient.id, clinician_id=clinician.id,
                                    appointment_type_id=types[Route.GENERAL_CONSULT].id, start=local(day, 10))
     caller = factories.make_user(role=Role.PATIENT)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     soon = (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     today = now.astimezone(factories.CHICAGO).date()
     if soon.astimezone(factories.CHICAGO).date() == today:  # a visit today, for the check-in and no-show buttons
@@ -413,7 +413,7 @@ class Walker:
 def answer_the_safety_questions(browser) -> None:
     """So the later steps of the triage can be walked (they wait for the safety step)."""
     safety = STEPS[0]
-    submit(browser, f"/triage/step/{safety.id}", {question_id: "no" for question_id in safety.question_ids})
+    submit(browser, f"/triage/step/{safety.id}", dict.fromkeys(safety.question_ids, "no"))
 
 
 def fuzz(walker: Walker, form: Form) -> None:
@@ -481,7 +481,7 @@ def test_the_whose_answers_form_survives_hostile_posts(app, world):
     browser = app.test_client()
     safety = STEPS[0]
     response = submit(browser, f"/triage/step/{safety.id}",
-                      {**{question_id: "no" for question_id in safety.question_ids}, "pe_symptoms": "yes"})
+                      {**dict.fromkeys(safety.question_ids, "no"), "pe_symptoms": "yes"})
     assert "/triage/" in response.headers["Location"]  # the emergency ends the questions at once
     walker = Walker(app, Role.PATIENT, factories.make_user(role=Role.PATIENT).email, browser=browser)
     forms = [form for form in find_forms(app, browser, world[1]) if "/triage/claim" in form.action]

@@ -3,7 +3,7 @@ of the outbox row as the person would read it in their mail (tests/mailbox.py)."
 import email
 import email.policy
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -182,7 +182,7 @@ def test_an_expired_link_answers_with_a_page_to_ask_again(client):
     factories.make_user(email="pat@example.com")
     link = reset_link_for(client, "pat@example.com")
     with write_transaction() as session:
-        session.execute(update(AccountToken).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(AccountToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
 
     assert no_longer_works(client.get(link))
     assert "Send me a new link" in text(client.get(link))
@@ -193,7 +193,7 @@ def test_a_link_that_expires_while_the_page_is_open_sets_nothing(client):
     link = reset_link_for(client, "pat@example.com")
     page = client.get(link).get_data(as_text=True)
     with write_transaction() as session:
-        session.execute(update(AccountToken).values(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1)))
+        session.execute(update(AccountToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
 
     response = client.post(link, data={"csrf_token": csrf_token(page), "password": NEW_PASSWORD,
                                        "confirm": NEW_PASSWORD})
@@ -241,8 +241,8 @@ def test_a_reset_ends_every_other_session(app):
 
 def test_a_reset_lifts_a_lockout(client):
     user = factories.make_user(email="pat@example.com")
-    user.failed_login_count, user.failed_login_since = 4, datetime.now(timezone.utc)
-    user.locked_until = datetime.now(timezone.utc) + timedelta(minutes=15)
+    user.failed_login_count, user.failed_login_since = 4, datetime.now(UTC)
+    user.locked_until = datetime.now(UTC) + timedelta(minutes=15)
     db.session.commit()
 
     choose_password(client, reset_link_for(client, "pat@example.com"))

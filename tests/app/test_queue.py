@@ -10,10 +10,11 @@ reviewed, or the route changed with a reason, kept as history; the submission ne
 import html
 import itertools
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import event, func, select, text as sql
+from sqlalchemy import event, func, select
+from sqlalchemy import text as sql
 
 from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus, Route
@@ -32,7 +33,7 @@ CHICAGO = factories.CHICAGO
 ALL_DAY = {weekday: [(time(0), time(23, 30))] for weekday in range(7)}
 LABELS = {"vascular_ultrasound": "Vascular ultrasound", "sleep_study_referral": "Sleep study referral",
           "general_consult": "General consult"}
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 
 
 # --- reading pages ----------------------------------------------------------------------------
@@ -94,7 +95,7 @@ def reviews() -> list[TriageReview]:
 
 
 def age_today(born: date) -> int:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -296,7 +297,7 @@ def test_rows_show_review_state_and_a_changed_route(mixed_queue):
 
     response = browser.get("/queue/?urgency=routine")
 
-    by_id = dict(zip(row_ids(response), (words(row) for row in rows(response))))
+    by_id = dict(zip(row_ids(response), (words(row) for row in rows(response)), strict=True))
     assert "General consult (changed)" in by_id[ids["ss-routine"]]
     assert "· Reviewed" in by_id[ids["vu-routine"]]
     assert "Not reviewed" in by_id[ids["gc-routine"]]
@@ -332,7 +333,8 @@ def test_the_next_page_keeps_the_filters(app):
     _, browser = logged_in(app, Role.DOCTOR)
 
     first = browser.get("/queue/?route=general_consult")
-    next_link = html.unescape(re.search(r'<a class="button" href="([^"]+)">Next', first.get_data(as_text=True)).group(1))
+    next_link = html.unescape(
+        re.search(r'<a class="button" href="([^"]+)">Next', first.get_data(as_text=True)).group(1))
 
     assert "route=general_consult" in next_link and "page=2" in next_link
     assert len(row_ids(browser.get(next_link))) == 2

@@ -14,10 +14,9 @@ from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
-from tests.factories import SAFE_ANSWERS
 from tests.client import AuthActions, csrf_token, current_code, logged_in, submit
 from tests.conftest import make_app
-
+from tests.factories import SAFE_ANSWERS
 
 SAFETY = {key: value for key, value in SAFE_ANSWERS.items() if key not in ("age", "sex")}
 

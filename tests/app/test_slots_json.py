@@ -7,7 +7,7 @@ The app fixture runs the clinic in America/Chicago with 60 minutes' notice and a
 factories.make_clinician works 09:00-17:00 every day unless told otherwise.
 """
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -17,8 +17,16 @@ from portal.booking.models import AppointmentStatus, AppointmentType, Route
 from portal.booking.views import NOT_BOOKABLE_MESSAGES
 from portal.extensions import db
 from tests import factories
-from tests.app.test_booking_pages import (book_directly, logged_in_patient, post_form, slot_day, stored_appointments,
-                                          utc, week_links, week_param)
+from tests.app.test_booking_pages import (
+    book_directly,
+    logged_in_patient,
+    post_form,
+    slot_day,
+    stored_appointments,
+    utc,
+    week_links,
+    week_param,
+)
 from tests.client import logged_in
 from tests.pages import day_strip, first_free_link, slot_links, text
 
@@ -105,7 +113,7 @@ def two_clinicians(app):
     book_directly(factories.make_user(), rivera, visit, utc(day, 11))
     factories.make_time_off(okafor, utc(day + timedelta(days=1), 14), utc(day + timedelta(days=1), 14, 30))
     for clinician in (rivera, okafor):
-        factories.make_time_off(clinician, datetime.now(timezone.utc) - timedelta(hours=1), utc(day, 0))
+        factories.make_time_off(clinician, datetime.now(UTC) - timedelta(hours=1), utc(day, 0))
     return day, rivera, okafor
 
 
@@ -287,11 +295,11 @@ def test_no_time_inside_the_minimum_notice(app):
     factories.make_type(minutes=30)
     factories.make_clinician(hours=ALL_DAY)
     _, browser = logged_in_patient(app)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     data = free_times(browser)
 
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     starts = all_starts(data)
     assert starts, "a clinician working around the clock has times this week"
     assert min(starts) >= before + timedelta(minutes=60)
@@ -309,7 +317,7 @@ def test_a_week_past_the_horizon_gives_the_last_week_and_says_so(app):
 
     data = free_times(browser, week="2999-01-05")
 
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert data["notices"] == [f"Times can be booked up to {last:%-d %B %Y}, so here is the last week."]
     # The seven days that end on the last day: at any hour of the day some of them have times.
     assert data["week"]["first_day"] == (last - timedelta(days=6)).isoformat()
@@ -327,11 +335,11 @@ def test_an_urgent_case_gets_only_the_next_24_hours(app):
     factories.make_clinician(hours=ALL_DAY)
     factories.make_clinician(hours=ALL_DAY)
     _, browser = logged_in_patient(app, triage=("vascular_ultrasound", "urgent"))
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     data = free_times(browser)
 
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     assert data["visit"] == {"route": "vascular_ultrasound", "name": "Leg vein scan", "minutes": scan.duration_minutes,
                              "urgent": True}
     starts = all_starts(data)

@@ -7,7 +7,7 @@ none without one, never after an emergency, only within 24 hours when urgent.
 """
 import html
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -19,10 +19,10 @@ from portal.booking.models import Appointment, Route
 from portal.booking.service import TriageNotBookable, book_appointment
 from portal.extensions import db
 from portal.notify.models import MessageKind
+from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from portal.triage.models import TriageDraft, TriageSubmission
 from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
-from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from tests import factories
 from tests.client import AuthActions, browser_of, csrf_token, hidden_fields, submit
 from tests.mailbox import password_link
@@ -176,7 +176,7 @@ def clinic_types():
 
 
 def utc(day: date, hour: int, minute: int = 0) -> datetime:
-    return factories.local(day, hour, minute).astimezone(timezone.utc)
+    return factories.local(day, hour, minute).astimezone(UTC)
 
 
 def confirm_url(route: str, start: datetime, clinician_id: int) -> str:
@@ -352,7 +352,8 @@ def test_back_and_forward_keep_the_answers_on_the_server(client):
         token = session[DRAFT_KEY]
         kept = {key: value for key, value in session.items() if not key.startswith(("csrf", "_"))}
     assert kept == {DRAFT_KEY: token}
-    assert isinstance(token, str) and "female" not in token and "varicose" not in token  # a random token, not the answers
+    # A random token, not the answers.
+    assert isinstance(token, str) and "female" not in token and "varicose" not in token
     stored = draft_answers(client)
     assert stored["age"] == 52 and stored["rls_impact"] == 2
     assert stored["leg_signs"] == ["varicose_veins", "ankle_swelling"]
@@ -484,7 +485,7 @@ def test_going_back_with_a_bad_answer_keeps_the_good_ones_only(client):
     response = answer_step(client, "about_you", {"age": "200", "sex": "female"}, action="back")
 
     assert location(response) == "/triage/step/safety"
-    assert draft_answers(client) == {**{k: "no" for k in ("pe_symptoms", "bleeding_vein", "cold_pale_leg")},
+    assert draft_answers(client) == {**dict.fromkeys(("pe_symptoms", "bleeding_vein", "cold_pale_leg"), "no"),
                                      "sex": "female"}
 
 
@@ -917,7 +918,7 @@ def test_an_urgent_outcome_offers_only_times_in_the_next_24_hours_of_its_route(a
     clinic_types()
     factories.make_clinician(hours=ALL_DAY)
     _, submission, browser = logged_in(app, triage=("vascular_ultrasound", "urgent"))
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     response = browser.get(f"/triage/{submission.id}")
 
@@ -932,7 +933,7 @@ def test_an_urgent_outcome_offers_only_times_in_the_next_24_hours_of_its_route(a
         assert urlsplit(link).path == "/book/confirm"
         assert query(link)["type"] == "vascular_ultrasound"
         start = datetime.fromisoformat(query(link)["start"])
-        assert before + timedelta(minutes=59) <= start <= datetime.now(timezone.utc) + timedelta(hours=24)
+        assert before + timedelta(minutes=59) <= start <= datetime.now(UTC) + timedelta(hours=24)
     assert not any(urlsplit(link).path == "/book/" for link in links(main(response)))
 
 
@@ -1067,7 +1068,7 @@ def test_an_urgent_triage_books_a_time_within_24_hours(app):
     assert appointment.patient_id == patient.id
     assert appointment.triage_submission_id == submission.id
     assert appointment.start_at == datetime.fromisoformat(query(link)["start"])
-    assert appointment.start_at <= datetime.now(timezone.utc) + timedelta(hours=24)
+    assert appointment.start_at <= datetime.now(UTC) + timedelta(hours=24)
 
 
 def test_an_urgent_triage_cannot_book_a_time_more_than_24_hours_ahead(app):
@@ -1098,7 +1099,7 @@ def test_an_urgent_refusal_offers_only_times_within_24_hours(app):
     response = browser.post(confirm.request.url, data=hidden_fields(confirm.get_data(as_text=True)))
 
     assert response.status_code == 422
-    latest = datetime.now(timezone.utc) + timedelta(hours=24)
+    latest = datetime.now(UTC) + timedelta(hours=24)
     offered = [datetime.fromisoformat(query(link)["start"]) for link in slot_links(response)]
     assert all(start <= latest for start in offered), [start.isoformat() for start in offered]
 
@@ -1149,7 +1150,8 @@ def test_after_an_emergency_moving_an_appointment_books_no_new_time(app):
     factories.make_clinician(hours=ALL_DAY)
     patient, routine, browser = logged_in(app, triage=("general_consult", "routine"))
     first = browser.get(slot_links(browser.get("/book/"))[0])
-    assert location(browser.post(first.request.url, data=hidden_fields(first.get_data(as_text=True)))) == "/appointments/"
+    confirmed = browser.post(first.request.url, data=hidden_fields(first.get_data(as_text=True)))
+    assert location(confirmed) == "/appointments/"
     [booked] = stored_appointments()
     factories.make_submission(patient, "general_consult", "emergency")
     fresh()

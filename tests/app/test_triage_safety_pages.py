@@ -4,7 +4,7 @@ the triage, and the patient's pages never offer a booking the service would refu
 
 The service-level rules, on both databases, are in tests/db/test_triage_safety.py.
 """
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -130,10 +130,11 @@ def test_the_desk_cannot_book_overbook_or_move_an_unreviewed_emergency(app, clin
     _, browser = browser_for(app)
 
     page = browser.get(f"/desk/patients/{patient.id}/book")
-    assert f"Booking is closed for Frank Emergency. Their answers were an emergency (case {emergency.id})" in words(page)
+    assert (f"Booking is closed for Frank Emergency. Their answers were an emergency (case {emergency.id})"
+            in words(page))
     assert not slot_links(page) and "/overbook" not in text(page)
 
-    start = factories.local(day, 11).astimezone(timezone.utc)
+    start = factories.local(day, 11).astimezone(UTC)
     confirm = browser.get(f"/desk/patients/{patient.id}/book/confirm?type=general_consult"
                           f"&start={start.isoformat().replace('+', '%2B')}&clinician={clinician.id}")
     assert "no doctor has yet recorded as dealt with" in words(confirm) and "Book this time" not in words(confirm)
@@ -227,7 +228,7 @@ def test_the_urgent_list_counts_any_visit_inside_the_window_linked_or_not(app, c
     types, _ = clinic
     clinician = factories.make_clinician(hours={weekday: [(time(0), time(23, 30))] for weekday in range(7)})
     soon_patient, later_patient = make_patient("Soon Seen"), make_patient("Later Seen")
-    soon = datetime.now(timezone.utc).replace(second=0, microsecond=0) + timedelta(hours=3)
+    soon = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=3)
     soon += timedelta(minutes=-soon.minute % 30)  # on the half-hour grid of the clinician's day
     if soon.astimezone(factories.CHICAGO).time() == time(23, 30):  # the end of the day, not a slot
         soon += timedelta(minutes=30)

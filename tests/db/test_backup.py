@@ -16,7 +16,8 @@ import subprocess
 import threading
 import time
 from contextlib import closing
-from datetime import time as clock_time, timedelta
+from datetime import time as clock_time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -130,7 +131,7 @@ def writer_job(clinician_id, type_id, day, done: list, stop: threading.Event):
     starts = [local(day + timedelta(days=i // 24), 7) + timedelta(minutes=30 * (i % 24)) for i in range(SLOTS_EACH)]
 
     def job():
-        for patient_id, start in zip(patient_ids, starts):
+        for patient_id, start in zip(patient_ids, starts, strict=False):
             if stop.is_set():
                 return
             began = time.monotonic()

@@ -1,12 +1,20 @@
 """The booking service's rules, one at a time, on a real database."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from portal.booking.models import Appointment, AppointmentStatus
-from portal.booking.service import (AppointmentNotChangeable, BookingError, NotBookable, PatientAlreadyBooked,
-                                    SlotUnavailable, book_appointment, cancel_appointment, reschedule_appointment)
+from portal.booking.service import (
+    AppointmentNotChangeable,
+    BookingError,
+    NotBookable,
+    PatientAlreadyBooked,
+    SlotUnavailable,
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+)
 from portal.extensions import db
 from tests import factories
 from tests.factories import local
@@ -187,7 +195,7 @@ def test_failed_reschedule_leaves_the_old_appointment_booked(setup):
 def test_started_appointments_cannot_be_moved_or_cancelled(setup):
     patient, appointment_type, clinician, day = setup
     appointment = book(patient, appointment_type, clinician, local(day, 10))
-    later = local(day, 10, 5).astimezone(timezone.utc)
+    later = local(day, 10, 5).astimezone(UTC)
     with pytest.raises(AppointmentNotChangeable, match="already started"):
         cancel_appointment(appointment.id, by_user=patient, reason="late", now=later)
     with pytest.raises(AppointmentNotChangeable):

@@ -14,7 +14,7 @@ import re
 import socket
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 
@@ -26,8 +26,14 @@ from sqlalchemy import select
 from portal.audit import AuditAction, AuditEvent
 from portal.auth.models import Role, User
 from portal.booking.models import Appointment
-from portal.booking.service import (SlotUnavailable, TriageNotBookable, appointment_booked, book_appointment,
-                                    cancel_appointment, reschedule_appointment)
+from portal.booking.service import (
+    SlotUnavailable,
+    TriageNotBookable,
+    appointment_booked,
+    book_appointment,
+    cancel_appointment,
+    reschedule_appointment,
+)
 from portal.database import utc_now
 from portal.extensions import db
 from portal.notify.models import OutboxMessage
@@ -49,7 +55,7 @@ REMINDER_BEFORE = timedelta(hours=24)
 def day_before(start: datetime) -> datetime:
     """24 real hours before `start`. Done in UTC: Python subtracts wall-clock time from a
     datetime in a zone with clock changes (10:00 minus 24 hours is 10:00 the day before)."""
-    return start.astimezone(timezone.utc) - REMINDER_BEFORE
+    return start.astimezone(UTC) - REMINDER_BEFORE
 
 
 # --- A real mail server --------------------------------------------------------------------
@@ -159,13 +165,13 @@ def open_practice(route: str = Route.GENERAL_CONSULT) -> Practice:
 def book(practice: Practice, start: datetime, *, patient_id: int | None = None, now: datetime | None = None) -> int:
     """Book as the patient pages do: the slot's start travels in UTC (booking/forms.py)."""
     return book_appointment(patient_id=patient_id or practice.patient_id, clinician_id=practice.clinician_id,
-                            appointment_type_id=practice.appointment_type_id, start=start.astimezone(timezone.utc),
+                            appointment_type_id=practice.appointment_type_id, start=start.astimezone(UTC),
                             now=now).id
 
 
 def move(practice: Practice, appointment_id: int, new_start: datetime, *, now: datetime | None = None) -> int:
     patient = db.session.get(User, practice.patient_id)
-    return reschedule_appointment(appointment_id, by_user=patient, new_start=new_start.astimezone(timezone.utc),
+    return reschedule_appointment(appointment_id, by_user=patient, new_start=new_start.astimezone(UTC),
                                   now=now).id
 
 

@@ -12,8 +12,14 @@ from portal.auth.models import Role, User
 from portal.booking.service import book_appointment
 from portal.extensions import db
 from portal.patients.models import PatientSearchTerm
-from portal.patients.search import (MAX_RESULTS, PatientQuery, UnclearSearch, parse_query, patients_matching,
-                                    search_patients)
+from portal.patients.search import (
+    MAX_RESULTS,
+    PatientQuery,
+    UnclearSearch,
+    parse_query,
+    patients_matching,
+    search_patients,
+)
 from tests import factories
 
 
@@ -134,7 +140,8 @@ def test_each_patient_comes_with_the_latest_triage_and_the_next_visit(app):
     desk = factories.make_user(role="desk")
     day = factories.future_weekday()
     later = book_appointment(patient_id=jane.id, clinician_id=clinician.id,
-                             appointment_type_id=appointment_type.id, start=factories.local(day + timedelta(days=7), 10))
+                             appointment_type_id=appointment_type.id,
+                             start=factories.local(day + timedelta(days=7), 10))
     sooner = book_appointment(patient_id=jane.id, clinician_id=clinician.id, booked_by_id=desk.id,
                               appointment_type_id=appointment_type.id, start=factories.local(day, 10),
                               override_reason="A second consult, for the other leg")

@@ -6,7 +6,7 @@ route or review filter); the pages' edges; and three statements however many cas
 The module takes page numbers as integers: one below 1 gives the first page, one past the end the
 last, and CaseList.page says which was shown. Text that is not a number never reaches it (the view
 says so and asks for page 1: tests/app/test_address_notices.py)."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import event
@@ -19,7 +19,7 @@ from portal.triage.service import record_review
 from tests import factories
 from tests.factories import make_submission
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 TODAY = date(2030, 6, 1)  # the factories' patients were born on 1 January 1960: 70 on this day
 
 
@@ -31,9 +31,9 @@ def ids(listing: CaseList) -> list[int]:
     return [case.id for case in listing.cases]
 
 
-def read(filters: QueueFilters = QueueFilters(), **pages):
+def read(filters: QueueFilters | None = None, **pages):
     db.session.rollback()  # a fresh read transaction, as each request has
-    return read_queue(filters, today=TODAY, **pages)
+    return read_queue(filters or QueueFilters(), today=TODAY, **pages)
 
 
 # --- order ------------------------------------------------------------------------------------

@@ -17,8 +17,7 @@ from portal.auth.models import Role
 from portal.booking.availability import merge_clinician_slots
 from portal.booking.models import AppointmentType, SlotVersion
 from portal.booking.schedule_service import add_time_off, remove_time_off, set_weekly_hours
-from portal.booking.service import (book_appointment, cancel_appointment, change_status,
-                                    reschedule_appointment)
+from portal.booking.service import book_appointment, cancel_appointment, change_status, reschedule_appointment
 from portal.booking.slot_cache import KeptWeeks, kept_weeks
 from portal.booking.slots import free_slots_by_clinician, open_slots
 from portal.database import UTCDateTime, utc_now

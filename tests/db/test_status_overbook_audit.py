@@ -9,8 +9,16 @@ from sqlalchemy.exc import DatabaseError, IntegrityError
 from portal.audit import AuditAction, AuditEvent
 from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus
-from portal.booking.service import (BookingPolicy, PatientAlreadyBooked, SlotUnavailable, StatusChangeRefused,
-                                    book_appointment, cancel_appointment, change_status, reschedule_appointment)
+from portal.booking.service import (
+    BookingPolicy,
+    PatientAlreadyBooked,
+    SlotUnavailable,
+    StatusChangeRefused,
+    book_appointment,
+    cancel_appointment,
+    change_status,
+    reschedule_appointment,
+)
 from portal.extensions import db
 from tests import factories
 from tests.factories import CHICAGO, local

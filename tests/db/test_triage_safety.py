@@ -19,14 +19,20 @@ from portal.auth.models import Role, User
 from portal.booking import service
 from portal.booking.eligibility import Override
 from portal.booking.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType, Clinician, Route
-from portal.booking.service import (BookingPolicy, PatientAlreadyBooked, ReasonRequired, SlotUnavailable,
-                                    TriageNotBookable, book_appointment, reschedule_appointment)
+from portal.booking.service import (
+    BookingPolicy,
+    PatientAlreadyBooked,
+    ReasonRequired,
+    SlotUnavailable,
+    TriageNotBookable,
+    book_appointment,
+    reschedule_appointment,
+)
 from portal.database import utc_now
 from portal.extensions import db
 from portal.triage.models import ReviewAction, ReviewState, TriageSubmission
 from portal.triage.rules import evaluate_safety
-from portal.triage.service import (ReviewError, record_emergency_dealt_with, record_review, save_answers,
-                                   submit)
+from portal.triage.service import ReviewError, record_emergency_dealt_with, record_review, save_answers, submit
 from tests import factories
 from tests.db.threads import run_at_once
 from tests.factories import CHICAGO, local

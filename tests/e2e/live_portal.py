@@ -11,7 +11,7 @@ import secrets
 import shutil
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -65,7 +65,7 @@ KEYBOARD_PATIENT = Person("kim.keyes@example.com", "Kim Keyes")  # no answers ye
 
 def suite_clinic_zone(now: datetime | None = None) -> str:
     """The clinic's zone for this run: Chicago, or Honolulu late in Chicago's evening."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return CLINIC_ZONE if now.astimezone(ZoneInfo(CLINIC_ZONE)).time() < LATE_EVENING_FROM else LATE_EVENING_ZONE
 
 

@@ -22,8 +22,17 @@ from portal.booking.models import Clinician
 from portal.extensions import db
 from portal.notify.models import OutboxMessage
 from tests import factories
-from tests.app.test_canary_logs import (Canaries, Witness, clinic, admin_reads_the_audit_log, book_and_cancel, desk_work,
-                                        make_canaries, post_form_with, register_and_log_in)
+from tests.app.test_canary_logs import (
+    Canaries,
+    Witness,
+    admin_reads_the_audit_log,
+    book_and_cancel,
+    clinic,  # noqa: F401  # a fixture: pytest finds it by its name
+    desk_work,
+    make_canaries,
+    post_form_with,
+    register_and_log_in,
+)
 from tests.app.test_letters import open_letter, sign
 from tests.client import logged_in, submit
 from tests.pages import text

@@ -4,7 +4,7 @@ is a plain path (one "/", never "//" or "/\\"), with no control character, space
 never a 500. Where the page does something (logging in, cancelling a visit), it either does it and
 then redirects safely, to a page that does not say "Nothing was changed", or refuses the request
 (4xx) and changes nothing."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -142,7 +142,7 @@ def test_choosing_a_password_through_a_link_with_any_next_stays_on_the_site(app,
 def book_a_visit(app):
     """Books one more visit, an hour after the last, each time it is called: its id."""
     visit, clinician, patient = factories.make_type(), factories.make_clinician(), factories.make_user()
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
     hours = iter(range(10_000))
 
     def book() -> int:

@@ -5,7 +5,7 @@ import logging
 import re
 import sqlite3
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -88,7 +88,7 @@ def test_a_registration_with_a_header_break_in_next_leads_to_a_working_first_log
 
 def test_the_desks_cancel_with_a_header_break_in_back_cancels_and_returns_to_the_day(app):
     visit, clinician, patient = factories.make_type(), factories.make_clinician(), factories.make_user()
-    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     appointment = Appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                               start_at=start, end_at=start + timedelta(minutes=30), status=AppointmentStatus.BOOKED)
     db.session.add(appointment)
@@ -490,7 +490,7 @@ def test_an_outsiders_wrong_passwords_never_keep_the_owner_out_of_their_own_devi
     AuthActions(laptop).logout()
     with db.engine.begin() as connection:  # fifteen minutes later the outsider starts again
         connection.execute(db.update(User).where(User.id == owner.id).values(
-            locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)))
+            locked_until=datetime.now(UTC) - timedelta(seconds=1)))
     guess(app, "owner@example.com", 10)
     assert AuthActions(laptop).login("owner@example.com").status_code == 302
 

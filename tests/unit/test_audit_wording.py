@@ -1,5 +1,5 @@
 """Audit details shown in clinic time and in words (portal/audit/wording.py)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -36,7 +36,7 @@ def test_what_is_not_a_moment_is_left_alone():
         assert times_in_words(detail, CHICAGO) == detail
 
 
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)))
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
 def test_every_moment_comes_out_as_its_clinic_time(moment):
     shown = times_in_words(f"at {moment.isoformat()}.", CHICAGO)
     local = moment.astimezone(CHICAGO)

@@ -7,7 +7,7 @@ No Flask, no database.
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +21,7 @@ from portal.booking.availability import (
     merge_clinician_slots,
 )
 
-UTC = timezone.utc
+UTC = UTC
 CHICAGO = ZoneInfo("America/Chicago")
 LONDON = ZoneInfo("Europe/London")
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """The desk's day plan (portal/desk/calendar.py) as domain code: plain rows in, a clinician's day
 in time order out, with no request and no database (rows here are plain objects with the
 attributes the plan reads)."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ CLINICIAN = SimpleNamespace(id=1, display_name="Dr Rivera")
 
 
 def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
-    return datetime.combine(day, time(hour, minute), CHICAGO).astimezone(timezone.utc)
+    return datetime.combine(day, time(hour, minute), CHICAGO).astimezone(UTC)
 
 
 def visit(start: datetime, minutes: int = 30, status: str = AppointmentStatus.BOOKED) -> SimpleNamespace:

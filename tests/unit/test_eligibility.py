@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,7 +42,7 @@ from portal.triage.rules import TriageOutcome, evaluate
 from portal.triage.vocabulary import Route, Urgency
 from tests.answers import valid_answers
 
-UTC = timezone.utc
+UTC = UTC
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
 HORIZON = timedelta(days=60)

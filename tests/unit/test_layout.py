@@ -9,9 +9,9 @@ import pytest
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 PURE_MODULES = ["portal.booking.availability", "portal.booking.eligibility", "portal.booking.picker",
-                "portal.triage.rules", "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords", "portal.auth.names",
-                "portal.audit.wording",
-                "portal.letters.compose", "portal.letters.content", "portal.letters.fhir"]
+                "portal.triage.rules", "portal.triage.questions", "portal.triage.vocabulary", "portal.auth.passwords",
+                "portal.auth.names", "portal.audit.wording", "portal.letters.compose", "portal.letters.content",
+                "portal.letters.fhir"]
 # The strictest of them import nothing beyond these, directly: the standard library parts they
 # need and the pure vocabulary they decide in.
 ONLY_IMPORTS = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from fhir.resources.R4B.observation import Observation
@@ -36,7 +36,7 @@ from portal.letters.content import (
 from portal.letters.fhir import CATEGORIES, service_request
 
 BASE_URL = "https://portal.example-clinic.test"
-SIGNED_AT = datetime(2026, 3, 4, 14, 30, tzinfo=timezone.utc)
+SIGNED_AT = datetime(2026, 3, 4, 14, 30, tzinfo=UTC)
 
 # R4's required bindings (hl7.org/fhir/R4: request-status, request-intent, request-priority,
 # administrative-gender, observation-status).

@@ -5,18 +5,17 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from pypdf import PdfReader
 
 from portal import config
-from portal.letters.content import (Clinic, LetterContent, LetterKind, Patient, Priority, Section,
-                                    Signature)
+from portal.letters.content import Clinic, LetterContent, LetterKind, Patient, Priority, Section, Signature
 from portal.letters.pdf import PAPER_SIZES, letter_pdf
 
 CLINIC = Clinic("Riverside Vein Clinic", "14 Harbour Road, Bristol BS1 5TT", "0117 496 0000")
-SIGNED_AT = datetime(2026, 11, 30, 14, 5, tzinfo=timezone.utc)
+SIGNED_AT = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
 
 
 def sleep_referral(**changes: object) -> LetterContent:
@@ -213,7 +212,7 @@ def test_a_draft_is_dated_by_its_letter_date() -> None:
     metadata = PdfReader(io.BytesIO(letter_pdf(ultrasound_request()))).metadata
 
     assert metadata is not None
-    assert metadata.creation_date == datetime(2026, 12, 2, tzinfo=timezone.utc)
+    assert metadata.creation_date == datetime(2026, 12, 2, tzinfo=UTC)
 
 
 def test_the_same_letter_gives_the_same_bytes() -> None:

@@ -8,7 +8,6 @@ from argon2 import PasswordHasher
 from portal.auth.models import User
 from portal.auth.passwords import normalised
 
-
 COMPOSED = "café crème brûlée"  # each accented letter one code point, as most keyboards type it
 DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)  # "e" then a combining accent, as some phones do
 

@@ -3,8 +3,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portal.auth.passwords import (MAX_LENGTH, MIN_LENGTH, TOO_COMMON, TOO_EASY, TOO_LONG, TOO_PERSONAL, TOO_SHORT,
-                                   is_made_of, normalised, password_problem, personal_words)
+from portal.auth.passwords import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    TOO_COMMON,
+    TOO_EASY,
+    TOO_LONG,
+    TOO_PERSONAL,
+    TOO_SHORT,
+    is_made_of,
+    normalised,
+    password_problem,
+    personal_words,
+)
 
 MARIA = ("Maria Lopez", "maria.lopez@example.com")
 

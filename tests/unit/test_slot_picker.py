@@ -1,7 +1,7 @@
 """The slot picker's choices (portal/booking/picker.py): the day a week page opens on and how a
 day's times are grouped, in the clinic's zone. Plain values only; no app."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +21,7 @@ class Time:
 
 def at(day: date, hour: int, minute: int = 0) -> Time:
     """A free time at a clinic wall-clock time, held in UTC as the booking pages hold it."""
-    return Time(datetime.combine(day, time(hour, minute), CHICAGO).astimezone(timezone.utc))
+    return Time(datetime.combine(day, time(hour, minute), CHICAGO).astimezone(UTC))
 
 
 def week(times_on: dict[int, list[Time]]) -> list[tuple[date, list[Time]]]:

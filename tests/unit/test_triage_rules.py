@@ -60,7 +60,7 @@ def answers(**given) -> dict[str, object]:
     base: dict[str, object] = {
         "age": 40,
         "sex": "female",
-        **{question_id: "no" for question_id in RED_FLAGS},
+        **dict.fromkeys(RED_FLAGS, "no"),
     }
     base.update(given)
     return {key: value for key, value in base.items() if value is not None}
@@ -200,7 +200,7 @@ def test_emergency_beats_urgent():
 
 
 def test_reasons_list_every_urgency_rule_in_order_then_the_route_rule():
-    result = outcome(**{question_id: "yes" for question_id in RED_FLAGS},
+    result = outcome(**dict.fromkeys(RED_FLAGS, "yes"),
                      pregnant="yes", drowsy_driving="yes")
     assert result.reasons == ("E1", "E2", "E3", "U1", "U2", "U3", "U4", "R1")
     assert result.urgency is EMERGENCY
@@ -640,7 +640,7 @@ def test_pregnancy_answer_of_a_male_patient_is_ignored():
 
 # --- evaluate_safety ---------------------------------------------------------------------------
 
-ALL_NO = {question_id: "no" for question_id in EMERGENCY_QUESTION_IDS}
+ALL_NO = dict.fromkeys(EMERGENCY_QUESTION_IDS, "no")
 
 
 def test_safety_page_without_emergency_goes_on():
