@@ -18,9 +18,9 @@ from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus, Route
 from portal.booking.service import book_appointment
 from portal.extensions import db
-from tests import client, factories
+from tests import factories
 from tests.app.test_desk_patients import rendered_templates
-from tests.client import csrf_token, hidden_fields
+from tests.client import csrf_token, hidden_fields, logged_in
 from tests.pages import slot_links, text, words
 
 CHICAGO = factories.CHICAGO
@@ -69,10 +69,6 @@ def today() -> date:
 def fresh() -> None:
     """End the test's read transaction: rows the app wrote become visible, and SQLite lets the app write."""
     db.session.rollback()
-
-
-def logged_in(app, role: str = Role.DESK, **fields):
-    return client.logged_in(app, role, **fields)
 
 
 def stored(appointment_id: int) -> Appointment:
@@ -165,7 +161,7 @@ def test_desk_and_admin_see_every_page(app, clinic, role):
 
 
 def test_the_calendar_is_in_the_desk_menu(app, clinic):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     assert '<a href="/desk/">Calendar</a>' in text(browser.get("/desk/"))
 
 
@@ -189,7 +185,7 @@ def test_day_view_shows_what_a_receptionist_checks(app):
     factories.make_time_off(okafor, factories.local(day - timedelta(days=1), 0),
                             factories.local(day + timedelta(days=2), 0),
                             reason="Conference")
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     response = browser.get(f"/desk/?date={day.isoformat()}")
 
@@ -226,7 +222,7 @@ def test_day_view_shows_what_a_receptionist_checks(app):
 
 def test_a_day_without_hours_says_not_working(app):
     factories.make_clinician(name="Dr Weekday", hours={0: [(time(9), time(17))]})
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     sunday = factories.future_weekday(6)
 
     response = browser.get(f"/desk/?date={sunday.isoformat()}")
@@ -238,7 +234,7 @@ def test_a_day_without_hours_says_not_working(app):
 def test_day_view_today_shows_now_and_no_free_time_in_the_past(app):
     factories.make_type()
     clinician = factories.make_clinician(hours={weekday: [(time(0), time(23, 55))] for weekday in range(7)})
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     before = datetime.now(CHICAGO)
 
     response = browser.get("/desk/")
@@ -260,7 +256,7 @@ def test_a_past_day_shows_no_free_time(app):
     patient = factories.make_user(name="Ada Brown")
     last_week = today() - timedelta(days=7)
     insert_appointment(patient, busy, visit, factories.local(last_week, 10), status=AppointmentStatus.FULFILLED)
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     response = browser.get(f"/desk/?date={last_week.isoformat()}")
 
@@ -274,7 +270,7 @@ def test_a_past_day_shows_no_free_time(app):
 @pytest.mark.parametrize("value", ["not-a-date", "2026-02-30", "", "99999-01-01", "0001-01-01", "9999-12-31"])
 def test_a_garbled_date_shows_today(app, value):
     factories.make_clinician()
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     for url in ("/desk/", "/desk/week"):
         response = browser.get(url, query_string={"date": value})
@@ -284,7 +280,7 @@ def test_a_garbled_date_shows_today(app, value):
 
 def test_day_view_links_to_the_previous_and_next_days(app):
     factories.make_clinician()
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     day = next_week_day()
 
     page = text(browser.get(f"/desk/?date={day.isoformat()}"))
@@ -310,7 +306,7 @@ def test_week_view_shows_one_clinician_from_monday_to_sunday(app):
     theirs = insert_appointment(other, okafor, visit, factories.local(wednesday, 9))
     next_monday = insert_appointment(patient, rivera, visit, factories.local(monday + timedelta(days=7), 9))
     factories.make_time_off(rivera, factories.local(wednesday, 12), factories.local(wednesday, 13), reason="Dentist")
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     response = browser.get(f"/desk/week?clinician={rivera.id}&date={wednesday.isoformat()}")
 
@@ -334,7 +330,7 @@ def test_week_view_shows_one_clinician_from_monday_to_sunday(app):
 def test_week_view_with_an_unknown_clinician_shows_the_first(app):
     factories.make_clinician(name="Dr Able")
     factories.make_clinician(name="Dr Baker")
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     for clinician in ("999999", "abc", ""):
         response = browser.get(f"/desk/week?clinician={clinician}")
@@ -343,7 +339,7 @@ def test_week_view_with_an_unknown_clinician_shows_the_first(app):
 
 
 def test_week_view_without_clinicians_says_so(app):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.get("/desk/week")
     assert response.status_code == 200
     assert "No active clinicians." in text(response)
@@ -393,7 +389,7 @@ def test_day_and_week_views_run_the_same_number_of_queries_for_10_and_500_appoin
 
     db.session.execute(insert(Appointment), rows(range(10)))
     db.session.commit()
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     urls = {"day": f"/desk/?date={monday.isoformat()}",
             "week": f"/desk/week?clinician={clinician_ids[0]}&date={monday.isoformat()}"}
     for url in urls.values():
@@ -424,7 +420,7 @@ def test_check_in_is_offered_and_allowed_only_on_the_day(app):
     other = factories.make_user(name="Ben Carter")
     todays = insert_appointment(patient, clinician, visit, factories.local(today(), 12))
     tomorrows = insert_appointment(other, clinician, visit, factories.local(today() + timedelta(days=1), 10))
-    desk, browser = logged_in(app)
+    desk, browser = logged_in(app, Role.DESK)
 
     tomorrow_page = browser.get(f"/desk/?date={(today() + timedelta(days=1)).isoformat()}")
     assert "Check in" not in buttons(entry(tomorrow_page, tomorrows.id))
@@ -458,7 +454,7 @@ def test_no_show_only_after_the_start(app):
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     started = insert_appointment(late, clinician, visit, now - timedelta(hours=1))
     coming = insert_appointment(early, clinician, visit, now + timedelta(hours=2))
-    desk, browser = logged_in(app)
+    desk, browser = logged_in(app, Role.DESK)
 
     def day_of(appointment) -> str:
         return f"/desk/?date={appointment.start_at.astimezone(CHICAGO).date().isoformat()}"
@@ -488,7 +484,7 @@ def test_attended_only_after_check_in(app):
     here = insert_appointment(patient, clinician, visit, factories.local(today(), 8),
                               status=AppointmentStatus.CHECKED_IN)
     booked = insert_appointment(other, clinician, visit, factories.local(today(), 9))
-    desk, browser = logged_in(app)
+    desk, browser = logged_in(app, Role.DESK)
 
     page = browser.get("/desk/")
     assert buttons(entry(page, here.id)) == ["Attended"]
@@ -509,7 +505,7 @@ def test_attended_only_after_check_in(app):
 
 @pytest.mark.parametrize("to", ["booked", "cancelled", "", "nonsense"])
 def test_a_status_the_buttons_never_send_changes_nothing(app, clinic, to):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     page = browser.get("/desk/")
 
     response = post_status(browser, page, clinic["appointment"], to)
@@ -522,7 +518,7 @@ def test_a_status_the_buttons_never_send_changes_nothing(app, clinic, to):
 
 
 def test_after_an_action_the_desk_returns_only_to_a_desk_page(app, clinic):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     page = browser.get("/desk/")
     day = next_week_day().isoformat()
 
@@ -532,14 +528,14 @@ def test_after_an_action_the_desk_returns_only_to_a_desk_page(app, clinic):
 
 
 def test_a_status_change_without_csrf_token_is_refused(app, clinic):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.post(f"/desk/appointments/{clinic['appointment']}/status", data={"to": "checked_in"})
     assert response.status_code == 400
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
 
 
 def test_an_unknown_appointment_is_not_found(app):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     token = csrf_token(browser.get("/desk/").get_data(as_text=True))
     assert browser.get("/desk/appointments/999999/cancel").status_code == 404
     assert browser.get("/desk/appointments/999999/move").status_code == 404
@@ -551,7 +547,7 @@ def test_an_unknown_appointment_is_not_found(app):
 # --- cancel ---------------------------------------------------------------------------------------
 
 def test_cancel_needs_a_reason_and_keeps_the_row_with_it(app, clinic):
-    desk, browser = logged_in(app)
+    desk, browser = logged_in(app, Role.DESK)
     day_url = f"/desk/?date={next_week_day().isoformat()}"
     day_page = browser.get(day_url)
     cancel_link = html.unescape(re.search(r'<a class="button danger" href="([^"]+)">Cancel</a>',
@@ -589,7 +585,7 @@ def test_cancelling_a_past_appointment_is_refused_with_the_reason(app):
     clinician = factories.make_clinician()
     patient = factories.make_user()
     past = insert_appointment(patient, clinician, visit, datetime.now(UTC) - timedelta(hours=3))
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     page = browser.get(f"/desk/appointments/{past.id}/cancel")
 
     response = browser.post(f"/desk/appointments/{past.id}/cancel",
@@ -602,7 +598,7 @@ def test_cancelling_a_past_appointment_is_refused_with_the_reason(app):
 
 
 def test_a_cancelled_appointment_offers_no_cancel_form(app, clinic):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     browser.post(f"/desk/appointments/{clinic['appointment']}/cancel",
                  data={**hidden_fields(browser.get(f"/desk/appointments/{clinic['appointment']}/cancel")
                                        .get_data(as_text=True)), "reason": "Patient called"})
@@ -618,7 +614,7 @@ def test_a_cancelled_appointment_offers_no_cancel_form(app, clinic):
 def test_move_through_the_pages(app, clinic):
     day = next_week_day()
     okafor = factories.make_clinician(name="Dr Okafor")
-    desk, browser = logged_in(app)
+    desk, browser = logged_in(app, Role.DESK)
     new_start = factories.local(day + timedelta(days=1), 11).astimezone(UTC)
 
     day_page = browser.get(f"/desk/?date={day.isoformat()}")
@@ -669,7 +665,7 @@ def test_the_desk_may_move_to_a_time_inside_the_patients_notice(app):
     patient = factories.make_user()
     appointment = book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                                    start=factories.local(next_week_day(), 10))
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     now = datetime.now(UTC)
 
     week = browser.get(f"/desk/appointments/{appointment.id}/move")
@@ -687,7 +683,7 @@ def test_the_desk_may_move_to_a_time_inside_the_patients_notice(app):
 
 def test_moving_to_a_time_taken_meanwhile_offers_the_next_free_times(app, clinic):
     day = next_week_day()
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     taken = factories.local(day, 11).astimezone(UTC)
     confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                           query_string={"start": taken.isoformat(), "clinician": clinic["clinician"]})
@@ -714,7 +710,7 @@ def test_moving_to_a_time_taken_meanwhile_offers_the_next_free_times(app, clinic
 
 
 def test_a_tampered_move_form_changes_nothing(app, clinic):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     start = factories.local(next_week_day(), 11).astimezone(UTC)
     confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                           query_string={"start": start.isoformat(), "clinician": clinic["clinician"]})
@@ -730,7 +726,7 @@ def test_a_tampered_move_form_changes_nothing(app, clinic):
 @pytest.mark.parametrize("query", ["start=garbage&clinician=1", "start=2000-01-01T10:00:00%2B00:00&clinician=1",
                                    "start=2030-01-01T10:00:00&clinician=1", "start=&clinician=99999999999"])
 def test_a_garbled_move_link_goes_back_to_the_free_times(app, clinic, query):
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm?{query}")
     assert response.status_code == 302
     assert response.headers["Location"] == f"/desk/appointments/{clinic['appointment']}/move"
@@ -741,7 +737,7 @@ def test_a_past_appointment_cannot_be_moved(app):
     clinician = factories.make_clinician()
     patient = factories.make_user()
     past = insert_appointment(patient, clinician, visit, datetime.now(UTC) - timedelta(hours=3))
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     response = browser.get(f"/desk/appointments/{past.id}/move")
 
@@ -760,7 +756,7 @@ def test_an_urgent_case_moves_past_24_hours_only_with_a_reason(app):
         soon += timedelta(minutes=30)
     appointment = book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=visit.id,
                                    start=soon)
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     now = datetime.now(UTC)
 
     week = browser.get(f"/desk/appointments/{appointment.id}/move")
@@ -790,7 +786,7 @@ def test_the_move_is_confirmed_on_a_page_of_its_own(app, clinic):
     """The week of free times is one address, the confirmation of a time another (as a patient's
     reschedule has them), and a time link names its clinician in ?clinician=, as every booking page does."""
     day = next_week_day()
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     start = factories.local(day, 11).astimezone(UTC)
     move_path = f"/desk/appointments/{clinic['appointment']}/move"
 
@@ -825,7 +821,7 @@ def test_a_past_appointments_move_cannot_be_confirmed(app):
     patient = factories.make_user()
     past = insert_appointment(patient, clinician, visit, datetime.now(UTC) - timedelta(hours=3))
     start = factories.local(next_week_day(), 11).astimezone(UTC)
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
 
     response = browser.get(f"/desk/appointments/{past.id}/move/confirm",
                            query_string={"start": start.isoformat(), "clinician": clinician.id})
@@ -836,7 +832,7 @@ def test_a_past_appointments_move_cannot_be_confirmed(app):
 
 def test_a_move_refused_because_the_appointment_changed_goes_back_to_the_calendar(app, clinic):
     """Once the appointment is cancelled no other time would do: the desk is told why, on the calendar."""
-    _, browser = logged_in(app)
+    _, browser = logged_in(app, Role.DESK)
     start = factories.local(next_week_day(), 11).astimezone(UTC)
     confirm = browser.get(f"/desk/appointments/{clinic['appointment']}/move/confirm",
                           query_string={"start": start.isoformat(), "clinician": clinic["clinician"]})

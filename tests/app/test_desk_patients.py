@@ -96,11 +96,6 @@ def make_patient(name: str, *, email: str | None = None, phone: str = "(555) 010
     return patient
 
 
-def browser_for(app, role: str = Role.DESK):
-    """A staff member of `role` (a new account) and a browser of theirs, logged in."""
-    return logged_in(app, role)
-
-
 def stored(model, **where) -> list:
     db.session.rollback()  # see what the app committed
     return list(db.session.scalars(select(model).filter_by(**where).order_by(model.id)))
@@ -129,7 +124,7 @@ PAGES = [("GET", "/desk/patients/"), ("POST", "/desk/patients/"), ("GET", "/desk
                                            (Role.DOCTOR, False)])
 def test_only_the_desk_and_admins_may_use_the_patient_pages(app, role, allowed):
     patient = make_patient("Jane Smith")
-    user, browser = browser_for(app, role)
+    user, browser = logged_in(app, role)
     token = csrf_token(browser.get("/").get_data(as_text=True))
     for method, url in PAGES:
         response = browser.open(url.format(id=patient.id), method=method,
@@ -153,7 +148,7 @@ def test_anonymous_visitors_are_sent_to_log_in(app, client):
 
 def test_a_staff_account_has_no_patient_record(app):
     doctor = factories.make_user(role=Role.DOCTOR)
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     assert browser.get(f"/desk/patients/{doctor.id}").status_code == 404
     assert browser.get(f"/desk/patients/{doctor.id}/book").status_code == 404
     assert browser.get("/desk/patients/987654").status_code == 404
@@ -185,7 +180,7 @@ def callers(app):
     ("14 Mar 1954", ["Amal Haddad", "Jane Smith"]),
 ])
 def test_search_finds_patients_by_any_field_partly_and_in_any_case(app, callers, typed, names):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = search(browser, typed)
     assert response.status_code == 200
     assert result_names(response) == names
@@ -198,7 +193,7 @@ def test_search_results_show_the_details_the_desk_needs(app, callers):
     book_appointment(patient_id=jane.id, clinician_id=clinician.id, appointment_type_id=appointment_type.id,
                      start=utc(day, 10))
     factories.make_submission(jane, "vascular_ultrasound", "urgent")  # answered after that booking
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     page = words(search(browser, "jane"))
     assert "Jane Smith 14 Mar 1954" in page
     assert "(555) 010-2001" in page and "jane.smith@example.com" in page
@@ -208,13 +203,13 @@ def test_search_results_show_the_details_the_desk_needs(app, callers):
 
 
 def test_staff_are_not_found(app, callers):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     assert result_names(search(browser, "smith")) == ["Jane Smith"]
     assert result_names(search(browser, "frontdesk")) == []
 
 
 def test_an_empty_search_lists_nobody(app, callers):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     for response in (browser.get("/desk/patients/"), search(browser, ""), search(browser, "  ")):
         assert response.status_code == 200
         assert result_names(response) == [] and "<table" not in text(response)
@@ -222,7 +217,7 @@ def test_an_empty_search_lists_nobody(app, callers):
 
 
 def test_a_search_that_finds_nobody_says_so(app, callers):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = search(browser, "zebedee")
     assert result_names(response) == []
     assert "No patients match “zebedee”" in words(response)
@@ -231,14 +226,14 @@ def test_a_search_that_finds_nobody_says_so(app, callers):
 @pytest.mark.parametrize("typed, advice", [("j", "Type at least 2 letters"), ("01", "Type at least 3 digits"),
                                            ("14/03/1954", "month first")])
 def test_a_search_too_short_or_with_an_impossible_date_says_what_to_type(app, callers, typed, advice):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = search(browser, typed)
     assert response.status_code == 200 and result_names(response) == []
     assert advice in words(response)
 
 
 def test_what_the_desk_types_is_posted_and_kept_in_the_box_never_put_in_the_address(app, callers):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     page = browser.get("/desk/patients/")
     assert re.search(r'<form class="dp-search" method="post"', text(page)) and csrf_token(text(page))
     response = search(browser, "jane smi")
@@ -250,14 +245,14 @@ def test_what_the_desk_types_is_posted_and_kept_in_the_box_never_put_in_the_addr
 
 
 def test_a_search_posted_without_the_forms_token_is_refused(app, callers):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.post("/desk/patients/", data={"q": "smith"})
     assert response.status_code == 400 and result_names(response) == []
 
 
 def test_every_search_is_audited_with_who_what_and_the_patients_listed(app, callers):
     jane = db.session.scalar(select(User).where(User.name == "Jane Smith"))
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
     search(browser, "smith")
     search(browser, "zebedee")
     search(browser, "")  # no search: nothing was read
@@ -281,7 +276,7 @@ def test_the_record_shows_details_triage_and_appointments(app):
     db.session.add(Appointment(patient_id=jane.id, clinician_id=clinician.id, appointment_type_id=appointment_type.id,
                                start_at=past_start, end_at=past_start + timedelta(minutes=30), status="fulfilled"))
     db.session.commit()
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.get(f"/desk/patients/{jane.id}")
     page = words(response)
     assert response.status_code == 200
@@ -296,7 +291,7 @@ def test_the_record_shows_details_triage_and_appointments(app):
 
 def test_every_view_of_a_record_is_audited(app):
     jane = make_patient("Jane Smith")
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
     for _ in range(2):
         assert browser.get(f"/desk/patients/{jane.id}").status_code == 200
     views = stored(AuditEvent, action=AuditAction.PATIENT_RECORD_VIEWED)
@@ -315,7 +310,7 @@ def register(browser, **changes):
 
 
 def test_the_desk_registers_a_caller_who_is_then_found(app):
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
     page = browser.get("/desk/patients/new")
     assert "the patient gets an email with a link to choose their own" in words(page)
     assert 'type="password"' not in text(page)
@@ -345,7 +340,7 @@ def test_the_desk_registers_a_caller_who_is_then_found(app):
 ], ids=["no-name", "long-name", "no-email", "bad-email", "no-birth-date", "born-in-future", "born-1850", "no-phone",
         "bad-phone"])
 def test_a_bad_field_registers_nobody_and_says_why(app, changes, message):
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = register(browser, **changes)
     assert response.status_code == 400
     assert message in words(response)
@@ -354,7 +349,7 @@ def test_a_bad_field_registers_nobody_and_says_why(app, changes, message):
 
 def test_an_email_already_registered_in_another_case_is_refused(app):
     make_patient("Maria Lopez", email="maria.lopez@example.com")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = register(browser, email="MARIA.LOPEZ@example.COM", name="Maria L. Lopez")
     assert response.status_code == 400
     assert "A patient with this email is already registered." in words(response)
@@ -375,7 +370,7 @@ def test_the_booking_page_preselects_the_routed_visit_and_shows_the_triage(app, 
     types, _ = clinic
     jane = make_patient("Jane Smith")
     factories.make_submission(jane, "sleep_study_referral", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.get(f"/desk/patients/{jane.id}/book")
     page = words(response)
     assert response.status_code == 200
@@ -391,7 +386,7 @@ def test_the_booking_page_preselects_the_routed_visit_and_shows_the_triage(app, 
 def test_the_desk_picks_a_day_of_the_week_by_link_and_is_told_when_a_day_cannot_be_shown(app, clinic):
     jane = make_patient("Jane Smith")
     factories.make_submission(jane, "general_consult", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     day = factories.future_weekday()
     page = f"/desk/patients/{jane.id}/book"
 
@@ -419,7 +414,7 @@ def test_the_desk_picks_a_day_of_the_week_by_link_and_is_told_when_a_day_cannot_
 def test_an_emergency_triage_is_shown_in_red_with_a_warning(app, clinic):
     jane = make_patient("Jane Smith")
     factories.make_submission(jane, "general_consult", "emergency")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.get(f"/desk/patients/{jane.id}/book")
     assert "dp-triage-card-emergency" in text(response)
     assert re.search(r'<p class="dp-warning" role="alert"><strong>Emergency triage.</strong>', text(response))
@@ -430,7 +425,7 @@ def test_the_desk_books_a_free_time_through_the_service(app, clinic):
     types, clinician = clinic
     jane = make_patient("Jane Smith")
     factories.make_submission(jane, "general_consult", "routine")
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
     week = browser.get(f"/desk/patients/{jane.id}/book?week={factories.future_weekday().isoformat()}")
     link = slot_links(week)[0]
     confirm = browser.get(link)
@@ -454,7 +449,7 @@ def test_the_desk_books_a_type_the_triage_did_not_route_to_only_with_a_reason(ap
     types, _ = clinic
     jane = make_patient("Jane Smith")
     factories.make_submission(jane, "general_consult", "routine")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     week = browser.get(f"/desk/patients/{jane.id}/book?type=vascular_ultrasound&week={factories.future_weekday()}")
     confirm = browser.get(slot_links(week)[0])
     assert "A reason is needed to book a visit other than the triage's route (general consult)" in words(confirm)
@@ -477,7 +472,7 @@ def test_the_loser_of_a_race_is_told_and_offered_the_next_free_times(app, clinic
     _, clinician = clinic
     jane, amal = make_patient("Jane Smith"), make_patient("Amal Haddad")
     day = factories.future_weekday()
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     confirm = browser.get(f"/desk/patients/{jane.id}/book/confirm", query_string={
         "type": "general_consult", "clinician": clinician.id, "start": utc(day, 10).isoformat()})
     assert confirm.status_code == 200
@@ -500,7 +495,7 @@ def test_the_loser_of_a_race_is_told_and_offered_the_next_free_times(app, clinic
 
 def test_a_confirm_page_without_a_time_sends_the_desk_back_to_pick_one(app, clinic):
     jane = make_patient("Jane Smith")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = browser.get(f"/desk/patients/{jane.id}/book/confirm?type=general_consult&start=soon&clinician=1")
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == f"/desk/patients/{jane.id}/book"
@@ -510,7 +505,7 @@ def test_every_showing_of_the_booking_page_is_audited_as_a_view_of_the_patients_
     types, clinician = clinic
     jane = make_patient("Jane Smith", born=date(1954, 3, 14))
     factories.make_submission(jane, "general_consult", "urgent")
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
     page = browser.get(f"/desk/patients/{jane.id}/book")
     assert "Born 14 Mar 1954" in words(page) and "Urgent" in words(page)  # what makes it a view of her data
     browser.get(f"/desk/patients/{jane.id}/book?type=vascular_ultrasound")
@@ -538,7 +533,7 @@ def test_an_overbook_with_a_reason_books_over_a_taken_time(app, clinic):
     day = factories.future_weekday()
     book_appointment(patient_id=amal.id, clinician_id=clinician.id,
                      appointment_type_id=types[Route.GENERAL_CONSULT].id, start=utc(day, 10))
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
 
     response = overbook(browser, jane, clinician, types[Route.VASCULAR_ULTRASOUND], day, "10:00",
                         "Urgent scan agreed with Dr Rivera")
@@ -555,7 +550,7 @@ def test_an_overbook_with_a_reason_books_over_a_taken_time(app, clinic):
 def test_an_overbook_without_a_reason_books_nothing(app, clinic, reason):
     types, clinician = clinic
     jane = make_patient("Jane Smith")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     response = overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], factories.future_weekday(), "10:00",
                         reason)
     assert response.status_code == 400
@@ -566,7 +561,7 @@ def test_an_overbook_without_a_reason_books_nothing(app, clinic, reason):
 def test_an_overbook_the_service_refuses_books_nothing_and_says_why(app, clinic):
     types, clinician = clinic
     jane = make_patient("Jane Smith")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     with rendered_templates(app) as shown:
         response = overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], date.today() - timedelta(days=2),
                             "10:00", "Forgot to book it")
@@ -605,7 +600,7 @@ def test_the_urgent_list_shows_urgent_cases_not_yet_booked_oldest_first(app, cli
                                end_at=now + timedelta(minutes=30), status="checked_in",
                                triage_submission_id=booked_case.id))
     db.session.commit()
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
 
     response = browser.get("/desk/patients/urgent")
 
@@ -623,7 +618,7 @@ def test_booking_an_urgent_patient_takes_them_off_the_list(app, clinic):
     now = datetime.now(UTC)
     jane = make_patient("Jane Urgent")
     submission = submission_at(jane, now - timedelta(hours=2))
-    desk, browser = browser_for(app)
+    desk, browser = logged_in(app, Role.DESK)
     assert "Jane Urgent" in text(browser.get("/desk/patients/urgent"))
 
     week = browser.get(f"/desk/patients/{jane.id}/book")
@@ -645,7 +640,7 @@ def test_an_urgent_patient_booked_after_24_hours_stays_on_the_list(app, clinic):
     one with a reason, but the case is still there to call."""
     jane = make_patient("Jane Urgent")
     submission_at(jane, datetime.now(UTC) - timedelta(hours=2))
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     week = browser.get(f"/desk/patients/{jane.id}/book?week={(date.today() + timedelta(days=3)).isoformat()}")
     confirm = browser.get(slot_links(week)[0])
     assert post_form(browser, confirm).status_code == 422 and stored(Appointment) == []
@@ -660,7 +655,7 @@ def test_squeezing_in_an_urgent_patient_today_takes_them_off_the_list(app, clini
     types, clinician = clinic
     jane = make_patient("Jane Urgent")
     submission = submission_at(jane, datetime.now(UTC) - timedelta(hours=2))
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     soon = (datetime.now(UTC) + timedelta(hours=2)).astimezone(factories.CHICAGO)
     response = overbook(browser, jane, clinician, types[Route.VASCULAR_ULTRASOUND], soon.date(),
                         soon.strftime("%H:%M"), "DVT signs: scan today")

@@ -16,7 +16,7 @@ from portal.extensions import db
 from portal.triage.models import TriageReview, TriageSubmission
 from portal.triage.rules import evaluate_safety
 from tests import factories
-from tests.app.test_desk_patients import browser_for, flashes, make_patient, overbook, stored, words
+from tests.app.test_desk_patients import flashes, make_patient, overbook, stored, words
 from tests.client import csrf_token, hidden_fields, logged_in
 from tests.pages import slot_links, text
 
@@ -127,7 +127,7 @@ def test_the_desk_cannot_book_overbook_or_move_an_unreviewed_emergency(app, clin
                                 appointment_type_id=types[Route.GENERAL_CONSULT].id,
                                 start=factories.local(day, 9))
     emergency = factories.make_submission(patient, "general_consult", "emergency")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
 
     page = browser.get(f"/desk/patients/{patient.id}/book")
     assert (f"Booking is closed for Frank Emergency. Their answers were an emergency (case {emergency.id})"
@@ -158,7 +158,7 @@ def test_the_desk_overbooks_an_urgent_case_beyond_24_hours_only_with_a_reason(ap
     types, clinician = clinic
     patient = make_patient("Maya Urgent")
     factories.make_submission(patient, "vascular_ultrasound", "urgent")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     day = factories.future_weekday()
     page = browser.get(f"/desk/patients/{patient.id}/book")
     assert "Urgent case: book a time before" in words(page)
@@ -236,6 +236,6 @@ def test_the_urgent_list_counts_any_visit_inside_the_window_linked_or_not(app, c
         book_appointment(patient_id=patient.id, clinician_id=clinician.id,
                          appointment_type_id=types[Route.GENERAL_CONSULT].id, start=start)
         factories.make_submission(patient, "vascular_ultrasound", "urgent")
-    _, browser = browser_for(app)
+    _, browser = logged_in(app, Role.DESK)
     page = words(browser.get("/desk/patients/urgent"))
     assert "Later Seen" in page and "Soon Seen" not in page
