@@ -23,9 +23,9 @@ from portal.extensions import db
 from portal.triage.models import TriageReview, TriageSubmission
 from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
-from portal.triage.service import record_review
 from tests import factories
 from tests.client import AuthActions, csrf_token, logged_in, submit
+from tests.db.test_queue_cases import make_mixed_cases
 from tests.factories import make_submission
 from tests.pages import location, text, words
 
@@ -234,22 +234,7 @@ def test_a_cancelled_booking_does_not_count_as_booked(app):
 def mixed_queue(app):
     """Seven cases over routes, urgencies and review states, and a doctor's browser."""
     doctor, browser = logged_in(app, Role.DOCTOR)
-    patient = factories.make_user()
-    cases = {
-        "vu-routine": make_submission(patient, "vascular_ultrasound", "routine", created_at=ago(70)),
-        "vu-urgent": make_submission(patient, "vascular_ultrasound", "urgent", created_at=ago(60)),
-        "vu-emergency": make_submission(patient, "vascular_ultrasound", "emergency", created_at=ago(50)),
-        "ss-routine": make_submission(patient, "sleep_study_referral", "routine", created_at=ago(40)),
-        "gc-routine": make_submission(patient, "general_consult", "routine", created_at=ago(30)),
-        "gc-urgent": make_submission(patient, "general_consult", "urgent", created_at=ago(20)),
-        "gc-emergency": make_submission(None, "general_consult", "emergency", created_at=ago(10)),
-    }
-    fresh()
-    record_review(cases["vu-routine"].id, doctor=doctor)
-    record_review(cases["gc-urgent"].id, doctor=doctor)
-    record_review(cases["ss-routine"].id, doctor=doctor, new_route="general_consult", reason="Snores only")
-    ids = {name: case.id for name, case in cases.items()}
-    return browser, ids
+    return browser, make_mixed_cases(doctor)
 
 
 @pytest.mark.parametrize("query, expected", [

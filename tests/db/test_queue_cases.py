@@ -93,11 +93,10 @@ def test_a_row_says_who_how_old_which_route_whether_booked_and_why(app):
 
 # --- filters and totals -----------------------------------------------------------------------
 
-@pytest.fixture
-def mixed(app):
-    """Seven cases over routes, urgencies and review states (one a route changed at review), one
-    not yet linked to a patient; by name, their ids."""
-    doctor, patient = factories.make_user(role=Role.DOCTOR), factories.make_user()
+def make_mixed_cases(doctor) -> dict[str, int]:
+    """Seven cases over routes, urgencies and review states (one a route changed at review by
+    `doctor`), one not yet linked to a patient; by name, their ids. The queue's page tests use them too."""
+    patient = factories.make_user()
     cases = {
         "vu-routine": make_submission(patient, "vascular_ultrasound", "routine", created_at=ago(70)),
         "vu-urgent": make_submission(patient, "vascular_ultrasound", "urgent", created_at=ago(60)),
@@ -113,6 +112,11 @@ def mixed(app):
     record_review(ids_by_name["gc-urgent"], doctor=doctor)
     record_review(ids_by_name["ss-routine"], doctor=doctor, new_route="general_consult", reason="Snores only")
     return ids_by_name
+
+
+@pytest.fixture
+def mixed(app):
+    return make_mixed_cases(factories.make_user(role=Role.DOCTOR))
 
 
 EVERY_CASE = ["vu-emergency", "gc-emergency", "vu-urgent", "gc-urgent", "vu-routine", "ss-routine", "gc-routine"]
