@@ -22,12 +22,15 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime-installed
 
+# PORT=5001 serves elsewhere; the links in mail (PUBLIC_URL) follow it unless PUBLIC_URL is set.
+PORT ?= 5000
+run: export PUBLIC_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.runtime-installed
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo --if-empty
 	# The mail worker runs beside the server (messages land in instance/mail/ unless MAIL_SERVER is set).
 	$(FLASK) send-mail --loop --interval 5 & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 # Production: migrate, then gunicorn. No demo data; the portal refuses to start without SECRET_KEY or REDIS_URL
 # or while demo accounts exist. Run the mail worker (`flask --app wsgi send-mail --loop`) beside it.

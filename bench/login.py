@@ -8,7 +8,7 @@ with status 1 and says what happened, so a load test never measures the login pa
 
     .venv/bin/python -m bench.login http://127.0.0.1:18201 patient@example.com demo-password-1
     .venv/bin/python -m bench.login http://127.0.0.1:18201 doctor@example.com demo-password-1 \\
-        --totp-secret JBSWY3DPEHPK3PXP
+        --totp-secret DEMOSTAFFSECRETPUBLISHEDFORTESTS
 """
 import argparse
 import http.cookiejar

@@ -9,7 +9,8 @@ the portal's code and its libraries (the test client's own machinery left out). 
 Python-heavy code (Jinja, SQLAlchemy) two to three times: read the shares, not the milliseconds.
 
     DATABASE_URL=sqlite:////tmp/clinic.db .venv/bin/python -m bench.profile_page /book/
-    .venv/bin/python -m bench.profile_page /queue/ --email doctor@example.com --totp-secret JBSWY3DPEHPK3PXP
+    .venv/bin/python -m bench.profile_page /queue/ --email doctor@example.com \
+        --totp-secret DEMOSTAFFSECRETPUBLISHEDFORTESTS
 """
 import argparse
 import cProfile

@@ -27,7 +27,8 @@ from portal.triage.rules import evaluate
 DEMO_PASSWORD = "demo-password-1"  # nosec B105  # published on purpose; PORTAL_ENV=production refuses it
 # The demo staff's authenticator secret, published so the demo can be tried (README): add it to an
 # authenticator app, or compute a code with pyotp. Real staff enrol their own at first login.
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # nosec B105  # published on purpose, as DEMO_PASSWORD
+DEMO_TOTP_SECRET = "DEMOSTAFFSECRETPUBLISHEDFORTESTS"  # nosec B105  # published on purpose, as DEMO_PASSWORD
+# (32 base32 letters: 160 bits, which every authenticator app and pyotp itself accept)
 
 DEMO_USERS = [
     # email, name, role, date of birth, phone

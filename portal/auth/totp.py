@@ -21,9 +21,9 @@ _RECOVERY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 class _TOTP(pyotp.TOTP):
-    # Secrets made here have 160 bits (new_secret). pyotp refuses secrets under 112 bits, which
-    # would refuse the published 80-bit demo secret the demo staff are enrolled with; 80 bits is
-    # RFC 4226's own minimum.
+    # Secrets made here have 160 bits (new_secret), and so has the published demo secret. pyotp
+    # refuses secrets under 112 bits; demo databases made before the demo secret grew still hold
+    # an 80-bit one (RFC 4226's own minimum), which keeps working until it is reset.
     min_secret_length_bits = 80
 
 
@@ -32,7 +32,7 @@ def new_secret() -> str:
 
 
 def grouped(secret: str) -> str:
-    """The secret in fours, for typing into an app by hand: "JBSW Y3DP EHPK 3PXP"."""
+    """The secret in fours, for typing into an app by hand: "DEMO STAF FSEC RETP ..."."""
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
