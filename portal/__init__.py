@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import backup, demo
     from portal.audit import service as audit_service
+    from portal.auth import commands
     from portal.notify import account_messages, outbox, worker
     from portal.triage import browser
     # Every signal receiver is connected here and nowhere else (connecting twice is harmless).
@@ -61,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     account_messages.listen_to_accounts()
     browser.listen_to_logins()
     app.cli.add_command(demo.seed_demo_command)
+    app.cli.add_command(commands.create_admin_command)
     app.cli.add_command(worker.send_mail_command)
     app.cli.add_command(backup.backup_command)
     app.cli.add_command(backup.restore_command)

@@ -66,6 +66,10 @@ class AuditAction(StrEnum):
     PASSWORD_CHOSEN = AccountEvent.PASSWORD_CHOSEN.value
     INVITATION_SENT = AccountEvent.INVITATION_SENT.value
     REGISTRATION_REPEATED = AccountEvent.REGISTRATION_REPEATED.value
+    STAFF_ADDED = AccountEvent.STAFF_ADDED.value
+    ROLE_CHANGED = AccountEvent.ROLE_CHANGED.value
+    DEACTIVATED = AccountEvent.DEACTIVATED.value
+    REACTIVATED = AccountEvent.REACTIVATED.value
 
 
 class AuditEvent(db.Model):

@@ -3,11 +3,12 @@ import re
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, StringField, TelField
+from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
 
 from portal import clinic
 from portal.auth import names, passwords
+from portal.auth.models import STAFF_ROLE_NAMES
 
 
 def _strip(value: str | None) -> str | None:
@@ -135,3 +136,29 @@ class ReplaceSecondFactorForm(ConfirmIdentityForm):
     code = StringField("Code the new app shows", filters=[_strip], validators=[
         DataRequired("Please type the code the new app shows."),
         Length(max=40, message="That is longer than any code we send.")])
+
+
+def _is_a_staff_role(form, field):
+    if field.data not in STAFF_ROLE_NAMES:
+        raise ValidationError("Please choose a role: front desk, doctor or administrator.")
+
+
+_ROLE_CHOICES = [SelectChoice(role.value, words.capitalize()) for role, words in STAFF_ROLE_NAMES.items()]
+
+
+class StaffMemberForm(FlaskForm):
+    """An administrator adds a staff member, who is invited by mail to choose a password."""
+    name = StringField("Full name", filters=[_strip],
+                       validators=[DataRequired("Please enter the person's name."), _is_a_name])
+    email = EmailField("Email address", filters=[_strip], validators=[
+        DataRequired("Please enter their email address."),
+        Email("That does not look like an email address, for example name@example.com.",
+              check_deliverability=False),
+        Length(max=254, message=EMAIL_TOO_LONG)])
+    # The portal's own message for a role it does not know, not WTForms' "Not a valid choice".
+    role = SelectField("Role", choices=_ROLE_CHOICES, validate_choice=False, validators=[_is_a_staff_role])
+
+
+class RoleForm(FlaskForm):
+    """A staff member's new role, one form per row of the Staff accounts page."""
+    role = SelectField("New role", choices=_ROLE_CHOICES, validate_choice=False, validators=[_is_a_staff_role])

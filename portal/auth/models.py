@@ -50,8 +50,16 @@ class AccountEvent(StrEnum):
     PASSWORD_CHOSEN = "password.chosen"  # the first password, set through an invitation link
     INVITATION_SENT = "account.invitation_sent"  # a link to choose a first password
     REGISTRATION_REPEATED = "account.registration_repeated"  # someone registered an email in use again
+    # Staff accounts (portal/auth/staff.py), by an administrator or `flask create-admin`.
+    STAFF_ADDED = "account.staff_added"
+    ROLE_CHANGED = "account.role_changed"
+    DEACTIVATED = "account.deactivated"
+    REACTIVATED = "account.reactivated"
 
 
+# The roles of the clinic's own people, as the Staff accounts page offers them.
+STAFF_ROLES = (Role.DESK, Role.DOCTOR, Role.ADMIN)
+STAFF_ROLE_NAMES = {Role.DESK: "front desk", Role.DOCTOR: "doctor", Role.ADMIN: "administrator"}
 # Who works the front desk (its calendar, patients and schedules): the desk, and admins too.
 DESK_ROLES = (Role.DESK, Role.ADMIN)
 

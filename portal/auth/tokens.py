@@ -28,8 +28,9 @@ LONGEST_TOKEN = 64
 
 _signals = Namespace()
 # Sent with the account as sender, the raw `token`, its `purpose`, `expires_at`, and for an
-# invitation `registered_by` (the desk user, or None) and `next_path` (where the patient was going),
-# inside the transaction that stored the token's hash: portal/notify mails the link.
+# invitation `registered_by` (the desk user, or None), `next_path` (where the patient was going) and
+# `by_mail` (False when the link is shown to whoever asked instead: `flask create-admin`), inside the
+# transaction that stored the token's hash: portal/notify mails the link.
 account_link_issued = _signals.signal("account-link-issued")
 
 
@@ -43,13 +44,15 @@ def link_path(token: str, purpose: TokenPurpose, next_path: str | None = None) -
     return LINK_PATHS[purpose] + token + (f"?{urlencode({'next': next_path})}" if next_path else "")
 
 
-def issue_link(user: User, purpose: TokenPurpose, *, now: datetime, **about) -> AccountToken:
-    """A new link for `user`, in the caller's transaction; the older unused links of the same
-    purpose stop working. `about` goes with the signal (registered_by, next_path)."""
+def issue_link(user: User, purpose: TokenPurpose, *, now: datetime, lifetime: timedelta | None = None,
+               **about) -> AccountToken:
+    """A new link for `user`, in the caller's transaction, valid for `lifetime` (else the purpose's
+    usual one); the older unused links of the same purpose stop working. `about` goes with the
+    signal (registered_by, next_path, by_mail)."""
     void_unused_links(user.id, now=now, purpose=purpose)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     stored = AccountToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token), created_at=now,
-                          expires_at=now + LIFETIMES[purpose])
+                          expires_at=now + (lifetime or LIFETIMES[purpose]))
     db.session.add(stored)
     db.session.flush()
     account_link_issued.send(user, token=token, purpose=purpose, expires_at=stored.expires_at, **about)

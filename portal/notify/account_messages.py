@@ -1,8 +1,9 @@
 """Messages about accounts, queued in the transaction of the change they are about: a link to
-choose a new password, an invitation to choose a first one (a patient who registered online, or
-a caller the desk registered), and a note to the owner of an email someone tried to register
-again. The accounts package announces these with signals (tokens.account_link_issued, and
-service.account_event for REGISTRATION_REPEATED), so it never imports the outbox.
+choose a new password, an invitation to choose a first one (a patient who registered online, a
+caller the desk registered, or a staff member an administrator added), and a note to the owner
+of an email someone tried to register again. The accounts package announces these with signals
+(tokens.account_link_issued, and service.account_event for REGISTRATION_REPEATED), so it never
+imports the outbox.
 
 A link is a key to the account until it is used or expires, and only its hash is kept with the
 account; the outbox row keeps the message as sent, so the worker blanks the link out of the row
@@ -16,7 +17,7 @@ from flask import current_app, render_template
 from sqlalchemy import func, select
 
 from portal import clinic
-from portal.auth.models import AccountEvent, Role, TokenPurpose, User
+from portal.auth.models import STAFF_ROLE_NAMES, AccountEvent, Role, TokenPurpose, User
 from portal.auth.service import account_event
 from portal.auth.tokens import LINK_PATHS, account_link_issued, link_path
 from portal.database import utc_now
@@ -42,12 +43,14 @@ class Content:
 
 def account_message(kind: MessageKind, user: User, *, link: str | None = None, expires_at: datetime | None = None,
                     by_the_desk: bool = False) -> Content:
-    """Subject, text and HTML of one message about `user`'s account (templates/notify/account.*)."""
+    """Subject, text and HTML of one message about `user`'s account (templates/notify/account.*);
+    an invitation to a staff account says so, and that the first login sets up an authenticator."""
     config = current_app.config
     zone = clinic.zone()
     public = config["PUBLIC_URL"]
     context = {
         "kind": kind, "user": user, "link": link, "by_the_desk": by_the_desk,
+        "staff_role": STAFF_ROLE_NAMES.get(user.role),
         "expires": expires_at.astimezone(zone).strftime("%A %-d %B, %-I:%M %p") if expires_at else None,
         "zone_name": zone.key.replace("_", " "),
         "login_url": f"{public}/auth/login", "forgot_url": f"{public}/auth/password/forgot",
@@ -56,7 +59,8 @@ def account_message(kind: MessageKind, user: User, *, link: str | None = None, e
     }
     subjects = {
         MessageKind.PASSWORD_RESET: "Choose a new password for your {clinic} account",
-        MessageKind.INVITATION: ("{clinic}: choose a password for your account" if by_the_desk
+        MessageKind.INVITATION: ("Your staff account at {clinic}: choose your password" if user.role != Role.PATIENT
+                                 else "{clinic}: choose a password for your account" if by_the_desk
                                  else "Finish creating your {clinic} account"),
         MessageKind.ACCOUNT_EXISTS: "You already have a {clinic} account",
     }
@@ -71,7 +75,10 @@ def _queue(kind: MessageKind, user: User, content: Content, now: datetime) -> Ou
 
 
 def _on_link_issued(user: User, *, token: str, purpose: str, expires_at: datetime,
-                    registered_by: User | None = None, next_path: str | None = None, **extra) -> None:
+                    registered_by: User | None = None, next_path: str | None = None, by_mail: bool = True,
+                    **extra) -> None:
+    if not by_mail:  # shown once to whoever asked for it (flask create-admin), never kept in the outbox
+        return
     kind = KIND_OF_LINK[TokenPurpose(purpose)]
     link = current_app.config["PUBLIC_URL"] + link_path(token, TokenPurpose(purpose), next_path)
     content = account_message(kind, user, link=link, expires_at=expires_at, by_the_desk=registered_by is not None)

@@ -501,7 +501,8 @@ def test_the_walk_finds_the_forms_of_every_role(app, world):
                     "desk_patients.overbook", "desk.cancel", "desk.move", "desk.status", "desk_schedules.save_hours",
                     "desk_schedules.save_time_off", "desk_schedules.delete_time_off", "desk_schedules.calendar_feed"},
         Role.DOCTOR: {"queue.case", "queue.emergency_dealt_with"},
-        Role.ADMIN: {"notify.resend", "audit.audit_log"},
+        Role.ADMIN: {"notify.resend", "audit.audit_log", "auth_accounts.add_staff", "auth_accounts.change_role",
+                     "auth_accounts.deactivate"},
     }
     for who, endpoints in expected.items():
         walker = Walker(app, who, None if who == "anonymous" else emails[who])
