@@ -15,6 +15,8 @@ from pathlib import Path
 from tests.e2e.accessibility import Violation, check_page
 from tests.e2e.live_portal import LivePortal, Person
 
+FLASH_WAIT_MS = 5000  # a page after a click, on a busy machine
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
 
@@ -124,5 +126,13 @@ class Journey:
         assert self.page.get_by_role("button", name="Log out").count() == 1, "not logged in"
 
     def flash(self) -> str:
-        """The success or error messages the last action showed."""
-        return " ".join(self.page.locator(".notice").all_inner_texts())
+        """The success or error messages the last action showed. The click that caused them may
+        still be loading the next page: wait a few seconds for one to show (none: "")."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        notices = self.page.locator(".notice")
+        try:
+            notices.first.wait_for(state="visible", timeout=FLASH_WAIT_MS)
+        except PlaywrightTimeout:
+            return ""
+        return " ".join(notices.all_inner_texts())
