@@ -6,7 +6,8 @@ A view says what its write is about in a DeskFlow and hands the service call to 
 has a form of its own). The service's answer becomes a page here: done → the view's redirect
 (Post/Redirect/Get); a stated reason needed (ReasonRequired) → the form again, the service's words
 on the reason field, 422; any other BookingError → the one "just taken" page, desk/taken.html,
-with the next free times (DESIGN.md invariant 5): 409 when the time was taken meanwhile, else 422.
+with the next free times (the loser of a race is told, never a 500): 409 when the time was taken
+meanwhile, else 422.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
