@@ -5,6 +5,9 @@ import unicodedata
 
 from argon2 import PasswordHasher
 
+# Every model, so that User's mapper resolves its relationships when the unit tests run alone.
+import portal.booking.models  # noqa: F401
+import portal.triage.models  # noqa: F401
 from portal.auth.models import User
 from portal.auth.passwords import normalised
 
