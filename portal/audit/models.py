@@ -39,6 +39,7 @@ class AuditAction(StrEnum):
     TRIAGE_VIEWED = "triage.viewed"
     TRIAGE_REVIEWED = "triage.reviewed"
     TRIAGE_EMERGENCY_CLEARED = "triage.emergency_cleared"
+    TRIAGE_ANSWERED_BY_PHONE = "triage.answered_by_phone"  # the desk asked the questions with the caller
     TRIAGE_CLAIMED = "triage.claimed"  # anonymous answers joined a patient's record, as the patient confirmed
     LETTER_DRAFTED = "letter.drafted"  # a referral letter or scan request started, or its correction
     LETTER_EDITED = "letter.edited"
@@ -70,6 +71,9 @@ class AuditAction(StrEnum):
     ROLE_CHANGED = AccountEvent.ROLE_CHANGED.value
     DEACTIVATED = AccountEvent.DEACTIVATED.value
     REACTIVATED = AccountEvent.REACTIVATED.value
+    DETAILS_CHANGED = AccountEvent.DETAILS_CHANGED.value
+    EMAIL_CHANGE_REQUESTED = AccountEvent.EMAIL_CHANGE_REQUESTED.value
+    EMAIL_CHANGED = AccountEvent.EMAIL_CHANGED.value
 
 
 class AuditEvent(db.Model):

@@ -55,6 +55,15 @@ class AccountEvent(StrEnum):
     ROLE_CHANGED = "account.role_changed"
     DEACTIVATED = "account.deactivated"
     REACTIVATED = "account.reactivated"
+    # A patient's details (name, date of birth, phone, email, preferred contact), by the desk or
+    # the patient: the detail names the fields changed, never their values.
+    DETAILS_CHANGED = "account.details_changed"
+    EMAIL_CHANGE_REQUESTED = "account.email_change_requested"  # a link mailed to the new address
+    EMAIL_CHANGED = "account.email_changed"  # the link opened: the new address is the account's
+
+
+# How a patient prefers to be reached, as the desk's forms and the record name each way.
+CONTACT_PREFERENCES = {"phone": "Phone call", "text": "Text message", "email": "Email", "mail": "Mail"}
 
 
 # The roles of the clinic's own people, as the Staff accounts page offers them.
@@ -88,11 +97,16 @@ class User(UserMixin, db.Model):
     __table_args__ = (
         CheckConstraint("role IN ('patient', 'desk', 'doctor', 'admin')", name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lower_case"),
+        CheckConstraint("preferred_contact IN ('phone', 'text', 'email', 'mail')", name="preferred_contact_known"),
         Index("ix_user_account_date_of_birth", "date_of_birth"),  # the desk's search by date of birth
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # None for a caller the desk registered without one: no online account (no login, no
+    # invitation, no mail) until an email is added. Unique when present (NULLs never clash).
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # How a patient prefers to be reached (CONTACT_PREFERENCES), when they said.
+    preferred_contact: Mapped[str | None] = mapped_column(String(8))
     name: Mapped[str] = mapped_column(String(120))
     date_of_birth: Mapped[date | None]
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -151,6 +165,11 @@ class User(UserMixin, db.Model):
         self.session_epoch += 1
 
     @property
+    def has_online_account(self) -> bool:
+        """An account that can log in needs an email: a caller registered without one has none yet."""
+        return bool(self.email)
+
+    @property
     def has_second_factor(self) -> bool:
         return self.totp_confirmed_at is not None
 
@@ -184,6 +203,7 @@ class RecoveryCode(db.Model):
 class TokenPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"
     INVITATION = "invitation"  # a caller the desk registered sets their own password
+    EMAIL_CHANGE = "email_change"  # a patient confirms a new email from its own mailbox
 
 
 class AccountToken(db.Model):
@@ -191,7 +211,8 @@ class AccountToken(db.Model):
     the token is kept, so a copy of the database cannot be used to take over an account."""
     __tablename__ = "account_token"
     __table_args__ = (
-        CheckConstraint("purpose IN ('password_reset', 'invitation')", name="purpose_known"),
+        CheckConstraint("purpose IN ('password_reset', 'invitation', 'email_change')", name="purpose_known"),
+        CheckConstraint("purpose <> 'email_change' OR new_email IS NOT NULL", name="email_change_has_address"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -201,6 +222,8 @@ class AccountToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An email change: the address the link was mailed to, which becomes the account's once opened.
+    new_email: Mapped[str | None] = mapped_column(String(254))
 
 
 class WebSession(db.Model):

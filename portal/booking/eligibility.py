@@ -8,7 +8,10 @@ DESIGN.md, booking invariant 7) as one pure function, and nothing else decides t
 - an urgent case is booked within URGENT_WINDOW; later only by staff with a stated reason;
 - a visit type other than the triaged route only by staff with a stated reason;
 - one upcoming visit of each type: a patient moves it instead of booking another; staff may add
-  a second with a stated reason.
+  a second with a stated reason;
+- staff book a patient with no triage at all only with a stated reason (a doctor's follow-up,
+  say), or after answering the questions with the caller on the phone; online, the patient's
+  pages ask the questions before they offer any time.
 
 Plain values in, a Decision out: no Flask, no database, no clock. The booking service loads
 the TriageState inside its write transaction, after its locks, and applies the Decision.
@@ -41,12 +44,14 @@ class Override(StrEnum):
     URGENT_WINDOW = "urgent_window"
     ROUTE = "route"
     SECOND_VISIT = "second_visit"
+    NO_TRIAGE = "no_triage"
 
 
 # How pages, calendars and the audit log name each override.
 OVERRIDE_LABELS = {Override.URGENT_WINDOW: "later than 24 hours for an urgent case",
                    Override.ROUTE: "a different visit from the triage's route",
-                   Override.SECOND_VISIT: "a second upcoming visit of this type"}
+                   Override.SECOND_VISIT: "a second upcoming visit of this type",
+                   Override.NO_TRIAGE: "booked without a triage"}
 
 
 class Verdict(StrEnum):
@@ -80,6 +85,11 @@ class TriageState:
     @property
     def urgent(self) -> bool:
         return self.urgency == Urgency.URGENT
+
+    @property
+    def triaged(self) -> bool:
+        """Whether the patient has answered the questions at all (online or on the phone)."""
+        return self.submission_id is not None
 
 
 NO_TRIAGE = TriageState()
@@ -142,6 +152,8 @@ def decide(state: TriageState, request: BookingRequest, *, clinic_phone: str = "
 def _needed_overrides(state: TriageState, request: BookingRequest) -> tuple[Override, ...]:
     """The triage rules this booking would set aside, in a fixed order."""
     needed = []
+    if not state.triaged and request.actor == Actor.STAFF:
+        needed.append(Override.NO_TRIAGE)
     if state.urgent and request.start > request.now + URGENT_WINDOW:
         needed.append(Override.URGENT_WINDOW)
     if state.route is not None and request.route != state.route:
@@ -154,10 +166,10 @@ def _needed_overrides(state: TriageState, request: BookingRequest) -> tuple[Over
 def _decide_for_patient(state: TriageState, request: BookingRequest, clinic_phone: str) -> Decision:
     """Online, a patient books only what the triage says, one upcoming visit of a type; a visit
     staff booked with a reason may be moved, but an urgent case never past 24 hours."""
-    # With no answers there is no triage to book against (the patient's pages ask the questions
-    # before they offer a time; staff book callers who never answered them).
-    if state.submission_id is not None and state.route is None:
+    if state.triaged and state.route is None:
         return _refused(f"A doctor will set the kind of visit you need. Please call us on {clinic_phone}.")
+    # With no answers at all, the patient's pages ask the questions before they offer a time
+    # (booking/views.py, QUESTIONS_FIRST); the service books what they confirm.
     needed = _needed_overrides(state, request)
     if Override.URGENT_WINDOW in needed:
         return _refused("You need to be seen within 24 hours. Please pick a time in the next 24 hours, "
@@ -182,6 +194,9 @@ def _decide_for_staff(state: TriageState, request: BookingRequest) -> Decision:
 
 
 def _staff_words(override: Override, state: TriageState) -> str:
+    if override == Override.NO_TRIAGE:
+        return ("a patient who has not answered the triage questions (answer them with the caller on the "
+                "phone from the patient's record, or give the reason, for example: doctor's follow-up)")
     if override == Override.URGENT_WINDOW:
         return "this urgent case later than 24 hours from now (for example: the patient cannot come sooner)"
     if override == Override.ROUTE:

@@ -19,6 +19,17 @@ from portal.triage.vocabulary import Urgency
 _ROUTES_SQL = "('vascular_ultrasound', 'sleep_study_referral', 'general_consult')"
 
 
+class AnswerChannel(StrEnum):
+    """How the answers were given: by the patient online, or read out by the desk on the phone."""
+
+    ONLINE = "online"
+    DESK_PHONE = "desk_phone"
+
+
+# How pages and the audit say it.
+CHANNEL_LABELS = {AnswerChannel.ONLINE: "answered online", AnswerChannel.DESK_PHONE: "answered by the desk by phone"}
+
+
 class ReviewState(StrEnum):
     UNREVIEWED = "unreviewed"
     REVIEWED = "reviewed"
@@ -32,6 +43,8 @@ class TriageSubmission(db.Model):
         CheckConstraint(f"current_route IN {_ROUTES_SQL}", name="current_route_known"),
         CheckConstraint("review_state IN ('unreviewed', 'reviewed')", name="review_state_known"),
         CheckConstraint("emergency_cleared_at IS NULL OR urgency = 'emergency'", name="only_emergencies_cleared"),
+        CheckConstraint("channel IN ('online', 'desk_phone')", name="channel_known"),
+        CheckConstraint("channel <> 'desk_phone' OR answered_by_id IS NOT NULL", name="phone_answers_say_who_asked"),
         Index("ix_triage_submission_patient_created", "patient_id", "created_at"),
     )
 
@@ -55,15 +68,23 @@ class TriageSubmission(db.Model):
     # When a doctor recorded that this emergency has been dealt with; until then booking stays
     # closed for the patient (booking/eligibility.py), whatever they answer afterwards.
     emergency_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Online (the patient, or a visitor not yet registered), or by the desk on the phone with the
+    # caller: then `answered_by_id` is the desk user who asked the questions.
+    channel: Mapped[str] = mapped_column(String(16), default=AnswerChannel.ONLINE, server_default="online")
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    patient: Mapped[User | None] = relationship()
+    patient: Mapped[User | None] = relationship(foreign_keys=[patient_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
     reviews: Mapped[list["TriageReview"]] = relationship(
         back_populates="submission", order_by="TriageReview.created_at")
 
     @classmethod
     def from_outcome(cls, answers: dict, outcome: TriageOutcome, *, patient_id: int | None,
-                     complete: bool = True) -> "TriageSubmission":
+                     complete: bool = True, answered_by_id: int | None = None) -> "TriageSubmission":
+        """`answered_by_id`: the desk user who asked the questions on the phone (else online)."""
         return cls(patient_id=patient_id, answers=answers, outcome=outcome.to_dict(),
+                   channel=AnswerChannel.DESK_PHONE if answered_by_id else AnswerChannel.ONLINE,
+                   answered_by_id=answered_by_id,
                    rules_version=outcome.version, route=outcome.route, urgency=outcome.urgency,
                    urgency_rank=Urgency(outcome.urgency).rank, complete=complete,
                    current_route=outcome.route, route_provisional=outcome.route_provisional,
@@ -72,6 +93,14 @@ class TriageSubmission(db.Model):
     @property
     def result(self) -> TriageOutcome:
         return TriageOutcome.from_dict(self.outcome)
+
+    @property
+    def by_phone(self) -> bool:
+        return self.channel == AnswerChannel.DESK_PHONE
+
+    @property
+    def channel_label(self) -> str:
+        return CHANNEL_LABELS.get(self.channel, "answered online")
 
     @property
     def is_emergency(self) -> bool:
@@ -113,7 +142,7 @@ Index("ix_triage_submission_queue", TriageSubmission.urgency_rank.desc(), Triage
 
 
 IMMUTABLE_COLUMNS = ("answers", "outcome", "rules_version", "route", "urgency", "urgency_rank", "complete",
-                     "created_at")
+                     "created_at", "channel", "answered_by_id")
 
 
 @event.listens_for(TriageSubmission, "before_update")

@@ -51,6 +51,7 @@ CLINIC_PHONE = "(555) 010-4242"
 PATIENT, STAFF = Actor.PATIENT, Actor.STAFF
 ALLOWED, NEEDS_REASON, REFUSED = Verdict.ALLOWED, Verdict.NEEDS_REASON, Verdict.REFUSED
 LATE, ROUTE, SECOND = Override.URGENT_WINDOW, Override.ROUTE, Override.SECOND_VISIT
+UNTRIAGED = Override.NO_TRIAGE
 ROUTINE, URGENT, EMERGENCY = Urgency.ROUTINE, Urgency.URGENT, Urgency.EMERGENCY
 ULTRASOUND, SLEEP_STUDY, CONSULT = Route.VASCULAR_ULTRASOUND, Route.SLEEP_STUDY_REFERRAL, Route.GENERAL_CONSULT
 RED_FLAGS = ("pe_symptoms", "bleeding_vein", "cold_pale_leg", "dvt_signs", "svt_signs")
@@ -119,7 +120,7 @@ STARTS = {"within 24 hours": timedelta(hours=3),
           "beyond 24 hours": URGENT_WINDOW + timedelta(minutes=1)}
 
 # (label, moving, standing overrides): a new booking has none; a moved visit may carry any set.
-EVERY_OVERRIDE_SET = [frozenset(chosen) for size in range(4) for chosen in itertools.combinations(Override, size)]
+EVERY_OVERRIDE_SET = [frozenset(chosen) for size in range(len(Override) + 1) for chosen in itertools.combinations(Override, size)]
 BOOKINGS = [("new booking", False, frozenset()),
             *[("moving, standing " + ("+".join(sorted(chosen)) or "none"), True, chosen)
               for chosen in EVERY_OVERRIDE_SET]]
@@ -127,10 +128,13 @@ BOOKINGS = [("new booking", False, frozenset()),
 
 def expected_decision(actor: Actor, case: TriageCase, other_route: bool, start: str, has_other: bool,
                       standing: frozenset[Override]) -> tuple[Verdict, tuple[Override, ...]]:
-    """The verdict and overrides the stated rules give (overrides in the order late, route, second)."""
+    """The verdict and overrides the stated rules give (overrides in the order no triage, late,
+    route, second)."""
     if case.open_emergency:
         return REFUSED, ()
     set_aside = []
+    if case.state.submission_id is None and actor is STAFF:
+        set_aside.append(UNTRIAGED)
     if case.urgent and start == "beyond 24 hours":
         set_aside.append(LATE)
     if case.route is not None and other_route:
@@ -204,7 +208,7 @@ def test_named_cases(actor, state, booking, verdict, overrides):
 
 
 def test_matrix_covers_every_combination():
-    assert len(MATRIX) == 2 * len(TRIAGE_CASES) * 2 * 3 * 2 * (1 + 8) == 2376
+    assert len(MATRIX) == 2 * len(TRIAGE_CASES) * 2 * 3 * 2 * (1 + 16) == 4488
 
 
 # --- Where the 24 hours end ----------------------------------------------------------------------
@@ -259,13 +263,39 @@ def test_staff_reason_message_names_what_still_needs_a_reason(standing):
     booking = request(STAFF, ULTRASOUND, after=timedelta(days=2), moving=bool(standing), has_other=True,
                       standing=standing)
     decision = decide(triaged(CONSULT, URGENT), booking)
-    if standing == frozenset(Override):
+    if standing >= {LATE, ROUTE, SECOND}:
         assert decision.verdict is ALLOWED and decision.message == ""
         return
     assert decision.verdict is NEEDS_REASON
     assert decision.message.startswith("A reason is needed to book")
     for override, words in WHAT_NEEDS_A_REASON.items():
         assert (words in decision.message) == (override not in standing), override
+
+
+# --- No triage at all ----------------------------------------------------------------------------
+
+
+def test_staff_need_a_reason_to_book_a_patient_who_never_answered_the_questions():
+    decision = decide(NO_TRIAGE, request(STAFF, CONSULT))
+    assert decision.verdict is NEEDS_REASON and decision.overrides == (UNTRIAGED,)
+    assert "has not answered the triage questions" in decision.message
+    assert "doctor's follow-up" in decision.message
+
+
+def test_a_reason_given_for_no_triage_stands_when_the_visit_is_moved():
+    moved = decide(NO_TRIAGE, request(STAFF, CONSULT, moving=True, standing=frozenset({UNTRIAGED})))
+    assert moved.verdict is ALLOWED and moved.overrides == (UNTRIAGED,)
+
+
+def test_once_the_questions_are_answered_no_reason_is_needed_for_the_routed_visit():
+    assert decide(triaged(CONSULT), request(STAFF, CONSULT)).verdict is ALLOWED
+
+
+def test_the_patients_own_booking_without_answers_is_the_pages_concern_not_an_override():
+    """Online the pages send a patient with no answers to the questions first (tests/app); the rule
+    never asks a patient for a reason."""
+    decision = decide(NO_TRIAGE, request(PATIENT, CONSULT))
+    assert UNTRIAGED not in decision.overrides
 
 
 @pytest.mark.parametrize(("route", "words"), [(ULTRASOUND, "vascular ultrasound"),
