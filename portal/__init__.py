@@ -37,10 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import pages
     from portal.audit import views as audit_views
-    from portal.auth import admin_views, password_views
+    from portal.auth import admin_views, details_views, password_views
     from portal.auth import views as auth_views
     from portal.booking import views as booking_views
-    from portal.desk import calendar_views, schedule_views
+    from portal.desk import calendar_views, phone_triage, schedule_views
     from portal.desk import patient_views as desk_patient_views
     from portal.letters import views as letter_views
     from portal.notify import views as notify_views
@@ -48,7 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.triage import views as triage_views
     for blueprint in (pages.bp, auth_views.bp, password_views.bp, booking_views.bp, triage_views.bp, queue_views.bp,
                       calendar_views.bp, desk_patient_views.bp, schedule_views.bp, audit_views.bp, notify_views.bp,
-                      admin_views.bp, letter_views.bp):
+                      admin_views.bp, letter_views.bp, phone_triage.bp,
+                      details_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import backup, demo

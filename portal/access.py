@@ -40,6 +40,8 @@ PUBLIC = frozenset({
     "booking.outcome",
     # A clinician's calendar feed, read by calendar programs: the secret address is the key.
     "notify.feed",
+    # The link mailed to a patient's new email: the link is the key, from whichever browser opens it.
+    "my_details.confirm_email",
 })
 
 # Who may use the rest. An endpoint's own entry overrides its blueprint's "blueprint.*".
@@ -52,6 +54,7 @@ ROLES: dict[str, frozenset[str]] = {
     "queue.*": DOCTORS,
     "desk.*": FRONT_DESK,
     "desk_patients.*": FRONT_DESK,
+    "desk_triage.*": FRONT_DESK,  # the triage asked with a caller on the phone
     "desk_schedules.*": FRONT_DESK,
     "audit.*": ADMINS,
     "auth_accounts.*": ADMINS,  # staff accounts: second factor, lockouts, ending sessions
@@ -65,6 +68,7 @@ ROLES: dict[str, frozenset[str]] = {
     "notify.resend": ADMINS,
     # Pages of the auth and password blueprints that need a logged-in user (PUBLIC has the rest).
     "auth.security": LOGGED_IN,  # the account's second factor, recovery codes, "log out everywhere"
+    "my_details.*": PATIENTS,  # a patient's own phone and email
 }
 
 

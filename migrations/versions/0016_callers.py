@@ -6,7 +6,7 @@
 - triage_submission.channel ('online' or 'desk_phone') and answered_by_id: answers the desk read
   out to the caller on the phone say who asked them.
 - account_token gains the purpose 'email_change' and new_email, the address a confirmation link
-  was mailed to.
+  was mailed to; outbox_message the kind 'email_change' (that link's message).
 
 On SQLite the batch rebuild of user_account drops the patient search's triggers with the old
 table (migration 0006): they are read before and made again after.
@@ -22,6 +22,10 @@ revision = '0016_callers'
 down_revision = '0014'  # 0014_known_device_lockout
 branch_labels = None
 depends_on = None
+
+
+OUTBOX_KINDS = ("kind IN ('confirmation', 'change', 'cancellation', 'reminder', 'password_reset', "
+                "'invitation', 'account_exists'{})")
 
 
 def _user_account_triggers() -> list[str]:
@@ -64,8 +68,17 @@ def upgrade():
         batch_op.create_check_constraint('purpose_known', "purpose IN ('password_reset', 'invitation', 'email_change')")
         batch_op.create_check_constraint('email_change_has_address', "purpose <> 'email_change' OR new_email IS NOT NULL")
 
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_outbox_message_kind_known'), type_='check')
+        batch_op.create_check_constraint('kind_known', OUTBOX_KINDS.format(", 'email_change'"))
+
 
 def downgrade():
+    op.execute("DELETE FROM outbox_message WHERE kind = 'email_change'")
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_outbox_message_kind_known'), type_='check')
+        batch_op.create_check_constraint('kind_known', OUTBOX_KINDS.format(""))
+
     op.execute("DELETE FROM account_token WHERE purpose = 'email_change'")
     with op.batch_alter_table('account_token', schema=None) as batch_op:
         batch_op.drop_constraint('email_change_has_address', type_='check')

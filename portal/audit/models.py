@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     MESSAGE_QUEUED = "message.queued"  # a message about an appointment was queued (never its body)
     MESSAGE_SENT = "message.sent"
     MESSAGE_RESENT = "message.resent"  # an admin sent a dead message again
+    MESSAGE_NOT_SENT = "message.not_sent"  # nothing to send it to: the patient has no email
     PATIENT_REGISTERED = "patient.registered"
     PATIENT_RECORD_VIEWED = "patient.record_viewed"
     PATIENT_BOOKING_VIEWED = "patient.booking_viewed"  # the desk's booking page: date of birth and triage

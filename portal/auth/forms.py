@@ -3,11 +3,12 @@ import re
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, PasswordField, SelectChoice, SelectField, StringField, TelField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, ValidationError
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField, TelField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, StopValidation, ValidationError
 
 from portal import clinic
 from portal.auth import names, passwords
+from portal.auth.fields import DateOfBirthField
 from portal.auth.models import STAFF_ROLE_NAMES
 
 
@@ -51,14 +52,41 @@ class RegistrationForm(FlaskForm):
         Email("That does not look like an email address, for example name@example.com.",
               check_deliverability=False),
         Length(max=254, message=EMAIL_TOO_LONG)])
-    # InputRequired, not DataRequired: a date typed wrong keeps its own message, not "please enter".
-    date_of_birth = DateField("Date of birth", validators=[
-        InputRequired("Please enter your date of birth."), _date_of_birth_is_plausible],
-        invalid_value_message="Please enter the date of birth as year, month and day, for example 1954-03-14.")
+    # Month, day and year boxes (auth/fields.py). InputRequired, not DataRequired: a date typed
+    # wrong keeps its own message, not "please enter".
+    date_of_birth = DateOfBirthField("Date of birth", validators=[
+        InputRequired("Please enter your date of birth."), _date_of_birth_is_plausible])
     phone = TelField("Phone number", filters=[_strip],
                      validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
     # No password here: the patient chooses it through the link we mail (NewPasswordForm), which
     # also shows the address is theirs, and lets this page answer the same for a known email.
+
+
+def email_field(label: str = "Email address", *, required: bool = True) -> EmailField:
+    """An email box with the portal's messages; optional ones give None when left empty."""
+    first = DataRequired("Please enter the email address.") if required else _empty_is_none
+    return EmailField(label, filters=[_strip, _none_if_empty], validators=[
+        first, Email("That does not look like an email address, for example name@example.com.",
+                     check_deliverability=False),
+        Length(max=254, message=EMAIL_TOO_LONG)])
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    return value or None
+
+
+def _empty_is_none(form, field):
+    """An optional box left empty: no further checks (WTForms' Optional, for a filtered None)."""
+    if not field.data:
+        field.errors[:] = []
+        raise StopValidation()
+
+
+class MyDetailsForm(FlaskForm):
+    """A patient's own phone and email. A new email takes effect once confirmed from its mailbox."""
+    phone = TelField("Phone number", filters=[_strip],
+                     validators=[DataRequired("Please enter a phone number."), _phone_is_plausible])
+    email = email_field()
 
 
 class LoginForm(FlaskForm):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.auth import names, tokens, totp
 from portal.auth.models import (
+    CONTACT_PREFERENCES,
     AccountEvent,
     RecoveryCode,
     Role,
@@ -51,29 +52,141 @@ class EmailTaken(Exception):
     """An account with this email already exists."""
 
 
-def find_user_by_email(email: str) -> User | None:
+def find_user_by_email(email: str | None) -> User | None:
+    if not email or not email.strip():
+        return None  # accounts without an email are never found by one
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def register_patient(*, name: str, email: str, date_of_birth: date, phone: str, password: str | None,
-                     registered_by: User | None = None, next_path: str | None = None) -> User:
+# The details of a patient the desk may correct, with how the audit names each.
+PATIENT_DETAIL_NAMES = {"name": "name", "date_of_birth": "date of birth", "phone": "phone", "email": "email",
+                        "preferred_contact": "preferred contact"}
+
+
+class PatientNotFound(ValueError):
+    """No patient with that id."""
+
+
+def update_patient_details(patient_id: int, *, by_user: User, **changes) -> list[str]:
+    """The desk corrects a patient's details (PATIENT_DETAIL_NAMES): returns the names of the fields
+    that changed, audited by name only (never their values). An email in use by another account
+    raises EmailTaken and changes nothing. A first email for a patient without one opens the
+    online account: the usual invitation to choose a password is mailed to it; a changed email
+    voids the links mailed to the old one."""
+    unknown = set(changes) - set(PATIENT_DETAIL_NAMES)
+    if unknown:
+        raise ValueError(f"not a patient detail: {', '.join(sorted(unknown))}")
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if problem := names.name_problem(changes["name"]):
+            raise ValueError(problem)
+    if "email" in changes:
+        changes["email"] = normalise_email(changes["email"]) if changes["email"] and changes["email"].strip() else None
+    if "phone" in changes:
+        changes["phone"] = (changes["phone"] or "").strip() or None
+    if changes.get("preferred_contact") not in (None, "", *CONTACT_PREFERENCES):
+        raise ValueError("Unknown way to be reached.")
+    if "preferred_contact" in changes:
+        changes["preferred_contact"] = changes["preferred_contact"] or None
+    try:
+        with write_transaction():
+            patient = db.session.scalar(select(User).where(User.id == patient_id, User.role == Role.PATIENT)
+                                        .with_for_update())
+            if patient is None:
+                raise PatientNotFound(patient_id)
+            changed = [field for field, value in changes.items() if getattr(patient, field) != value]
+            if not changed:
+                return []
+            new_email = changes.get("email") if "email" in changed else None
+            if new_email is not None:
+                other = find_user_by_email(new_email)
+                if other is not None and other.id != patient.id:
+                    raise EmailTaken(new_email)
+            had_email = bool(patient.email)
+            for field in changed:
+                setattr(patient, field, changes[field])
+            db.session.flush()
+            now = utc_now()
+            account_event.send(patient, action=AccountEvent.DETAILS_CHANGED,
+                               detail="changed: " + ", ".join(PATIENT_DETAIL_NAMES[f] for f in changed))
+            if "email" in changed:
+                tokens.void_unused_links(patient.id, now=now)  # links mailed to the old address stop working
+                if new_email is not None and not had_email:
+                    link = tokens.issue_link(patient, TokenPurpose.INVITATION, now=now, registered_by=by_user)
+                    account_event.send(patient, action=AccountEvent.INVITATION_SENT,
+                                       detail=f"a link to choose a password, valid until {_moment(link.expires_at)}")
+    except IntegrityError as error:  # a concurrent change took the email first
+        raise EmailTaken(changes.get("email") or "") from error
+    return changed
+
+
+def request_email_change(user_id: int, new_email: str) -> bool:
+    """A patient asks to change their email: a link is mailed to the new address, and the change
+    happens only when it is opened (confirm_email_change). False, and nothing sent, when the
+    address is the one they have already; EmailTaken when another account has it."""
+    new_email = normalise_email(new_email)
+    with write_transaction():
+        user = db.session.scalar(select(User).where(User.id == user_id).with_for_update())
+        if user.email == new_email:
+            return False
+        other = find_user_by_email(new_email)
+        if other is not None and other.id != user.id:
+            raise EmailTaken(new_email)
+        link = tokens.issue_link(user, TokenPurpose.EMAIL_CHANGE, now=utc_now(), new_email=new_email)
+        account_event.send(user, action=AccountEvent.EMAIL_CHANGE_REQUESTED,
+                           detail=f"a link mailed to the new address, valid until {_moment(link.expires_at)}")
+    return True
+
+
+def confirm_email_change(token: str) -> User | None:
+    """Open an email-change link: the new address becomes the account's; None when the link no
+    longer works. EmailTaken when another account took the address meanwhile (the link is spent)."""
+    try:
+        with write_transaction():
+            now = utc_now()
+            link = tokens.spend_link(token, now=now, purposes=(TokenPurpose.EMAIL_CHANGE,))
+            if link is None:
+                return None
+            user = db.session.scalar(select(User).where(User.id == link.user_id).with_for_update())
+            other = find_user_by_email(link.new_email)
+            if other is not None and other.id != user.id:
+                raise EmailTaken(link.new_email)
+            user.email = link.new_email
+            tokens.void_unused_links(user.id, now=now)
+            account_event.send(user, action=AccountEvent.EMAIL_CHANGED,
+                               detail="the new address was confirmed from its mailbox")
+    except IntegrityError as error:
+        raise EmailTaken("") from error
+    return user
+
+
+def register_patient(*, name: str, email: str | None, date_of_birth: date, phone: str, password: str | None,
+                     registered_by: User | None = None, next_path: str | None = None,
+                     preferred_contact: str | None = None) -> User:
     """Create a patient account, audited in the same transaction; raises EmailTaken when the
     email (in any case) is in use. Without a password (the front desk's callers, and patients
     registering online) the account gets a random secret nobody is told, and an invitation by
-    mail to choose their own; `next_path` is where the patient was going, for after that."""
+    mail to choose their own; `next_path` is where the patient was going, for after that.
+    Without an email (a caller the desk registers) there is no online account: no invitation,
+    no login, until the desk adds an email (update_patient_details)."""
     if problem := names.name_problem(name.strip()):
         raise ValueError(problem)  # the forms say it first; this holds for every other caller
+    email = normalise_email(email) if email and email.strip() else None
+    if email is None and registered_by is None:
+        raise ValueError("Registering online needs an email address.")
+    if preferred_contact is not None and preferred_contact not in CONTACT_PREFERENCES:
+        raise ValueError("Unknown way to be reached.")
     try:
         with write_transaction() as session:
-            if find_user_by_email(email) is not None:
+            if email is not None and find_user_by_email(email) is not None:
                 raise EmailTaken(email)
-            user = User(name=name.strip(), email=normalise_email(email), date_of_birth=date_of_birth,
-                        phone=phone.strip(), role=Role.PATIENT)
+            user = User(name=name.strip(), email=email, date_of_birth=date_of_birth,
+                        phone=phone.strip(), role=Role.PATIENT, preferred_contact=preferred_contact or None)
             user.set_password(password if password is not None else secrets.token_urlsafe(32))
             session.add(user)
             session.flush()
             patient_registered.send(user, registered_by=registered_by)
-            if password is None:
+            if password is None and email is not None:
                 now = utc_now()
                 link = tokens.issue_link(user, TokenPurpose.INVITATION, now=now, registered_by=registered_by,
                                          next_path=next_path)

@@ -19,9 +19,13 @@ from portal.auth.models import AccountToken, TokenPurpose, User
 from portal.extensions import db
 from portal.redirects import safe_path
 
-LIFETIMES = {TokenPurpose.PASSWORD_RESET: timedelta(hours=1), TokenPurpose.INVITATION: timedelta(days=7)}
-# Where each link opens (portal/auth/password_views.py), after the portal's PUBLIC_URL.
-LINK_PATHS = {TokenPurpose.PASSWORD_RESET: "/auth/password/reset/", TokenPurpose.INVITATION: "/auth/password/set/"}
+LIFETIMES = {TokenPurpose.PASSWORD_RESET: timedelta(hours=1), TokenPurpose.INVITATION: timedelta(days=7),
+             TokenPurpose.EMAIL_CHANGE: timedelta(days=1)}
+# Where each link opens (portal/auth/password_views.py, details_views.py), after the portal's PUBLIC_URL.
+LINK_PATHS = {TokenPurpose.PASSWORD_RESET: "/auth/password/reset/", TokenPurpose.INVITATION: "/auth/password/set/",
+              TokenPurpose.EMAIL_CHANGE: "/account/email/confirm/"}
+# The links that choose a password; an email-change link never does (it only confirms an address).
+PASSWORD_PURPOSES = (TokenPurpose.PASSWORD_RESET, TokenPurpose.INVITATION)
 TOKEN_BYTES = 32
 # token_urlsafe(32) gives 43 characters; anything much longer in an address is not one of ours.
 LONGEST_TOKEN = 64
@@ -52,7 +56,7 @@ def issue_link(user: User, purpose: TokenPurpose, *, now: datetime, lifetime: ti
     void_unused_links(user.id, now=now, purpose=purpose)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     stored = AccountToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token), created_at=now,
-                          expires_at=now + (lifetime or LIFETIMES[purpose]))
+                          expires_at=now + (lifetime or LIFETIMES[purpose]), new_email=about.get("new_email"))
     db.session.add(stored)
     db.session.flush()
     account_link_issued.send(user, token=token, purpose=purpose, expires_at=stored.expires_at, **about)
@@ -72,20 +76,20 @@ def links_issued_since(user_id: int, purpose: TokenPurpose, since: datetime) -> 
         AccountToken.user_id == user_id, AccountToken.purpose == purpose, AccountToken.created_at > since))
 
 
-def usable_link(token: str, *, now: datetime) -> AccountToken | None:
-    """The unused, unexpired link of an active account that `token` opens, or None (unknown, used,
-    expired, or the account is closed: one answer for all)."""
+def usable_link(token: str, *, now: datetime, purposes=PASSWORD_PURPOSES) -> AccountToken | None:
+    """The unused, unexpired link of one of `purposes` of an active account that `token` opens, or
+    None (unknown, used, expired, another purpose, or the account is closed: one answer for all)."""
     if not token or len(token) > LONGEST_TOKEN:
         return None
     return db.session.scalar(select(AccountToken).join(User, User.id == AccountToken.user_id).where(
         AccountToken.token_hash == token_hash(token), AccountToken.used_at.is_(None),
-        AccountToken.expires_at > now, User.active))
+        AccountToken.purpose.in_([str(p) for p in purposes]), AccountToken.expires_at > now, User.active))
 
 
-def spend_link(token: str, *, now: datetime) -> AccountToken | None:
+def spend_link(token: str, *, now: datetime, purposes=PASSWORD_PURPOSES) -> AccountToken | None:
     """Mark the link used, if it still is usable, and return it; None when another request spent
     it first, or it is not usable. One UPDATE decides, so only one of two requests at once wins."""
-    link = usable_link(token, now=now)
+    link = usable_link(token, now=now, purposes=purposes)
     if link is None:
         return None
     spent = db.session.execute(update(AccountToken).where(

@@ -11,6 +11,7 @@ from wtforms import (
     DateField,
     HiddenField,
     SearchField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -19,7 +20,8 @@ from wtforms import (
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from portal import clinic
-from portal.auth.forms import RegistrationForm
+from portal.auth.forms import RegistrationForm, email_field
+from portal.auth.models import CONTACT_PREFERENCES
 from portal.booking.forms import ConfirmSlotForm
 from portal.booking.models import STATUS_WORDS, AppointmentStatus
 from portal.booking.schedule_service import WEEKDAYS
@@ -48,9 +50,27 @@ class PatientSearchForm(FlaskForm):
                     validators=[Length(max=120, message="Please type at most 120 characters.")])
 
 
+_CONTACT_CHOICES = [SelectChoice("", "Not said"),
+                    *(SelectChoice(value, label) for value, label in CONTACT_PREFERENCES.items())]
+
+
+def _a_contact_preference(form, field):
+    if field.data and field.data not in CONTACT_PREFERENCES:
+        raise ValidationError("Please choose how they prefer to be reached from the list.")
+
+
 class DeskRegistrationForm(RegistrationForm):
-    """Self-registration's fields and checks. Neither sets a password: the patient chooses it
-    through the invitation mailed to them."""
+    """Self-registration's fields and checks, but the email is optional (a caller may have none:
+    then no online account until one is added) and the desk notes how the caller prefers to be
+    reached. Neither sets a password: the patient chooses it through the invitation mailed to them."""
+
+    email = email_field("Email address (optional)", required=False)
+    preferred_contact = SelectField("How they prefer to be reached", choices=_CONTACT_CHOICES,
+                                    validate_choice=False, validators=[_a_contact_preference])
+
+
+class PatientDetailsForm(DeskRegistrationForm):
+    """The desk corrects a patient's name, date of birth, phone, email and preferred contact."""
 
 
 def _within_ten_years(form, field):

@@ -21,8 +21,8 @@ from sqlalchemy.orm import joinedload
 from portal import audit, clinic
 from portal.audit import AuditAction
 from portal.auth.guards import roles_required
-from portal.auth.models import DESK_ROLES, Role, User
-from portal.auth.service import EmailTaken, register_patient
+from portal.auth.models import CONTACT_PREFERENCES, DESK_ROLES, Role, User
+from portal.auth.service import PATIENT_DETAIL_NAMES, EmailTaken, register_patient, update_patient_details
 from portal.booking.appointments import upcoming_and_past
 from portal.booking.eligibility import latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
@@ -30,7 +30,13 @@ from portal.booking.service import BookingPolicy, ReasonRequired, book_appointme
 from portal.booking.week import free_week
 from portal.database import utc_now, write_transaction
 from portal.desk.booking_pages import DeskFlow, confirm_slot, write_or_explain
-from portal.desk.forms import DeskConfirmSlotForm, DeskRegistrationForm, OverbookForm, PatientSearchForm
+from portal.desk.forms import (
+    DeskConfirmSlotForm,
+    DeskRegistrationForm,
+    OverbookForm,
+    PatientDetailsForm,
+    PatientSearchForm,
+)
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES
 from portal.letters.service import latest_versions, signed_letters_of
@@ -58,7 +64,7 @@ def _patient_or_404(patient_id: int) -> User:
 
 def _template_words() -> dict:
     return {"route_labels": ROUTE_LABELS, "status_labels": STATUS_LABELS, "rule_text": RULE_TEXT,
-            "urgency_advice": URGENCY_ADVICE}
+            "urgency_advice": URGENCY_ADVICE, "contact_preferences": CONTACT_PREFERENCES}
 
 
 # --- search ---------------------------------------------------------------------------------------
@@ -121,23 +127,62 @@ def patient(patient_id: int):
 
 # --- registering a caller -------------------------------------------------------------------------
 
+EMAIL_IN_USE = ("Another account already has this email. Search for that patient instead, or check the "
+                "address with the caller.")
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(*DESK_ROLES)
 def register():
+    """A caller may have no email: then no online account (no invitation, no login) until one is added."""
     form = DeskRegistrationForm()
     if form.validate_on_submit():
         try:
             user = register_patient(password=None, registered_by=current_user, name=form.name.data,
-                                    email=form.email.data,
-                                   date_of_birth=form.date_of_birth.data, phone=form.phone.data)
+                                    email=form.email.data, preferred_contact=form.preferred_contact.data or None,
+                                    date_of_birth=form.date_of_birth.data, phone=form.phone.data)
         except EmailTaken:
             form.email.errors.append("A patient with this email is already registered. "
                                      "Search for them instead of registering them again.")
         else:
-            flash(f"{user.name} is registered. We have emailed them an invitation to choose a password for "
-                  f"their account at {user.email}; the link works for 7 days.", "success")
+            if user.email:
+                flash(f"{user.name} is registered. We have emailed them an invitation to choose a password for "
+                      f"their account at {user.email}; the link works for 7 days.", "success")
+            else:
+                flash(f"{user.name} is registered without an email: no online account and no mail until one is "
+                      "added (Edit details). Next: triage by phone.", "success")
             return redirect(url_for(".patient", patient_id=user.id))
     return render_template("desk/patients/register.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
+@roles_required(*DESK_ROLES)
+def edit(patient_id: int):
+    """Correct a patient's name, date of birth, phone, email and preferred contact. The audit log
+    names the fields changed; a first email opens the online account with the usual invitation."""
+    record = _patient_or_404(patient_id)
+    form = PatientDetailsForm(obj=record)
+    had_email = bool(record.email)
+    if form.validate_on_submit():
+        try:
+            changed = update_patient_details(
+                record.id, by_user=current_user, name=form.name.data, date_of_birth=form.date_of_birth.data,
+                phone=form.phone.data, email=form.email.data, preferred_contact=form.preferred_contact.data or None)
+        except EmailTaken:
+            form.email.errors.append(EMAIL_IN_USE)
+        else:
+            if not changed:
+                flash("Nothing was changed.", "info")
+            else:
+                words = ", ".join(PATIENT_DETAIL_NAMES[name] for name in changed)
+                invited = "email" in changed and form.email.data and not had_email
+                flash(f"{record.name}'s details are saved ({words} changed)."
+                      + (" We have emailed them an invitation to choose a password." if invited else ""), "success")
+            return redirect(url_for(".patient", patient_id=record.id))
+    elif request.method == "GET":
+        with write_transaction():
+            audit.record(AuditAction.PATIENT_RECORD_VIEWED, patient_id=record.id, detail="to edit the details")
+    return render_template("desk/patients/edit.html", form=form, patient=record), 400 if form.errors else 200
 
 
 # --- booking for a patient ------------------------------------------------------------------------

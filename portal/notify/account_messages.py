@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
-from portal import clinic
+from portal import audit, clinic
+from portal.audit import AuditAction
 from portal.auth.models import STAFF_ROLE_NAMES, AccountEvent, Role, TokenPurpose, User
 from portal.auth.service import account_event
 from portal.auth.tokens import LINK_PATHS, account_link_issued, link_path
@@ -26,7 +27,8 @@ from portal.notify.models import MessageKind, MessageStatus, OutboxMessage
 from portal.notify.outbox import queue_message
 
 KIND_OF_LINK = {TokenPurpose.PASSWORD_RESET: MessageKind.PASSWORD_RESET,
-                TokenPurpose.INVITATION: MessageKind.INVITATION}
+                TokenPurpose.INVITATION: MessageKind.INVITATION,
+                TokenPurpose.EMAIL_CHANGE: MessageKind.EMAIL_CHANGE}
 # Someone registering an email in use again, and again: its owner hears of it once an hour at most.
 ACCOUNT_EXISTS_EVERY = timedelta(hours=1)
 # A mailed link in a message's text or HTML: its path, then the token.
@@ -63,26 +65,35 @@ def account_message(kind: MessageKind, user: User, *, link: str | None = None, e
                                  else "{clinic}: choose a password for your account" if by_the_desk
                                  else "Finish creating your {clinic} account"),
         MessageKind.ACCOUNT_EXISTS: "You already have a {clinic} account",
+        MessageKind.EMAIL_CHANGE: "Confirm your new email address for {clinic}",
     }
     return Content(subject=subjects[kind].format(clinic=config["CLINIC_NAME"]),
                    text=render_template("notify/account.txt", **context),
                    html=render_template("notify/account.html", **context))
 
 
-def _queue(kind: MessageKind, user: User, content: Content, now: datetime) -> OutboxMessage:
-    return queue_message(kind=kind, to=user.email, subject=content.subject, text=content.text, html=content.html,
-                         due_at=now, patient_id=user.id if user.role == Role.PATIENT else None)
+def _queue(kind: MessageKind, user: User, content: Content, now: datetime, *,
+           to: str | None = None) -> OutboxMessage | None:
+    """Queue it to `to` (else the account's email); an account without an email gets nothing,
+    and the audit log says so."""
+    to = to or user.email
+    patient_id = user.id if user.role == Role.PATIENT else None
+    if not to:
+        audit.record(AuditAction.MESSAGE_NOT_SENT, patient_id=patient_id, detail=f"{kind}: no email address")
+        return None
+    return queue_message(kind=kind, to=to, subject=content.subject, text=content.text, html=content.html,
+                         due_at=now, patient_id=patient_id)
 
 
 def _on_link_issued(user: User, *, token: str, purpose: str, expires_at: datetime,
                     registered_by: User | None = None, next_path: str | None = None, by_mail: bool = True,
-                    **extra) -> None:
+                    new_email: str | None = None, **extra) -> None:
     if not by_mail:  # shown once to whoever asked for it (flask create-admin), never kept in the outbox
         return
     kind = KIND_OF_LINK[TokenPurpose(purpose)]
     link = current_app.config["PUBLIC_URL"] + link_path(token, TokenPurpose(purpose), next_path)
     content = account_message(kind, user, link=link, expires_at=expires_at, by_the_desk=registered_by is not None)
-    _queue(kind, user, content, utc_now())
+    _queue(kind, user, content, utc_now(), to=new_email)  # an email change goes to the new address
 
 
 def _on_account_event(account: User | None, *, action: str, **extra) -> None:

@@ -18,6 +18,7 @@ class MessageKind(StrEnum):
     PASSWORD_RESET = "password_reset"  # a link to set a new password
     INVITATION = "invitation"  # a caller the desk registered: a link to set their own password
     ACCOUNT_EXISTS = "account_exists"  # someone tried to register with this email again
+    EMAIL_CHANGE = "email_change"  # a link, to a patient's new address, that confirms it
 
 
 class MessageStatus(StrEnum):
@@ -33,7 +34,7 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead', 'dropped')", name="status_known"),
         CheckConstraint("kind IN ('confirmation', 'change', 'cancellation', 'reminder', 'password_reset', "
-                        "'invitation', 'account_exists')", name="kind_known"),
+                        "'invitation', 'account_exists', 'email_change')", name="kind_known"),
         # The worker's question: what is pending (or whose lease ran out) and due, oldest first.
         Index("ix_outbox_message_status_due", "status", "due_at"),
     )

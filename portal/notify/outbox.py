@@ -36,7 +36,13 @@ def queue_message(*, kind: str, to: str, subject: str, text: str, html: str, due
 
 
 def queue_appointment_message(kind: MessageKind, appointment: Appointment, *, due_at: datetime,
-                              moved_from: Appointment | None = None) -> OutboxMessage:
+                              moved_from: Appointment | None = None) -> OutboxMessage | None:
+    """Queue one message about a visit; a patient without an email (a caller the desk registered)
+    gets none, and the audit log says so: the desk tells them on the phone."""
+    if not appointment.patient.email:
+        audit.record(AuditAction.MESSAGE_NOT_SENT, patient_id=appointment.patient_id, appointment_id=appointment.id,
+                     detail=f"{kind}: the patient has no email address")
+        return None
     content = appointment_message(kind, appointment, moved_from=moved_from)
     return queue_message(kind=kind, to=appointment.patient.email, subject=content.subject, text=content.text,
                          html=content.html, ics=content.ics, due_at=due_at, appointment_id=appointment.id,

@@ -44,12 +44,19 @@ def save_answers(token: str | None, answers: Mapping[str, object], *, drop: Iter
     return draft.token
 
 
-def submit(token: str, *, patient_id: int | None, emergency_only: bool = False) -> TriageSubmission:
+def submit(token: str, *, patient_id: int | None, emergency_only: bool = False,
+           answered_by: User | None = None) -> TriageSubmission:
     """Evaluate the draft's answers, store them with their outcome, and discard the draft.
 
     `emergency_only` stores the safety answers alone when they already mean emergency care;
     otherwise every required answer must be there (AnswerError names the first missing one).
+    `answered_by` is the desk user who asked the questions with the caller on the phone: the
+    submission says so, and the audit log records who asked. Either way the patient's row is
+    locked first, so an emergency closes booking (booking/eligibility.py) before any booking
+    made at the same moment can commit.
     """
+    if answered_by is not None and patient_id is None:
+        raise ValueError("answers taken on the phone belong to a patient's record")
     with write_transaction():
         # Locked, so a double click on Finish makes one submission: the second finds no draft.
         draft = db.session.scalar(select(TriageDraft).where(TriageDraft.token == token).with_for_update())
@@ -63,9 +70,16 @@ def submit(token: str, *, patient_id: int | None, emergency_only: bool = False) 
         if outcome is None:
             raise AnswerError("Please answer the remaining questions.")
         submission = TriageSubmission.from_outcome(answers, outcome, patient_id=patient_id,
-                                                   complete=not emergency_only)
+                                                   complete=not emergency_only,
+                                                   answered_by_id=answered_by.id if answered_by else None)
         db.session.add(submission)
         db.session.delete(draft)
+        if answered_by is not None:
+            db.session.flush()
+            audit.record(AuditAction.TRIAGE_ANSWERED_BY_PHONE, patient_id=patient_id, user_id=answered_by.id,
+                         detail=f"case {submission.id}: answered by the desk by phone, asked by {answered_by.name}: "
+                                f"{outcome.urgency}" + ("" if submission.route_provisional
+                                                       else f", route {outcome.route}"))
     return submission
 
 

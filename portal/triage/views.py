@@ -10,9 +10,10 @@ from portal.auth.guards import roles_required
 from portal.auth.models import Role
 from portal.extensions import db, limiter
 from portal.triage import service
+from portal.triage.answering import read_step, visible_questions
 from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY, remember_answered
 from portal.triage.models import TriageSubmission
-from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
+from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError
 from portal.triage.rules import evaluate_safety
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
@@ -29,15 +30,6 @@ def start():
     if not _may_answer():
         abort(403)
     return render_template("triage/start.html", steps=STEPS)
-
-
-def _visible_questions(step, answers):
-    """The step's questions, leaving out those that do not apply (pregnancy for a male patient)."""
-    return [QUESTIONS[qid] for qid in step.question_ids if QUESTIONS[qid].applies(answers)]
-
-
-def _raw_answer(question):
-    return request.form.getlist(question.id) if question.kind == "list" else request.form.get(question.id)
 
 
 # Answers per client address: generous for a person (and a family on one connection), not a script.
@@ -60,40 +52,21 @@ def step(step_id: str):
     form = FlaskForm()  # CSRF only; the questions are parsed from questions.py
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
-        given: dict[str, object] = {}
-        for question in _visible_questions(current, {**answers, **_sex_now(current)}):
-            try:
-                given[question.id] = parse_answer(question, _raw_answer(question))
-            except AnswerError as error:
-                errors[question.id] = str(error)
-            if question.required and given.get(question.id) is None and question.id not in errors:
-                errors[question.id] = "Please answer this question."
+        read = read_step(current, answers, request.form)
+        errors = read.errors
         going_back = request.form.get("action") == "back"
-        dropped = _not_applicable(current, given)
         if going_back or not errors:
-            session[DRAFT_KEY] = service.save_answers(
-                session.get(DRAFT_KEY), {k: v for k, v in given.items() if k not in errors}, drop=dropped)
+            session[DRAFT_KEY] = service.save_answers(session.get(DRAFT_KEY), read.accepted, drop=read.dropped)
         if going_back:
             return redirect(url_for(".step", step_id=STEP_IDS[max(position - 1, 0)]))
         if not errors:
             return _after_step(position)
-        answers.update({k: v for k, v in given.items() if k not in errors})
+        answers.update(read.accepted)
     elif request.method == "POST":
         errors["_form"] = "This page had expired. Please check your answers and press Continue again."
     return render_template("triage/step.html", step=current, position=position, steps=STEPS, form=form,
-                           questions=_visible_questions(current, answers), answers=answers,
+                           questions=visible_questions(current, answers), answers=answers,
                            raw=request.form if errors else None, errors=errors), 400 if errors else 200
-
-
-def _sex_now(current):
-    """The sex answered on this very page, so a question that depends on it is judged on it."""
-    if "sex" in current.question_ids and request.form.get("sex"):
-        return {"sex": request.form.get("sex")}
-    return {}
-
-
-def _not_applicable(current, given):
-    return [qid for qid in current.question_ids if not QUESTIONS[qid].applies(given)]
 
 
 def _after_step(position: int):

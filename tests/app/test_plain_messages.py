@@ -129,7 +129,7 @@ def test_registering_and_logging_in_with_far_too_long_values(client):
     assert page.status_code == 400
     shown = words(main(page))
     assert "An email address has at most 254 characters." in shown
-    assert "Please enter the date of birth as year, month and day" in shown
+    assert "Please enter the date of birth as month, day and year" in shown
     assert defaults_in(shown) == []
     page = submit(client, "/auth/login", {"email": "a" * 300 + "@example.com", "password": "p" * 300})
     assert page.status_code == 400 and defaults_in(words(main(page))) == []
