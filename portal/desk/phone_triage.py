@@ -74,7 +74,7 @@ def step(patient_id: int, step_id: str):
     answers = dict(draft.answers) if draft else {}
     if position > 0 and not all(qid in answers for qid in EMERGENCY_QUESTION_IDS):
         return redirect(url_for(".step", patient_id=patient.id, step_id=STEP_IDS[0]))  # safety first
-    if position == 0 and not draft and patient.date_of_birth and request.method == "GET":
+    if "age" in current.question_ids and "age" not in answers and patient.date_of_birth:
         answers["age"] = patient.age_on(clinic.today())  # on the record: the desk only checks it
     form = FlaskForm()
     errors: dict[str, str] = {}

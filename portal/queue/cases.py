@@ -14,7 +14,7 @@ from sqlalchemy import Select, bindparam, exists, func, null, select
 from portal.auth.models import User
 from portal.booking.models import ACTIVE_STATUSES, Appointment
 from portal.extensions import db
-from portal.triage.models import TriageSubmission, case_age, emergency_open
+from portal.triage.models import AnswerChannel, TriageSubmission, case_age, emergency_open
 from portal.triage.vocabulary import Urgency
 
 PAGE_SIZE = 25
@@ -61,6 +61,7 @@ class QueueCase:
     created_at: datetime
     reasons: list[str]
     flags: list[str]
+    by_phone: bool = False  # answered by the desk by phone with the caller, not online
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _page_of_cases(conditions: list, booked) -> Select:
                    TriageSubmission.current_route, TriageSubmission.route_provisional,
                    TriageSubmission.emergency_cleared_at, TriageSubmission.review_state, TriageSubmission.created_at,
                    TriageSubmission.outcome, TriageSubmission.answers["age"].label("answered_age"), User.name,
-                   User.date_of_birth, booked.label("booked"))
+                   User.date_of_birth, TriageSubmission.channel, booked.label("booked"))
             .join(page_ids, page_ids.c.id == TriageSubmission.id)
             .outerjoin(User, User.id == TriageSubmission.patient_id)
             .order_by(*MOST_URGENT_THEN_OLDEST))
@@ -160,5 +161,6 @@ def _cases(statement: Select, parameters: dict, *, page: int, page_size: int, to
                       route=row.route, current_route=row.current_route, route_provisional=row.route_provisional,
                       booked=row.booked, review_state=row.review_state, created_at=row.created_at,
                       emergency_open=emergency_open(row.urgency, row.emergency_cleared_at),
-                      reasons=row.outcome.get("reasons", []), flags=row.outcome.get("flags", []))
+                      reasons=row.outcome.get("reasons", []), flags=row.outcome.get("flags", []),
+                      by_phone=row.channel == AnswerChannel.DESK_PHONE)
             for row in rows]

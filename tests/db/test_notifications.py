@@ -181,7 +181,8 @@ def squeeze_in(practice: Practice, start: datetime, *, now: datetime | None = No
     desk = factories.make_user(role=Role.DESK)
     return book_appointment(patient_id=practice.patient_id, clinician_id=practice.clinician_id,
                             appointment_type_id=practice.appointment_type_id, start=start, booked_by_id=desk.id,
-                            overbook_reason="Squeezed in at the patient's request", now=now).id
+                            overbook_reason="Squeezed in at the patient's request",
+                            override_reason="Doctor's follow-up (no triage needed)", now=now).id
 
 
 def cancel(practice: Practice, appointment_id: int, *, now: datetime | None = None) -> None:

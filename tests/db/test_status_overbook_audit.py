@@ -26,9 +26,15 @@ from tests.factories import CHICAGO, local
 
 @pytest.fixture
 def desk_setup(app):
-    """A desk user, a patient, a visit type and a clinician working 09:00-17:00 every day."""
-    return (factories.make_user(role=Role.DESK), factories.make_user(), factories.make_type(),
+    """A desk user, a triaged patient, a visit type and a clinician working 09:00-17:00 every day."""
+    return (factories.make_user(role=Role.DESK), triaged(factories.make_user()), factories.make_type(),
             factories.make_clinician(hours={d: [(time(9), time(17))] for d in range(7)}), factories.future_weekday())
+
+
+def triaged(patient):
+    """A patient who answered the questions (general consult, routine): the desk books them without a reason."""
+    factories.make_submission(patient)
+    return patient
 
 
 def book(patient, appointment_type, clinician, start, **kwargs):
@@ -89,7 +95,7 @@ def test_unknown_status_and_cancelled_appointments_are_refused(desk_setup):
 def test_overbook_squeezes_in_with_a_reason_and_is_audited(desk_setup):
     desk, patient, visit, clinician, day = desk_setup
     book(patient, visit, clinician, local(day, 10))
-    other = factories.make_user()
+    other = triaged(factories.make_user())
     with pytest.raises(SlotUnavailable):
         book(other, visit, clinician, local(day, 10), booked_by_id=desk.id)
 

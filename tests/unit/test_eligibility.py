@@ -120,7 +120,8 @@ STARTS = {"within 24 hours": timedelta(hours=3),
           "beyond 24 hours": URGENT_WINDOW + timedelta(minutes=1)}
 
 # (label, moving, standing overrides): a new booking has none; a moved visit may carry any set.
-EVERY_OVERRIDE_SET = [frozenset(chosen) for size in range(len(Override) + 1) for chosen in itertools.combinations(Override, size)]
+EVERY_OVERRIDE_SET = [frozenset(chosen) for size in range(len(Override) + 1)
+                       for chosen in itertools.combinations(Override, size)]
 BOOKINGS = [("new booking", False, frozenset()),
             *[("moving, standing " + ("+".join(sorted(chosen)) or "none"), True, chosen)
               for chosen in EVERY_OVERRIDE_SET]]
