@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     outbox.listen_to_bookings()
     account_messages.listen_to_accounts()
     browser.listen_to_logins()
+    phone_triage.listen_to_logouts()
     app.cli.add_command(demo.seed_demo_command)
     app.cli.add_command(commands.create_admin_command)
     app.cli.add_command(worker.send_mail_command)

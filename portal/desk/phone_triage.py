@@ -9,7 +9,7 @@ locks the patient first: an emergency closes booking for the patient at once, fo
 (booking/eligibility.py). The result page tells the desk what to tell the caller.
 """
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask_login import current_user, user_logged_out
 from flask_wtf import FlaskForm
 
 from portal import audit, clinic
@@ -50,6 +50,17 @@ def _keep_token(patient_id: int, token: str | None) -> None:
     else:
         drafts.pop(str(patient_id), None)
     session[DRAFTS_KEY] = drafts
+
+
+def listen_to_logouts() -> None:
+    """At logout (or an idle timeout) the answers being taken in this session are deleted, as the
+    patient's own are (create_app wires it)."""
+    user_logged_out.connect(_forget_phone_drafts)
+
+
+def _forget_phone_drafts(app, user, **extra):
+    for token in session.pop(DRAFTS_KEY, {}).values():
+        service.forget_draft(token)
 
 
 @bp.get("/<int:patient_id>/triage")
