@@ -1,7 +1,7 @@
 """A patient's own details: they change their phone at once, and their email once the new address
 is confirmed from its own mailbox (a single-use link, tokens.py, valid a day), so a typo or a
 session left open cannot move the account to an address its owner does not read."""
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -51,8 +51,8 @@ def confirm_email(token: str):
     link = usable_link(token, now=utc_now(), purposes=(TokenPurpose.EMAIL_CHANGE,))
     if link is None:
         return render_template("auth/email_link_expired.html"), 404
-    form = FlaskForm()
-    if form.validate_on_submit():
+    form = FlaskForm()  # CSRF; the button says yes
+    if form.validate_on_submit() and request.form.get("confirm") == "yes":
         try:
             user = confirm_email_change(token)
         except EmailTaken:
@@ -62,4 +62,9 @@ def confirm_email(token: str):
             return render_template("auth/email_link_expired.html"), 404
         flash(f"Your email is now {user.email}. Use it to log in from now on.", "success")
         return redirect(url_for(".details") if current_user.is_authenticated else url_for("auth.login"))
-    return render_template("auth/confirm_email.html", form=form, new_email=link.new_email)
+    error = None
+    if request.method == "POST":
+        error = ("This page had expired. Please press the button again." if form.errors
+                 else "Please press the button to use this email.")
+    return render_template("auth/confirm_email.html", form=form, new_email=link.new_email, error=error), \
+        400 if error else 200

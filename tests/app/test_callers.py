@@ -328,7 +328,8 @@ def test_a_patient_changes_their_phone_at_once_and_their_email_once_confirmed(ap
     confirm = client.get(link)  # another browser, not logged in: the link is the key
     assert confirm.status_code == 200 and "new@example.com" in words(confirm)
     assert stored(User, id=patient.id)[0].email == "old@example.com"  # opening it changes nothing
-    done = post_page_to(client, confirm, link)
+    assert post_page_to(client, confirm, link).status_code == 400  # the button not pressed
+    done = post_page_to(client, confirm, link, confirm="yes")
     assert done.status_code == 302
     assert stored(User, id=patient.id)[0].email == "new@example.com"
     assert client.get(link).status_code == 404  # used once

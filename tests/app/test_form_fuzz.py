@@ -194,8 +194,10 @@ def first_urls(app, values: dict) -> list[str]:
         for rule in sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule):
             if "GET" not in rule.methods or rule.endpoint in NOT_WALKED:
                 continue
-            if "step_id" in rule.arguments:
-                urls += [url_for(rule.endpoint, step_id=step.id) for step in STEPS]
+            if "step_id" in rule.arguments:  # the patient's questionnaire, and the desk's on the phone
+                others = {argument: values[argument] for argument in rule.arguments if argument != "step_id"}
+                if all(argument in values for argument in rule.arguments if argument != "step_id"):
+                    urls += [url_for(rule.endpoint, step_id=step.id, **others) for step in STEPS]
             elif all(argument in values for argument in rule.arguments):
                 urls.append(url_for(rule.endpoint, **{argument: values[argument] for argument in rule.arguments}))
     return urls
@@ -346,7 +348,7 @@ def world(app):
     if soon.astimezone(factories.CHICAGO).date() == today:  # a visit today, for the check-in and no-show buttons
         book_appointment(patient_id=caller.id, clinician_id=clinician.id,
                          appointment_type_id=types[Route.GENERAL_CONSULT].id, start=soon, booked_by_id=desk.id,
-                         policy=BookingPolicy.for_front_desk())
+                         policy=BookingPolicy.for_front_desk(), override_reason="Doctor's follow-up")
     else:  # the clinic's day ends within the hour: today's visit is one that started at midnight (the
         # booking service books no time in the past, so it is written as the desk's record of it)
         db.session.add(Appointment(patient_id=caller.id, clinician_id=clinician.id,

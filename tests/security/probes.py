@@ -50,6 +50,15 @@ def issued_reset_token(user: User) -> str:
     return issued[0]
 
 
+def issued_email_change_token(user: User) -> str:
+    """The key of a link confirming a new email for `user`, as the mail to that address would carry it."""
+    issued = []
+    with account_link_issued.connected_to(lambda sender, token, **about: issued.append(token)):
+        issue_link(user, TokenPurpose.EMAIL_CHANGE, now=utc_now(), new_email=f"new.{user.id}@example.com")
+        db.session.commit()
+    return issued[0]
+
+
 def seed_clinic() -> Clinic:
     """A user of every role; the patient's triage, visit, message, signed letter; a clinician with
     time off and a calendar feed."""

@@ -22,7 +22,7 @@ from portal.notify.models import OutboxMessage
 from tests import factories
 from tests.client import AuthActions, csrf_token
 from tests.factories import local
-from tests.security.probes import issued_reset_token
+from tests.security.probes import issued_email_change_token, issued_reset_token
 
 ACTORS = {"patient A": Role.PATIENT, "patient B": Role.PATIENT, "desk": Role.DESK, "doctor": Role.DOCTOR,
           "admin": Role.ADMIN, "anonymous": access.ANONYMOUS}
@@ -39,7 +39,9 @@ NOT_RECORDS = {"filename", "step_id", "kind"}  # static files; the questionnaire
 # Addresses whose secret key is the access control (the key goes out by email or into a calendar
 # program): whoever holds it reaches the record, logged in or not. How to make each key:
 KEYS = {"notify.feed": lambda world: set_feed(world["clinician_id"], on=True, by_user=world["desk_user"]),
-        "auth_password.choose": lambda world: issued_reset_token(db.session.get(User, world["patient_id"]))}
+        "auth_password.choose": lambda world: issued_reset_token(db.session.get(User, world["patient_id"])),
+        # Another patient's: confirming it voids that account's other links, A's reset link among them.
+        "my_details.confirm_email": lambda world: issued_email_change_token(factories.make_user())}
 
 # Staff reach every record of the pages their role may use, except where the view narrows it:
 STAFF_TOLD_NOT_FOUND = {"booking.outcome": {Role.DESK, Role.ADMIN}}  # triage outcomes: patient and doctors
