@@ -71,7 +71,9 @@ def test_a_new_patient_registers_answers_books_moves_and_cancels(journey, portal
         with j.step("check your email") as page:
             page.get_by_label("Full name").fill(NEW_PATIENT.name)
             page.get_by_label("Email address").fill(NEW_PATIENT.email)
-            page.get_by_label("Date of birth").fill("1967-05-21")
+            page.get_by_label("Date of birth").select_option(label="May")  # month, day and year boxes
+            page.get_by_label("Day").fill("21")
+            page.get_by_label("Year").fill("1967")
             page.get_by_label("Phone number").fill("(555) 010-8123")
             page.get_by_role("button", name="Create my account").click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
