@@ -55,6 +55,11 @@ class TriageSubmission(db.Model):
     # When a doctor recorded that this emergency has been dealt with; until then booking stays
     # closed for the patient (booking/eligibility.py), whatever they answer afterwards.
     emergency_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Anonymous answers whose visitor then registered from their outcome page: the invitation link
+    # mailed to that registration. Choosing a password through it joins these answers to that
+    # account (service.join_registration_answers), in whatever browser the link is opened.
+    registration_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account_token.id", ondelete="SET NULL"), index=True)
 
     patient: Mapped[User | None] = relationship()
     reviews: Mapped[list["TriageReview"]] = relationship(

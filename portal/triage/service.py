@@ -7,7 +7,7 @@ from sqlalchemy.orm import defer
 
 from portal import audit
 from portal.audit import AuditAction
-from portal.auth.models import User
+from portal.auth.models import AccountToken, Role, TokenPurpose, User
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import ReviewAction, ReviewState, TriageDraft, TriageReview, TriageSubmission
@@ -105,6 +105,43 @@ def claim_submissions(submission_ids: Iterable[int], user: User) -> list[int]:
             TriageSubmission.id.in_(ids), TriageSubmission.patient_id == user.id)
             .order_by(TriageSubmission.created_at.desc(), TriageSubmission.id.desc())))
     return theirs
+
+
+def tie_to_registration(submission_id: int, link: AccountToken) -> bool:
+    """In the registering transaction: the anonymous answers `submission_id` (which the caller has
+    checked this browser gave) are tied to the invitation link just mailed to the new account, so
+    choosing a password through it joins them, wherever it is opened. Answers already someone's,
+    or given after the link was made, are left alone; a later registration from the same answers
+    (a mistyped email corrected) takes the tie over. True when tied."""
+    if link.purpose != TokenPurpose.INVITATION:
+        return False
+    tied = db.session.execute(update(TriageSubmission).where(
+        TriageSubmission.id == submission_id, TriageSubmission.patient_id.is_(None),
+        TriageSubmission.created_at <= link.created_at)
+        .values(registration_link_id=link.id).execution_options(synchronize_session=False))
+    return tied.rowcount == 1
+
+
+def join_registration_answers(user: User, link: AccountToken) -> list[int]:
+    """In the transaction that set the password through `link` (already spent, and the account's
+    own): the answers tied to that link join the account, without asking the patient whether they
+    are theirs. They are: the patient registered from those answers and has just shown the mailbox
+    of the email they typed is theirs. Only answers still nobody's, given before the link was made,
+    join, and only a patient's account; each join is audited as a claim is. An emergency joined here
+    closes booking as any does (booking/eligibility.py). Returns the ids joined, newest first."""
+    if user.role != Role.PATIENT or link.user_id != user.id or link.purpose != TokenPurpose.INVITATION:
+        return []
+    _lock_patient(user.id)  # an emergency joined closes booking: not while a booking is being made
+    joined = list(db.session.scalars(update(TriageSubmission).where(
+        TriageSubmission.registration_link_id == link.id, TriageSubmission.patient_id.is_(None),
+        TriageSubmission.created_at <= link.created_at)
+        .values(patient_id=user.id).returning(TriageSubmission.id)
+        .execution_options(synchronize_session=False)))
+    for submission_id in sorted(joined):
+        audit.record(AuditAction.TRIAGE_CLAIMED, patient_id=user.id, user_id=user.id,
+                     detail=f"case {submission_id}: joined as the patient chose a password through the link "
+                            "mailed when they registered from these answers")
+    return sorted(joined, reverse=True)
 
 
 def _lock_patient(patient_id: int | None) -> None:

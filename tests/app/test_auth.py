@@ -73,22 +73,23 @@ def test_register_sends_a_link_to_choose_a_password_and_logs_nobody_in(client):
     assert password_link("pat@example.com", MessageKind.INVITATION).startswith("/auth/password/set/")
 
 
-def test_the_new_patient_chooses_a_password_through_the_link_then_logs_in(client):
+def test_the_new_patient_chooses_a_password_through_the_link_and_is_logged_in(app, client):
     submit(client, "/auth/register", VALID_REGISTRATION)
     link = password_link("pat@example.com", MessageKind.INVITATION)
 
     page = client.get(link)
     assert page.status_code == 200
-    assert "Choose your password" in text(page) and "pat@example.com" in text(page)
+    assert "Choose a password" in text(page) and "pat@example.com" in text(page)
     chosen = choose_password(client, link)
 
-    assert location(chosen) == "/auth/login"
-    assert "Your password is set. Please log in" in text(client.get(chosen.headers["Location"]))
-    assert stored_user("pat@example.com").check_password(NEW_PASSWORD)
-    logged = AuthActions(client).login("pat@example.com", NEW_PASSWORD)
-    assert logged.status_code == 302 and logged.headers["Location"] == "/appointments/"
+    assert location(chosen) == "/appointments/"  # logged in by the link: no second login
+    assert "Your password is set." in text(client.get(chosen.headers["Location"]))
     assert is_logged_in_as_patient(client)
-    assert client.get(link).status_code == 404  # the link worked once
+    assert stored_user("pat@example.com").check_password(NEW_PASSWORD)
+    other = app.test_client()
+    logged = AuthActions(other).login("pat@example.com", NEW_PASSWORD)
+    assert logged.status_code == 302 and logged.headers["Location"] == "/appointments/"
+    assert other.get(link).status_code == 404  # the link worked once
 
 
 @pytest.mark.parametrize("password, message", [
@@ -213,16 +214,14 @@ def test_register_without_csrf_token_is_refused(client):
     assert user_count() == 0
 
 
-def test_register_carries_next_through_the_link_to_the_login(client):
+def test_register_carries_next_through_the_link(client):
     submit(client, "/auth/register?next=/book/", VALID_REGISTRATION, form_page="/auth/register?next=/book/")
     link = password_link("pat@example.com", MessageKind.INVITATION)
     assert parse_qs(urlsplit(link).query) == {"next": ["/book/"]}
 
     chosen = choose_password(client, link)
 
-    assert chosen.headers["Location"] == "/auth/login?next=/book/"
-    response = submit(client, chosen.headers["Location"], {"email": "pat@example.com", "password": NEW_PASSWORD})
-    assert response.headers["Location"] == "/book/"
+    assert chosen.headers["Location"] == "/book/"
 
 
 # --- logging in ---------------------------------------------------------------------------------
@@ -353,7 +352,7 @@ def test_register_ignores_next_pointing_off_site(client):
     assert response.headers["Location"] == "/auth/register/sent"
     link = password_link("pat@example.com", MessageKind.INVITATION)
     assert "evil" not in link
-    assert choose_password(client, link).headers["Location"] == "/auth/login"
+    assert choose_password(client, link).headers["Location"] == "/appointments/"
 
 
 # --- logging out --------------------------------------------------------------------------------

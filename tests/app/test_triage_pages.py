@@ -555,29 +555,24 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
     assert outcome.status_code == 200
     register_link = next(link for link in links(main(outcome)) if urlsplit(link).path == "/auth/register")
     assert any(urlsplit(link).path == "/auth/login" for link in links(main(outcome)))
-    assert "create an account or log in" in words(main(outcome)).lower()
+    assert "create an account: we keep these answers with it" in words(main(outcome)).lower()
 
     registered = submit(client, register_link, {
         "name": "Sam Sleeper", "email": "sam@example.com", "date_of_birth": "1967-03-02",
         "phone": "(555) 010-2222"})
     assert location(registered) == "/auth/register/sent"  # the password is chosen through the mailed link
+    assert stored_submissions()[0].patient_id is None  # not before the link is used
     chosen = submit(client, password_link("sam@example.com", MessageKind.INVITATION), {
         "password": "a long enough password", "confirm": "a long enough password"})
-    registered = submit(client, chosen.headers["Location"], {"email": "sam@example.com",
-                                                             "password": "a long enough password"})
 
-    assert location(registered) == "/book/"
-    assert stored_submissions()[0].patient_id is None  # not until the patient says they are theirs
-    asked = client.get("/book/")
-    assert location(asked) == "/triage/claim"
-    confirmed = confirm(client, "yes")
-    assert location(confirmed) == f"/triage/{submission.id}"
-    [claimed] = stored_submissions()
-    assert claimed.patient_id is not None
-    assert claimed.patient.email == "sam@example.com"
+    assert location(chosen) == "/book/"  # logged in, the answers joined: no login, no "are these yours?"
+    [joined] = stored_submissions()
+    assert joined.patient_id is not None
+    assert joined.patient.email == "sam@example.com"
     assert [(e.patient_id, e.detail) for e in db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "triage.claimed"))] == [
-        (claimed.patient_id, f"case {claimed.id}: the patient confirmed these answers are theirs")]
+        (joined.patient_id, f"case {joined.id}: joined as the patient chose a password through the link mailed "
+                            "when they registered from these answers")]
     book = client.get("/book/")
     assert book.status_code == 200
     page = words(main(book))
@@ -586,7 +581,7 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
     assert types[Route.VASCULAR_ULTRASOUND].name not in page
     assert slot_links(book)
     assert all(query(link)["type"] == "sleep_study_referral" for link in slot_links(book))
-    assert client.get(f"/triage/{claimed.id}").status_code == 200  # still theirs, now by account
+    assert client.get(f"/triage/{joined.id}").status_code == 200  # still theirs, now by account
 
 
 def test_an_anonymous_visitor_answers_then_logs_in_and_confirms_the_answers_are_theirs(app, client):
@@ -663,9 +658,9 @@ def test_the_confirmation_page_asks_with_the_date_and_plain_outcome(app, client)
 
     assert response.status_code == 200
     when = answered_at.astimezone(CHICAGO).strftime("%A %-d %B %Y, %-I:%M %p")
-    assert headings(response)[0] == (f"You answered the questions on this device before logging in, on {when}. "
-                                     "Are these your answers?")
+    assert headings(response)[0] == "Are these your answers?"
     page = words(main(response))
+    assert f"The questions were answered on this device before you logged in, on {when}." in page
     assert f"{when} : a scan of the veins in your legs, at a time that suits you" in page
     assert "Yes, these are my answers" in page and "No, these are not mine" in page
     assert not RULE_ID.search(page)  # outcome words, no rule ids
