@@ -25,8 +25,9 @@ VALID_REGISTRATION = {
     "phone": "(555) 010-1234",
 }
 NEW_PASSWORD = "rivers and mountains in spring"
-# Where staff land after logging in: the desk and admins on today's calendar, doctors on the queue.
-STAFF_START_PAGES = {Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/"}
+# Where staff land after logging in: the desk and admins on today's calendar, doctors and
+# sonographers on "My day".
+STAFF_START_PAGES = {Role.DESK: "/desk/", Role.DOCTOR: "/my-day/", Role.SONOGRAPHER: "/my-day/", Role.ADMIN: "/desk/"}
 
 
 def user_count() -> int:

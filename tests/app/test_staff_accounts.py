@@ -87,8 +87,8 @@ def test_an_added_desk_member_is_invited_chooses_a_password_enrols_and_opens_the
     ({"name": ""}, "Please enter the person's name."),
     ({"name": "Dana\nNewdesk"}, "Please type the name on one line"),
     ({"email": "not-an-address"}, "That does not look like an email address"),
-    ({"role": "patient"}, "Please choose a role: front desk, doctor or administrator."),
-    ({"role": "superuser"}, "Please choose a role: front desk, doctor or administrator."),
+    ({"role": "patient"}, "Please choose a role: front desk, doctor, sonographer or administrator."),
+    ({"role": "superuser"}, "Please choose a role: front desk, doctor, sonographer or administrator."),
 ])
 def test_bad_input_is_refused_with_its_message_and_writes_nothing(app, fields, message):
     _, browser = logged_in(app, Role.ADMIN)
