@@ -11,12 +11,20 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+def _as_id(value) -> int:
+    """A posted visit type's id; anything but a number is no id, refused with the form's message."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
 class ClinicianDetailsForm(FlaskForm):
     title = StringField("Title", filters=[_strip],
                         validators=[Length(max=TITLE_LENGTH, message=f"Please keep the title to {TITLE_LENGTH} "
                                                                      "characters.")])
     # The portal's own message for a visit type it does not know, not WTForms' "Not a valid choice".
-    visit_types = SelectMultipleField("Visits they give", coerce=int, validate_choice=False,
+    visit_types = SelectMultipleField("Visits they give", coerce=_as_id, validate_choice=False,
                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
     def offer(self, visit_types) -> "ClinicianDetailsForm":

@@ -119,7 +119,7 @@ def test_a_change_of_role_ends_their_sessions_and_shows(app):
 
     response = post_button(admin, f"/accounts/{desk.id}/role", role="doctor")
 
-    assert location(response) == "/accounts/"
+    assert location(response) == f"/accounts/{desk.id}/clinician"  # a doctor's title, visits and hours next
     page = text(admin.get("/accounts/"))
     assert "Dana Desk is now doctor." in page
     assert db.session.get(User, desk.id).role == Role.DOCTOR
