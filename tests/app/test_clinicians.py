@@ -148,6 +148,9 @@ def test_a_role_change_opens_and_closes_the_record_and_keeps_past_visits(app):
     post_button(admin, f"/accounts/{desk.id}/role", role="sonographer")
     again = clinician_of(desk.id)
     assert again.id == record.id and again.active  # the same record, open again
+    assert "from front desk to sonographer" in audit_rows(AuditAction.ROLE_CHANGED)[-1].detail
+    closed, reopened = [row.detail for row in audit_rows(AuditAction.CLINICIAN_CHANGED)][-2:]
+    assert "closed: no longer offered for booking" in closed and "open for booking again" in reopened
     assert db.session.scalar(select(db.func.count()).select_from(Clinician)) == 1
 
 
