@@ -7,7 +7,7 @@ rules that fired and the flags, in the words the doctors' queue and case page us
 their patients, types and triage, then the latest triage of the patients whose visit names none.
 """
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -98,7 +98,3 @@ def day_visits(clinician: Clinician, day: date, *, zone: ZoneInfo) -> list[DayVi
                                reason=visit_reason(appointment, triage), stated_reason=stated_reason(appointment),
                                triage=triage, rules=rules, flags=flags))
     return visits
-
-
-def first_start(visits: list[DayVisit]) -> datetime | None:
-    return visits[0].appointment.start_at if visits else None
