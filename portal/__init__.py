@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.auth import admin_views, password_views
     from portal.auth import views as auth_views
     from portal.booking import views as booking_views
+    from portal.clinicians import views as clinician_views
     from portal.desk import calendar_views, schedule_views
     from portal.desk import patient_views as desk_patient_views
     from portal.letters import views as letter_views
@@ -48,16 +49,18 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.triage import views as triage_views
     for blueprint in (pages.bp, auth_views.bp, password_views.bp, booking_views.bp, triage_views.bp, queue_views.bp,
                       calendar_views.bp, desk_patient_views.bp, schedule_views.bp, audit_views.bp, notify_views.bp,
-                      admin_views.bp, letter_views.bp):
+                      admin_views.bp, letter_views.bp, clinician_views.bp, clinician_views.records_bp):
         app.register_blueprint(blueprint)
 
     from portal import backup, demo
     from portal.audit import service as audit_service
     from portal.auth import commands
+    from portal.clinicians import records as clinician_records
     from portal.notify import account_messages, outbox, worker
     from portal.triage import browser
     # Every signal receiver is connected here and nowhere else (connecting twice is harmless).
     audit_service.listen_to_accounts()
+    clinician_records.listen_to_staff_changes()
     outbox.listen_to_bookings()
     account_messages.listen_to_accounts()
     browser.listen_to_logins()

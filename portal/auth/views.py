@@ -65,9 +65,9 @@ def load_user(login_id: str) -> User | None:
 
 
 # Where each role starts its day: the desk (and an admin, who has the audit log in the menu) on
-# today's calendar, a doctor on the triage queue, a patient on their appointments.
+# today's calendar, a doctor and a sonographer on "My day", a patient on their appointments.
 START_PAGES = {Role.PATIENT: "booking.my_appointments", Role.DESK: "desk.day", Role.ADMIN: "desk.day",
-               Role.DOCTOR: "queue.queue"}
+               Role.DOCTOR: "clinicians.day", Role.SONOGRAPHER: "clinicians.day"}
 
 
 def _home_for(user: User) -> str:

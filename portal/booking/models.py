@@ -89,6 +89,12 @@ class Clinician(db.Model):
     appointment_types: Mapped[list["AppointmentType"]] = relationship(
         secondary=clinician_appointment_type, order_by="AppointmentType.id")
 
+    @property
+    def takes_bookings(self) -> bool:
+        """Offered for booking: the record is open and so is the person's account (a deactivated
+        account's past visits stay under their name, but nobody books them again)."""
+        return self.active and self.user.active
+
     def offers(self, appointment_type: "AppointmentType") -> bool:
         return any(t.id == appointment_type.id for t in self.appointment_types)
 
@@ -224,11 +230,16 @@ class Appointment(db.Model):
         return self.overrides.split(",") if self.overrides else []
 
     def readable_by(self, user) -> bool:
-        """Who may see this visit, on any page or file (.ics): its own patient, and the clinic's
-        staff (the desk books and moves it, a doctor sees it on the case)."""
+        """Who may see this visit, on any page or file (.ics): its own patient; a sonographer the
+        visits on their own calendar; and the rest of the clinic's staff (the desk books and moves
+        it, a doctor sees it on the case)."""
         if not getattr(user, "is_authenticated", False):
             return False
-        return user.role != Role.PATIENT or self.patient_id == user.id
+        if user.role == Role.PATIENT:
+            return self.patient_id == user.id
+        if user.role == Role.SONOGRAPHER:
+            return self.clinician.user_id == user.id
+        return True
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.status} {self.start_at.isoformat()}>"

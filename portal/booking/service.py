@@ -139,7 +139,7 @@ def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: 
     if start > now + policy.horizon:
         raise NotBookable(_TOO_FAR_AHEAD)
     end = start + timedelta(minutes=appointment_type.duration_minutes)
-    if not clinician.active or not appointment_type.active:
+    if not clinician.takes_bookings or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     if not clinician.offers(appointment_type):
         raise NotBookable(f"{clinician.display_name} does not give this kind of visit. "
@@ -348,7 +348,7 @@ def _check_overbook(clinician: Clinician, appointment_type: AppointmentType, sta
         raise NotBookable("That time has already passed.")
     if start > now + policy.horizon:
         raise NotBookable(_TOO_FAR_AHEAD)
-    if not clinician.active or not appointment_type.active:
+    if not clinician.takes_bookings or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     return end
 

@@ -67,7 +67,7 @@ def picked_slot(*, now: datetime, latest: datetime) -> tuple[datetime, Clinician
     if start.tzinfo is None or not now <= start <= latest or clinician_id is None or not 0 < clinician_id < 2**31:
         return None
     clinician = db.session.get(Clinician, clinician_id)
-    return (start, clinician) if clinician is not None and clinician.active else None
+    return (start, clinician) if clinician is not None and clinician.takes_bookings else None
 
 
 _CLINICIANS_OFFERING = OFFERING.add_columns(Clinician.display_name)

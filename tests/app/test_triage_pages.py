@@ -770,7 +770,7 @@ def test_a_confirmation_without_an_answer_asks_again(app, client):
     assert session_ids(client) == [sid]
 
 
-@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.SONOGRAPHER, Role.ADMIN])
 def test_staff_logging_in_where_someone_answered_never_see_or_take_the_answers(app, client, role):
     sid = submission_id(answer_all(client, CASES[1][0]))
     staff = factories.make_user(role=role)
@@ -779,7 +779,8 @@ def test_staff_logging_in_where_someone_answered_never_see_or_take_the_answers(a
 
     logged = AuthActions(client).login(staff_email)
 
-    assert location(logged) == {Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/"}[role]
+    assert location(logged) == {Role.DESK: "/desk/", Role.DOCTOR: "/my-day/", Role.SONOGRAPHER: "/my-day/",
+                               Role.ADMIN: "/desk/"}[role]
     assert client.get("/").status_code == 200  # not asked
     assert client.get("/triage/claim").status_code == 403
     assert owner_of(sid) is None
