@@ -6,7 +6,7 @@ the table, which drops the patient-search triggers of migration 0006: they are m
 A clinician whose account was deactivated before this revision kept an active Clinician record
 (and so stayed bookable): it is closed, as deactivating now does.
 
-Revision ID: 0015_sonographer_role
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-07
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from alembic import op
 
 
-revision = '0015_sonographer_role'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None

@@ -6,16 +6,16 @@ answers to the new account, even when the link is opened in another browser (a p
 opens its own), so the patient is not asked the questions, or whether the answers are theirs,
 again. Emptied if the link's row ever goes.
 
-Revision ID: 0017_registration_answers
-Revises: 0014
+Revision ID: 0017
+Revises: 0015
 Create Date: 2026-12-09
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0017_registration_answers'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
