@@ -352,7 +352,8 @@ def outcome(submission_id: int):
     phone_open = clinic.phone_open(now)
     week = None if urgent or submission.is_emergency else _routine_week(submission, appointment_type)
     return render_template(
-        "booking/outcome.html", **(week or {}), has_week=week is not None, submission=submission, result=result, route=route,
+        "booking/outcome.html", **(week or {}), has_week=week is not None, submission=submission, result=result,
+        route=route,
         route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
         # Why it is urgent goes in the alert; why this visit goes with the visit.
         urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
@@ -360,7 +361,8 @@ def outcome(submission_id: int):
         advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
         urgent_days=days_with_times(slots, BookingPolicy.from_config().zone),
         emergency_number=current_app.config["EMERGENCY_NUMBER"],
-        **({} if week else {"clinicians": clinicians}), phone_open=phone_open, phone_hours=describe_phone_hours(clinic.phone_hours()),
+        **({} if week else {"clinicians": clinicians}), phone_open=phone_open,
+        phone_hours=describe_phone_hours(clinic.phone_hours()),
         # TRIAGE.md: closed now, or nothing free in the next 24 hours: be seen elsewhere today.
         seen_elsewhere=urgent and (not phone_open or not slots),
         no_driving="U4" in result.reasons)

@@ -40,7 +40,8 @@ def test_said_the_way_people_say_it():
     assert describe(parse_phone_hours("Mon,Wed 07:30-12:00,13:00-16:45; sun 10:00-24:00")) == [
         "Monday and Wednesday, 7:30 AM to 12:00 PM", "Monday and Wednesday, 1:00 PM to 4:45 PM",
         "Sunday, 10:00 AM to midnight"]
-    assert describe(parse_phone_hours("Mon,Wed,Fri 09:00-10:00")) == ["Monday, Wednesday and Friday, 9:00 AM to 10:00 AM"]
+    assert describe(parse_phone_hours("Mon,Wed,Fri 09:00-10:00")) == [
+        "Monday, Wednesday and Friday, 9:00 AM to 10:00 AM"]
 
 
 def test_a_lunch_break_is_closed():
