@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from portal.auth.models import Role
 from portal.booking.models import Route
 from portal.triage.browser import SUBMISSIONS_KEY
 from portal.triage.rules import CLINICIAN_RULE_TEXT, RULE_TEXT, URGENCY_ADVICE
@@ -156,3 +157,17 @@ def test_every_urgent_text_says_within_24_hours_and_nothing_else():
         assert "4 hours" not in text.replace("24 hours", "")
         assert "same or next day" not in text and "same day" not in text
         assert "today" not in text.replace("emergency department today", "")
+
+
+def test_the_desks_urgent_list_says_why_in_the_rule_texts_and_by_when(app):
+    patient = factories.make_user(name="Eve Urgent")
+    answered = datetime(2026, 12, 13, 20, 53, tzinfo=CHICAGO)
+    factories.make_submission(patient, "vascular_ultrasound", "urgent", pregnant="yes", sex="female", age=30,
+                              created_at=answered.astimezone(factories.UTC))
+    desk = factories.make_user(role=Role.DESK)
+
+    page = words(main(browser_of(app, desk).get("/desk/patients/urgent")))
+
+    assert "These patients need to be seen within 24 hours" in page
+    assert CLINICIAN_RULE_TEXT["U1"] in page and CLINICIAN_RULE_TEXT["U2"] in page
+    assert "Mon, Dec 14, 8:53 PM" in page  # 24 hours from the answers
