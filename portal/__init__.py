@@ -56,13 +56,14 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.audit import service as audit_service
     from portal.auth import commands
     from portal.clinicians import records as clinician_records
-    from portal.notify import account_messages, outbox, worker
+    from portal.notify import account_messages, care_messages, outbox, worker
     from portal.triage import browser
     # Every signal receiver is connected here and nowhere else (connecting twice is harmless).
     audit_service.listen_to_accounts()
     clinician_records.listen_to_staff_changes()
     outbox.listen_to_bookings()
     account_messages.listen_to_accounts()
+    care_messages.listen_to_doctors()
     browser.listen_to_logins()
     app.cli.add_command(demo.seed_demo_command)
     app.cli.add_command(commands.create_admin_command)

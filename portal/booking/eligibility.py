@@ -24,7 +24,8 @@ from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 __all__ = ["OVERRIDE_LABELS", "URGENT_WINDOW", "Actor", "BookingRequest", "Decision", "Override", "TriageState",
            "Verdict", "decide", "latest_start", "seen_within_urgent_window"]
 
-# NICE NG158 and TRIAGE.md: an urgent case (a possible clot, drowsy driving) is seen the same or next day.
+# TRIAGE.md: an urgent case (a possible clot, drowsy driving) is seen within 24 hours (NICE NG158's
+# path of a scan within 24 hours with interim anticoagulation started by a doctor).
 URGENT_WINDOW = timedelta(hours=24)
 
 
@@ -161,7 +162,7 @@ def _decide_for_patient(state: TriageState, request: BookingRequest, clinic_phon
     needed = _needed_overrides(state, request)
     if Override.URGENT_WINDOW in needed:
         return _refused("You need to be seen within 24 hours. Please pick a time in the next 24 hours, "
-                        f"or call us today on {clinic_phone}.")
+                        f"or call us on {clinic_phone}.")
     missing = [o for o in needed if o not in request.standing_overrides]
     if Override.ROUTE in missing:
         return _refused(f"That kind of visit does not match your answers, which point to a "

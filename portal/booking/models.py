@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from portal.triage.models import TriageSubmission
 
 __all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "STATUS_WORDS", "StatusWords", "Appointment",
-           "AppointmentStatus", "AppointmentType", "Clinician", "Route",
+           "MOVED", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
            "SlotVersion", "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 
@@ -56,8 +56,13 @@ STATUS_WORDS = {
     AppointmentStatus.CANCELLED: StatusWords("Cancelled", "Cancelled", "cancelled"),
     AppointmentStatus.NOSHOW: StatusWords("No-show", "Missed", "a no-show", "No-show", "is marked as a no-show"),
 }
-STATUS_LABELS = {status: words.label for status, words in STATUS_WORDS.items()}
-PATIENT_STATUS_LABELS = {status: words.for_patient for status, words in STATUS_WORDS.items()}
+# Not a status of its own: a cancelled row whose visit was moved to another time (a newer row
+# names it in rescheduled_from_id). Pages say "Moved", never "Cancelled" in red (Appointment.shown_status).
+MOVED = "moved"
+MOVED_WORDS = StatusWords("Moved", "Moved to another time", "moved to another time")
+STATUS_LABELS = {status: words.label for status, words in STATUS_WORDS.items()} | {MOVED: MOVED_WORDS.label}
+PATIENT_STATUS_LABELS = {status: words.for_patient for status, words in STATUS_WORDS.items()} | {
+    MOVED: MOVED_WORDS.for_patient}
 _ACTIVE_SQL = "status IN ('booked', 'checked_in')"
 # An overbook is a deliberate double-booking by the front desk: the clinician rules skip it.
 _ACTIVE_NOT_OVERBOOK_SQL = "status IN ('booked', 'checked_in') AND NOT overbook"
@@ -218,12 +223,21 @@ class Appointment(db.Model):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     clinician: Mapped[Clinician] = relationship()
     appointment_type: Mapped[AppointmentType] = relationship()
-    rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id])
+    rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id], back_populates="moved_to")
+    # The visit this one was moved to, if it was (lists load it with selectinload).
+    moved_to: Mapped["Appointment | None"] = relationship(back_populates="rescheduled_from", uselist=False)
     triage_submission: Mapped["TriageSubmission | None"] = relationship()
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def shown_status(self) -> str:
+        """The status as pages show it: MOVED for a visit moved to another time, else the status."""
+        if self.status == AppointmentStatus.CANCELLED and self.moved_to is not None:
+            return MOVED
+        return self.status
 
     @property
     def override_list(self) -> list[str]:

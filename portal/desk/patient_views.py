@@ -24,7 +24,7 @@ from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES, Role, User
 from portal.auth.service import EmailTaken, register_patient
 from portal.booking.appointments import upcoming_and_past
-from portal.booking.eligibility import latest_start, seen_within_urgent_window
+from portal.booking.eligibility import URGENT_WINDOW, latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
 from portal.booking.service import BookingPolicy, ReasonRequired, book_appointment, triage_state
 from portal.booking.week import free_week
@@ -43,7 +43,7 @@ from portal.patients.search import (
     search_patients,
 )
 from portal.triage.models import TriageSubmission
-from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.rules import CLINICIAN_RULE_TEXT, RULE_TEXT, URGENCY_ADVICE, URGENCY_RULES
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
@@ -295,6 +295,9 @@ def overbook(patient_id: int):
 
 # --- urgent cases to call -------------------------------------------------------------------------
 
+URGENT_RULE_IDS = tuple(rule.id for rule in URGENCY_RULES if rule.urgency == Urgency.URGENT)
+
+
 @bp.get("/urgent")
 @roles_required(*DESK_ROLES)
 def urgent():
@@ -314,4 +317,7 @@ def urgent():
         visits[patient_id].append((start, end))
     cases = [case for case in candidates if not any(
         seen_within_urgent_window(case.created_at, start, end) for start, end in visits[case.patient_id])]
-    return render_template("desk/patients/urgent.html", cases=cases, today=clinic.today(), **_template_words())
+    # Why each is urgent, in the doctors' rule texts (one time frame: within 24 hours), and by when.
+    return render_template("desk/patients/urgent.html", cases=cases, today=clinic.today(), urgent_window=URGENT_WINDOW,
+                           urgent_rule_text={rule: CLINICIAN_RULE_TEXT[rule] for rule in URGENT_RULE_IDS},
+                           **_template_words())

@@ -216,8 +216,8 @@ def _suspected_thrombosis(answers: Mapping[str, object], outcome: TriageOutcome)
     lines = []
     if "U1" in outcome.reasons:
         lines.append("Possible deep vein thrombosis: in the last 4 weeks, new swelling of one leg, or one calf or "
-                     f"thigh painful and warm or red{_unsure(answers, 'dvt_signs')} (NICE NG158: scan within "
-                     "4 hours)")
+                     f"thigh painful and warm or red{_unsure(answers, 'dvt_signs')} (to be seen within 24 "
+                     "hours)")
     if "U2" in outcome.reasons:
         lines.append("Possible deep vein thrombosis in pregnancy or within 6 weeks of giving birth")
     if "U3" in outcome.reasons:

@@ -199,7 +199,8 @@ def e3_blocked_artery(f: Facts) -> bool:
 
 def u1_deep_vein_thrombosis(f: Facts) -> bool:
     """U1 fires when: dvt_signs."""
-    # NICE NG158: suspected DVT is scanned within 4 hours, so same day.
+    # NICE NG158: a scan within 4 hours, or within 24 hours with interim anticoagulation started
+    # by a doctor; the clinic's "within 24 hours" is that second path (elsewhere when it cannot).
     return f.yes("dvt_signs")
 
 
@@ -500,10 +501,10 @@ RULE_TEXT: dict[str, str] = {
     "mean the blood supply to the leg is blocked.",
     "U1": "You told us about new swelling of one leg, or a painful, warm or red calf or thigh. "
     "These can be signs of a blood clot in a deep vein of the leg, which a scan should check "
-    "today.",
+    "within 24 hours.",
     "U2": "You told us you are pregnant or have recently given birth, and about signs that can "
     "come from a blood clot in the leg. Clots are more likely at this time, so this needs "
-    "checking today.",
+    "checking within 24 hours.",
     "U3": "You told us about a hard, red, painful vein under the skin. This can be a clot in a "
     "vein near the surface, and a scan checks that there is none in a deeper vein.",
     "U4": "You told us you have fallen asleep, or nearly, while driving. Please do not drive "
@@ -523,10 +524,11 @@ CLINICIAN_RULE_TEXT: dict[str, str] = {
     "E1": "E1 possible pulmonary embolism (NICE NG158)",
     "E2": "E2 bleeding varicose vein: pressure, elevation, emergency care (NICE CG168)",
     "E3": "E3 possible acute limb ischaemia (sudden pain, cold, pale or numb foot)",
-    "U1": "U1 possible DVT: duplex scan within 4 hours (NICE NG158)",
-    "U2": "U2 possible DVT in pregnancy or within 6 weeks postpartum",
-    "U3": "U3 possible superficial vein thrombosis: scan to exclude DVT",
-    "U4": "U4 drowsy driving: advised not to drive until seen",
+    # TRIAGE.md's rule texts, word for word: one time frame for every urgent case.
+    "U1": "U1 possible deep vein thrombosis: seen within 24 hours",
+    "U2": "U2 possible clot in pregnancy: seen within 24 hours",
+    "U3": "U3 superficial vein thrombosis: seen within 24 hours to rule out DVT",
+    "U4": "U4 drowsy driving: seen within 24 hours, no driving until then",
     "R1": "R1 duplex ultrasound because U1, U2, U3 or E2 fired",
     "R2": "R2 sleep study: observed apnoea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
     "BMI > 35 or neck > 40 cm (STOP-Bang)",
@@ -561,9 +563,9 @@ FLAG_TEXT: dict[str, str] = {
 URGENCY_ADVICE: dict[Urgency, str] = {
     Urgency.EMERGENCY: "Get emergency help now: call the emergency number or go to the nearest "
     "emergency department. Do not wait for an appointment with us.",
-    Urgency.URGENT: "You need to be seen today. Please book one of the appointments offered in "
-    "the next 24 hours, or phone the clinic today if none is free. If you become short of "
-    "breath, have chest pain or feel much worse, call the emergency number.",
+    Urgency.URGENT: "You need to be seen within 24 hours. Book one of the times offered in the "
+    "next 24 hours, or call the clinic. If the clinic is closed or has no time free, go to an "
+    "urgent care center or emergency department today.",
     Urgency.ROUTINE: "You can book an appointment at a time that suits you. If a leg becomes "
     "swollen, painful or red, or you become short of breath, do not wait for it: get medical "
     "help.",

@@ -2,6 +2,7 @@
 import secrets
 from collections.abc import Iterable, Mapping
 
+from blinker import Namespace
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import defer
 
@@ -18,6 +19,15 @@ from portal.triage.vocabulary import Route, Urgency
 
 class ReviewError(ValueError):
     """A review that cannot be recorded; the message says why."""
+
+
+_signals = Namespace()
+# Sent inside the doctor's write transaction, so the patient's message (notify/care_messages.py)
+# commits with the decision or not at all, whichever page or command made it.
+# emergency_dealt_with(submission, review=, now=): booking is open again for the patient.
+emergency_dealt_with = _signals.signal("emergency-dealt-with")
+# route_changed(submission, review=, now=): a doctor changed the kind of visit (old_route -> new_route).
+route_changed = _signals.signal("route-changed")
 
 
 def draft_for(token: str | None) -> TriageDraft | None:
@@ -210,6 +220,8 @@ def record_review(submission_id: int, *, doctor: User, new_route: str | None = N
                      detail=f"case {submission.id}: " + (
                          f"route {review.old_route} -> {review.new_route}: {reason}"
                          if review.action == ReviewAction.ROUTE_CHANGED else f"reviewed {reason}".strip()))
+        if review.action == ReviewAction.ROUTE_CHANGED:
+            route_changed.send(submission, review=review, now=utc_now())
     return review
 
 
@@ -254,6 +266,7 @@ def record_emergency_dealt_with(submission_id: int, *, doctor: User, note: str,
         audit.record(AuditAction.TRIAGE_EMERGENCY_CLEARED, patient_id=submission.patient_id, user_id=doctor.id,
                      detail=f"case {submission.id}: emergency dealt with: {note}"
                             + (f"; route set to {new_route}" if changed else ""))
+        emergency_dealt_with.send(submission, review=review, now=submission.emergency_cleared_at)
     return review
 
 

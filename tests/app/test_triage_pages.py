@@ -849,7 +849,7 @@ def test_a_patient_sees_only_their_own_outcomes(app):
     ("sleep_study_referral", "A visit about your sleep"),
     ("general_consult", "A general consultation"),
 ])
-def test_a_routine_outcome_names_the_visit_in_plain_words_and_links_to_booking(app, route, title):
+def test_a_routine_outcome_leads_with_the_times_then_names_the_visit_in_plain_words(app, route, title):
     clinic_types()
     _, submission, browser = logged_in(app, triage=(route, "routine"))
 
@@ -862,7 +862,8 @@ def test_a_routine_outcome_names_the_visit_in_plain_words_and_links_to_booking(a
     for rule in submission.outcome["reasons"]:
         assert RULE_TEXT[rule] in page
     assert not RULE_ID.search(page), RULE_ID.findall(page)  # never a bare rule id
-    assert "/book/" in links(main(response))
+    markup = main(response)
+    assert 'id="slot-picker"' in markup and markup.index('id="slot-picker"') < markup.index(title)
     assert "not a diagnosis" in page
 
 
@@ -920,8 +921,9 @@ def test_an_urgent_outcome_offers_only_times_in_the_next_24_hours_of_its_route(a
 
     assert response.status_code == 200
     page = words(main(response))
-    assert "Please be seen within 24 hours" in page
-    assert "You need to be seen today." in page
+    assert "Be seen within 24 hours" in page
+    assert "You need to be seen within 24 hours." in page and "today." not in page.replace(
+        "emergency department today.", "")
     assert RULE_TEXT["U1"] in page and not RULE_ID.search(page)
     offered = slot_links(response)
     assert offered, "a clinician working around the clock has times in the next 24 hours"
@@ -960,7 +962,7 @@ def test_an_urgent_outcome_with_no_free_time_gives_the_phone_number(app):
     response = browser.get(f"/triage/{submission.id}")
 
     page = words(main(response))
-    assert "call us today" in page.lower()
+    assert "Go to an urgent care center or an emergency department today." in page
     assert app.config["CLINIC_PHONE"] in page
     assert slot_links(response) == []
     assert not any(link.startswith("/book") for link in links(main(response)))
