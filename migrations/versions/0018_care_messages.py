@@ -1,15 +1,15 @@
 """The outbox's messages about doctors' decisions: booking open again after an emergency, a
 changed kind of visit, a signed letter ready to read.
 
-Revision ID: 0019
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-07
 """
 from alembic import op
 
 
-revision = '0019'
-down_revision = '0014'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
