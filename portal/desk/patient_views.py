@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import audit, clinic
+from portal import audit, clinic, dates
 from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES, Role, User
@@ -219,7 +219,7 @@ def _booking_flow(patient: User, appointment_type: AppointmentType) -> DeskFlow:
 
 
 def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
-    when = appointment.start_at.astimezone(policy.zone).strftime("%A %-d %B, %-I:%M %p")
+    when = dates.date_and_time(appointment.start_at, policy.zone, clinic.today())
     return (f"{appointment.appointment_type.name} booked for {appointment.patient.name} on {when} "
             f"with {appointment.clinician.display_name}")
 

@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from portal import clinic
+from portal import clinic, dates
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
 from portal.booking.models import Clinician, TimeOff
@@ -102,7 +102,7 @@ def save_hours(clinician_id: int):
                 field.errors = [*field.errors, str(error)]
         if not any(field.errors for field in form.day_fields()):
             set_weekly_hours(clinician.id, effective_from=form.effective_from.data, hours=hours, by_user=current_user)
-            flash(f"New hours for {clinician.display_name} from {form.effective_from.data:%-d %B %Y} are saved.",
+            flash(f"New hours for {clinician.display_name} from {dates.dated(form.effective_from.data)} are saved.",
                   "success")
             return redirect(url_for(".clinician_page", clinician_id=clinician.id))
     return _render_clinician(clinician, form, TimeOffForm(prefix="off"), 400)
