@@ -213,7 +213,7 @@ def test_case_2_sleep_referral_says_why_with_the_stop_bang_items_and_the_restles
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="George Whitfield", born="25 June 1968",
+    assert_letterhead_and_signature(letter, patient="George Whitfield", born="June 25, 1968",
                                     title="Referral for a sleep study", priority="Routine", history=history,
                                     question=question)
     assert ("STOP-Bang score 6 of 8: loud snoring, daytime tiredness, observed apnoea, treated high blood "
@@ -240,7 +240,7 @@ def test_case_1_ultrasound_request_gives_the_leg_signs_with_their_ceap_classes(a
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Ruth Calloway", born="2 November 1973",
+    assert_letterhead_and_signature(letter, patient="Ruth Calloway", born="November 2, 1973",
                                     title="Request for a venous duplex ultrasound", priority="Routine",
                                     history=history, question=question)
     assert "Varicose veins (C2)" in letter and "Ankle swelling (C3)" in letter
@@ -263,7 +263,7 @@ def test_case_4_ultrasound_request_is_urgent_for_a_possible_clot_in_pregnancy(ap
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Maya Ortega", born="30 August 1997",
+    assert_letterhead_and_signature(letter, patient="Maya Ortega", born="August 30, 1997",
                                     title="Request for a venous duplex ultrasound", priority="Urgent",
                                     history=history, question=question)
     assert "Possible deep vein thrombosis: in the last 4 weeks, new swelling of one leg" in letter
@@ -291,7 +291,7 @@ def test_case_6_emergency_request_cannot_be_signed_until_the_emergency_is_dealt_
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Frank Lindgren", born="5 January 1965",
+    assert_letterhead_and_signature(letter, patient="Frank Lindgren", born="January 5, 1965",
                                     title="Request for a venous duplex ultrasound", priority="Emergency",
                                     history=history, question=question)
     assert ("Symptoms that can come from a pulmonary embolism were reported; the patient was told to get "
@@ -315,7 +315,7 @@ def test_a_sleep_referral_marks_drowsy_driving_urgent_and_gives_scores_medicines
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Dora Kessler", born="12 April 1959",
+    assert_letterhead_and_signature(letter, patient="Dora Kessler", born="April 12, 1959",
                                     title="Referral for a sleep study", priority="Urgent", history=history,
                                     question=question)
     assert "URGENT: reports dozing or nearly dozing while driving in the last year; advised not to drive" in letter
