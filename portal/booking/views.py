@@ -261,11 +261,11 @@ def cancel(appointment_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Cancelled by patient")
+            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Canceled by patient")
         except BookingError as error:
             flash(error.message, "error")
         else:
-            flash("Your appointment is cancelled.", "success")
+            flash("Your appointment is canceled.", "success")
         return redirect(url_for(".my_appointments"))
     return render_template("booking/cancel.html", appointment=appointment, form=form), 400 if form.errors else 200
 

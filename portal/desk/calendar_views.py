@@ -145,7 +145,7 @@ def cancel(appointment_id: int):
         except BookingError as error:
             flash(error.message, "error")
         else:
-            flash(f"{patient_name}'s appointment is cancelled.", "success")
+            flash(f"{patient_name}'s appointment is canceled.", "success")
         return redirect(back)
     return render_template("desk/cancel.html", appointment=appointment, form=form, back=back,
                            cancellable=_movable(appointment, utc_now()), status_labels=STATUS_LABELS), (

@@ -209,14 +209,14 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="dvt_risks",
         kind="list",
         text="Do any of these apply to you?",
-        help="Tick all that apply. Leave all empty if none do.",
+        help="Check all that apply. Leave all empty if none do.",
         choices=(
             Choice("cancer", "Cancer, now or treated in the last 6 months"),
             # Windows follow the Wells score items (NICE NG158): surgery within 12 weeks,
             # bedridden 3 days or more.
             Choice("recent_surgery_or_bedbound",
                    "An operation, or 3 days or more in bed, in the last 3 months"),
-            Choice("leg_cast_or_paralysis", "A plaster cast on a leg, or a paralysed leg"),
+            Choice("leg_cast_or_paralysis", "A cast on a leg, or a paralyzed leg"),
             Choice("previous_dvt_pe", "A blood clot in a leg or lung in the past"),
         ),
         step="legs",
@@ -232,7 +232,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="leg_signs",
         kind="list",
         text="What can you see on your legs?",
-        help="Tick all that apply. Spider veins are small red, blue or purple lines. "
+        help="Check all that apply. Spider veins are small red, blue or purple lines. "
         "Skin changes means darker, hardened or itchy, scaly skin near the ankle.",
         choices=(
             Choice("varicose_veins", "Varicose veins"),
@@ -331,7 +331,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         "observed_apnea",
         "Has anyone seen you stop breathing, choke or gasp while you sleep?",
         "sleep",
-        "Observed apnoea",
+        "Observed apnea",
     ),
     _yes_no(
         "high_blood_pressure",
@@ -382,8 +382,8 @@ _QUESTION_LIST: tuple[Question, ...] = (
     Question(
         id="epworth",
         kind="int",
-        text="If you have filled in the Epworth Sleepiness Scale, what was your total score?",
-        help="A number from 0 to 24. Leave empty if you have not filled it in.",
+        text="If you have filled out the Epworth Sleepiness Scale, what was your total score?",
+        help="A number from 0 to 24. Leave empty if you have not filled it out.",
         minimum=0,
         maximum=24,
         step="sleep",
@@ -400,12 +400,12 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="medications",
         kind="list",
         text="Do you take any of these medicines?",
-        help="Tick all that apply. Please keep taking your medicines as prescribed.",
+        help="Check all that apply. Please keep taking your medicines as prescribed.",
         choices=(
             Choice("antidepressant", "Medicine for depression or anxiety"),
             Choice("antipsychotic", "Antipsychotic medicine"),
             Choice("antihistamine", "Allergy or sleep medicine (an antihistamine)"),
-            Choice("antiemetic", "Medicine for feeling sick"),
+            Choice("antiemetic", "Medicine for nausea or vomiting"),
             Choice("rls_dopaminergic",
                    "Medicine for restless legs, such as pramipexole, ropinirole or rotigotine"),
             Choice("iron", "Iron tablets or iron infusions"),
@@ -425,12 +425,12 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="conditions",
         kind="list",
         text="Has a doctor told you that you have any of these?",
-        help="Tick all that apply.",
+        help="Check all that apply.",
         choices=(
             Choice("kidney_failure", "Kidney failure or dialysis"),
             Choice("neuropathy", "Nerve damage in the feet or legs (neuropathy)"),
             Choice("parkinsons", "Parkinson's disease"),
-            Choice("anaemia", "Anaemia (low blood count)"),
+            Choice("anaemia", "Anemia (low blood count)"),
         ),
         step="medicines",
         clinician_label="Known conditions",
@@ -439,7 +439,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="ferritin",
         kind="number",
         text="If you know it, what was your last ferritin (iron store) blood test result?",
-        help="In ng/mL (the same number in micrograms per litre). Leave empty if you do not know.",
+        help="In ng/mL (the same number in micrograms per liter). Leave empty if you do not know.",
         minimum=0,
         maximum=5000,
         unit="ng/mL",
@@ -514,7 +514,7 @@ _CHOICE_MESSAGES = {
     "yes_no": "Please choose Yes or No.",
     "yes_no_unsure": "Please choose Yes, No or Not sure.",
     "one_of": "Please choose one of the answers shown.",
-    "list": "Please tick only the answers shown.",
+    "list": "Please check only the answers shown.",
 }
 
 _IMPACT_WORDS = ("not at all", "a little", "quite a lot", "very much")
@@ -679,7 +679,7 @@ def _check_value(question: Question, value: object) -> object:
         if not all(isinstance(item, str) and item in allowed for item in value):
             raise _invalid(question)
         if len(set(value)) != len(value):
-            raise AnswerError("Each answer can be ticked only once.", question.id)
+            raise AnswerError("Each answer can be checked only once.", question.id)
         return [choice.value for choice in question.choices if choice.value in value]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid(question)

@@ -528,9 +528,9 @@ CLINICIAN_RULE_TEXT: dict[str, str] = {
     "U3": "U3 possible superficial vein thrombosis: scan to exclude DVT",
     "U4": "U4 drowsy driving: advised not to drive until seen",
     "R1": "R1 duplex ultrasound because U1, U2, U3 or E2 fired",
-    "R2": "R2 sleep study: observed apnoea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
+    "R2": "R2 sleep study: observed apnea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
     "BMI > 35 or neck > 40 cm (STOP-Bang)",
-    "R3": "R3 venous duplex: symptomatic varicose veins or ankle oedema, skin changes or ulcer "
+    "R3": "R3 venous duplex: symptomatic varicose veins or ankle edema, skin changes or ulcer "
     "(CEAP C2s-C6; NICE CG168, SVS/AVF/AVLS 2022)",
     "R4": "R4 sleep study: limb jerks in sleep with sleepiness, not probable RLS; possible "
     "periodic limb movement disorder (AASM 2005)",
@@ -553,7 +553,7 @@ FLAG_TEXT: dict[str, str] = {
     "F7": "Pregnant or within 6 weeks of giving birth (or unsure)",
     "F8": "Pregnant with venous signs: no venous intervention in pregnancy; compression may help",
     "F9": "Likely cosmetic: spider veins only, or varicose veins without venous symptoms",
-    "F10": "Intermediate sleep-apnoea risk (STOP-Bang 3-4)",
+    "F10": "Intermediate sleep-apnea risk (STOP-Bang 3-4)",
     "F11": "Routed to a sleep study, but a venous duplex scan is also indicated (R3 condition met)",
     "F12": "Under 18: general consultation unless R1 applies",
 }

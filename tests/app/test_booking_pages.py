@@ -140,7 +140,7 @@ def test_week_shows_free_times_in_clinic_time(app):
     assert response.status_code == 200
     page = text(response)
     assert week_heading(day) in page
-    assert "Times are clinic time (America/Chicago)." in page
+    assert "Times are clinic time (Central Time)." in page
     day_section = page.split(f'id="day-{day.isoformat()}"')[1].split("</section>")[0]
     for shown in ["9:00 AM", "9:30 AM", "10:00 AM", "10:30 AM", "11:00 AM", "11:30 AM"]:
         assert f">{shown}</a>" in day_section
@@ -171,7 +171,7 @@ def test_week_names_a_zone_with_underscores_as_people_write_it(database_url):
             db.session.remove()
             db.engine.dispose()
 
-    assert "Times are clinic time (America/Los Angeles)." in page
+    assert "Times are clinic time (Pacific Time)." in page
 
 
 def test_week_never_offers_a_time_inside_the_minimum_notice(app):
@@ -727,7 +727,7 @@ def test_my_appointments_lists_upcoming_then_past_and_cancelled(app):
     response = browser.get("/appointments/")
 
     assert response.status_code == 200
-    coming_up, history = text(response).split("Past and cancelled")
+    coming_up, history = text(response).split("Past and canceled")
     assert when(factories.local(day, 10)) in coming_up
     assert "General consultation with Dr Rivera" in coming_up
     assert f"/appointments/{upcoming.id}/reschedule" in coming_up
@@ -737,7 +737,7 @@ def test_my_appointments_lists_upcoming_then_past_and_cancelled(app):
     def shown(appointment):
         return when(appointment.start_at, short=True)
 
-    assert f"{shown(cancelled)}" in history and "Cancelled" in history and "(I feel better)" in history
+    assert f"{shown(cancelled)}" in history and "Canceled" in history and "(I feel better)" in history
     assert shown(attended) in history and "Attended" in history
     assert shown(missed) in history and "Missed" in history
     assert history.index(shown(cancelled)) < history.index(shown(attended)) < history.index(shown(missed))
@@ -773,7 +773,7 @@ def test_cancel_asks_first_then_cancels_and_keeps_the_row(app):
 
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/appointments/"
-    assert "Your appointment is cancelled." in text(browser.get(response.headers["Location"]))
+    assert "Your appointment is canceled." in text(browser.get(response.headers["Location"]))
     [row] = stored_appointments()
     assert row.id == appointment.id
     assert row.status == AppointmentStatus.CANCELLED

@@ -194,7 +194,7 @@ def test_day_view_shows_what_a_receptionist_checks(app):
     assert response.status_code == 200
     page = text(response)
     assert long_day(day) in page
-    assert "Times are clinic time (America/Chicago)." in page
+    assert "Times are clinic time (Central Time)." in page
     first = words(entry(response, booked.id))
     assert first.startswith("10:00 AM to 10:30 AM Ada Brown Urgent Leg vein ultrasound Booked"), first
     assert f'href="/desk/patients/{ada.id}"' in entry(response, booked.id)
@@ -570,7 +570,7 @@ def test_cancel_needs_a_reason_and_keeps_the_row_with_it(app, clinic):
 
     assert response.status_code == 302 and response.headers["Location"] == day_url
     after = browser.get(day_url)
-    assert "Ada Brown's appointment is cancelled." in flashes(after)
+    assert "Ada Brown's appointment is canceled." in flashes(after)
     shown = entry(after, clinic["appointment"])
     assert "status-cancelled" in shown and "Reason: Patient called: she is in hospital" in words(shown)
     assert buttons(shown) == []
@@ -607,7 +607,7 @@ def test_a_cancelled_appointment_offers_no_cancel_form(app, clinic):
 
     page = text(browser.get(f"/desk/appointments/{clinic['appointment']}/cancel"))
 
-    assert "This appointment is cancelled and can no longer be cancelled." in page
+    assert "This appointment is canceled and can no longer be canceled." in page
     assert '<form method="post">' not in page
 
 

@@ -196,7 +196,7 @@ def test_search_results_show_the_details_the_desk_needs(app, callers):
     factories.make_submission(jane, "vascular_ultrasound", "urgent")  # answered after that booking
     _, browser = logged_in(app, Role.DESK)
     page = words(search(browser, "jane"))
-    assert "Jane Smith 14 Mar 1954" in page
+    assert "Jane Smith Mar 14, 1954" in page
     assert "(555) 010-2001" in page and "jane.smith@example.com" in page
     assert "Urgent Vascular ultrasound" in page
     assert when(utc(day, 10), short=True) in page
@@ -284,7 +284,7 @@ def test_the_record_shows_details_triage_and_appointments(app):
     assert "Born March 14, 1954" in page and "jane@example.com" in page and "(555) 010-2001" in page
     assert "Urgent Vascular ultrasound" in page
     assert "signs of a blood clot in a deep vein" in page  # the words the patient was shown (U1)
-    coming, _, done = page.partition("Past and cancelled")
+    coming, _, done = page.partition("Past and canceled")
     assert long_day(upcoming.start_at.astimezone(factories.CHICAGO).date()) in coming and "Booked" in coming
     assert "Attended" in done
     assert "/triage/" not in text(response)  # the case itself is for doctors
@@ -508,7 +508,7 @@ def test_every_showing_of_the_booking_page_is_audited_as_a_view_of_the_patients_
     factories.make_submission(jane, "general_consult", "urgent")
     desk, browser = logged_in(app, Role.DESK)
     page = browser.get(f"/desk/patients/{jane.id}/book")
-    assert "Born 14 Mar 1954" in words(page) and "Urgent" in words(page)  # what makes it a view of her data
+    assert "Born Mar 14, 1954" in words(page) and "Urgent" in words(page)  # what makes it a view of her data
     browser.get(f"/desk/patients/{jane.id}/book?type=vascular_ultrasound")
     # An overbook refused for want of a reason shows the same page again: a view too.
     assert overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], factories.future_weekday(), "10:00",

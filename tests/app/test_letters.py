@@ -216,7 +216,7 @@ def test_case_2_sleep_referral_says_why_with_the_stop_bang_items_and_the_restles
     assert_letterhead_and_signature(letter, patient="George Whitfield", born="June 25, 1968",
                                     title="Referral for a sleep study", priority="Routine", history=history,
                                     question=question)
-    assert ("STOP-Bang score 6 of 8: loud snoring, daytime tiredness, observed apnoea, treated high blood "
+    assert ("STOP-Bang score 6 of 8: loud snoring, daytime tiredness, observed apnea, treated high blood "
             "pressure, age 58 (over 50) and male sex") in letter
     assert "Someone has seen the patient stop breathing, choke or gasp in sleep" in letter
     for feature in ("Urge to move the legs, usually with unpleasant sensations in them: yes",

@@ -497,7 +497,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
     assert "check ferritin and transferrin saturation" in why  # F3
     assert "do not stop without the prescriber" in why  # F4
     assert "Possible augmentation" in why  # F5
-    assert "Intermediate sleep-apnoea risk" in why  # F10
+    assert "Intermediate sleep-apnea risk" in why  # F10
 
     answers = section(response, "Answers")
     groups = dict(re.findall(r"<h3>(.*?)</h3>(.*?)(?=<h3>|$)", answers, re.S))

@@ -442,7 +442,7 @@ BAD_ANSWERS = [
     ("sex", None, "Please answer this question."),
     ("pregnant", "perhaps", "Please choose Yes, No or Not sure."),
     ("dvt_signs", None, "Please answer this question."),
-    ("leg_signs", ["varicose_veins", "third_leg"], "Please tick only the answers shown."),
+    ("leg_signs", ["varicose_veins", "third_leg"], "Please check only the answers shown."),
     ("venous_symptoms", "not_sure", "Please choose Yes or No."),
     ("rls_mimic", "tickles", "Please choose one of the answers shown."),
     ("rls_impact", "4", "Please choose a whole number from 0 (not at all) to 3 (very much)."),
@@ -451,7 +451,7 @@ BAD_ANSWERS = [
     ("neck_cm", "NaN", "Please enter your neck size in cm, from 20 to 70."),
     ("epworth", "25", "The Epworth score must be a whole number from 0 to 24."),
     ("ferritin", "6000", "Please enter your ferritin result in ng/mL, from 0 to 5000."),
-    ("medications", ["aspirin"], "Please tick only the answers shown."),
+    ("medications", ["aspirin"], "Please check only the answers shown."),
 ]
 
 

@@ -424,7 +424,7 @@ def test_a_move_and_a_cancellation_update_the_same_calendar_event(smtp_app, inbo
     send_due(now=now)
 
     confirmation, change, cancellation = inbox.messages
-    assert "moved" in change["Subject"] and "cancelled" in cancellation["Subject"]
+    assert "moved" in change["Subject"] and "canceled" in cancellation["Subject"]
     assert_appointment_email(change, to=practice.patient_email, start=new_start)
     assert_appointment_email(cancellation, to=practice.patient_email, start=new_start)
     (_, booked), (change_method, changed), (cancel_method, cancelled) = map(

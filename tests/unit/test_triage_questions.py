@@ -304,7 +304,7 @@ def test_parse_list_returns_values_in_declared_order():
 def test_parse_list_refuses_unknown_values(raw):
     error = refused(parse, "leg_signs", raw)
     assert error.question_id == "leg_signs"
-    assert str(error) == "Please tick only the answers shown."
+    assert str(error) == "Please check only the answers shown."
 
 
 # --- check_answers: typed answers ---------------------------------------------------------------
