@@ -28,10 +28,12 @@ from portal.notify.feeds import set_feed
 bp = Blueprint("desk_schedules", __name__, url_prefix="/desk/schedules")
 
 
-def _text_of(blocks) -> dict[int, str]:
+def _text_of(blocks, *, as_typed: bool = False) -> dict[int, str]:
+    """Each weekday's hours: "8:30 AM–12:00 PM" to read, or "08:30-12:00" as the hours form takes them."""
     by_day: dict[int, list[str]] = {day: [] for day in range(7)}
     for block in sorted(blocks, key=lambda b: (b.weekday, b.start)):
-        by_day[block.weekday].append(f"{block.start:%H:%M}-{block.end:%H:%M}")
+        by_day[block.weekday].append(f"{block.start:%H:%M}-{block.end:%H:%M}" if as_typed
+                                     else f"{dates.time_of_day(block.start)}–{dates.time_of_day(block.end)}")
     return {day: ", ".join(texts) for day, texts in by_day.items()}
 
 
@@ -69,7 +71,7 @@ def clinician_page(clinician_id: int):
     hours_form = HoursForm(prefix="hours")
     hours_form.effective_from.data = today + timedelta(days=1)
     for field, text in zip(hours_form.day_fields(), _text_of(
-            weekly_schedules([clinician.id])[clinician.id].blocks_on(today)).values(), strict=True):
+            weekly_schedules([clinician.id])[clinician.id].blocks_on(today), as_typed=True).values(), strict=True):
         field.data = text
     return _render_clinician(clinician, hours_form, TimeOffForm(prefix="off"))
 
