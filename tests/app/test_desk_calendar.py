@@ -204,7 +204,7 @@ def test_day_view_shows_what_a_receptionist_checks(app):
     assert "Urgent" not in second  # booked without a triage: no badge
     third = entry(response, cancelled.id)
     assert "status-cancelled" in third  # shown struck through, with its reason
-    assert "Cancelled Reason: Patient has the flu" in words(third)
+    assert "Canceled Reason: Patient has the flu" in words(third)
 
     rivera_day = words(column(response, f"clinician-{rivera.id}"))
     assert "Hours: 9:00 AM–12:00 PM, 1:00 PM–5:00 PM" in rivera_day
@@ -563,7 +563,7 @@ def test_cancel_needs_a_reason_and_keeps_the_row_with_it(app, clinic):
     for empty in ("", "   "):
         refused = browser.post(cancel_link, data={**fields, "reason": empty})
         assert refused.status_code == 400
-        assert "Please give a reason for cancelling." in text(refused)
+        assert "Please give a reason for canceling." in text(refused)
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
 
     response = browser.post(cancel_link, data={**fields, "reason": "Patient called: she is in hospital"})

@@ -244,7 +244,7 @@ def test_case_1_ultrasound_request_gives_the_leg_signs_with_their_ceap_classes(a
                                     title="Request for a venous duplex ultrasound", priority="Routine",
                                     history=history, question=question)
     assert "Varicose veins (C2)" in letter and "Ankle swelling (C3)" in letter
-    assert "Highest CEAP clinical class reported: C3s (as ticked by the patient, not yet examined)" in letter
+    assert "Highest CEAP clinical class reported: C3s (as checked by the patient, not yet examined)" in letter
     assert ("Heaviness, aching, itching or cramps, worse after standing and better with the legs raised: yes"
             in letter)
     assert "Suspected thrombosis: no" in letter
@@ -451,7 +451,7 @@ def draft(app):
 def assert_nothing_stored(letter_id: int) -> None:
     letter = stored_letter(letter_id)
     assert (letter.is_signed, letter.history) == (False, "")
-    assert letter.question.startswith("Please assess for obstructive sleep apnoea")  # the suggested one
+    assert letter.question.startswith("Please assess for obstructive sleep apnea")  # the suggested one
     assert [event.action for event in letter_audit()
             if event.action in (AuditAction.LETTER_EDITED, AuditAction.LETTER_SIGNED)] == []
 
@@ -460,7 +460,7 @@ def test_signing_without_ticking_that_the_letter_was_read_is_refused(draft):
     letter_id, doctor = draft
     refused = fill_in(doctor, letter_id, history="Typed history", question="Sleep apnoea?", read_it=False)
     assert refused.status_code == 400
-    assert "Please read the whole letter and tick this box to sign it." in error_messages(refused)
+    assert "Please read the whole letter and check this box to sign it." in error_messages(refused)
     assert "Typed history" in text(refused), "what the doctor typed stays on the page"
     assert_nothing_stored(letter_id)
 

@@ -384,7 +384,7 @@ def test_check_answers_errors_name_the_question(question_id, value):
 
 def test_check_answers_duplicates_have_their_own_message():
     error = refused(check_answers, valid(conditions=["anaemia", "anaemia"]))
-    assert str(error) == "Each answer can be ticked only once."
+    assert str(error) == "Each answer can be checked only once."
 
 
 @pytest.mark.parametrize("key", ["bogus", "Age", " age", "", 1, None, ("age",)])
