@@ -102,15 +102,16 @@ def step(step_id: str):
         answers.update({k: v for k, v in given.items() if k not in errors})
     elif request.method == "POST":
         errors["_form"] = "This page had expired. Please check your answers and press Continue again."
-    sent = request.form if errors else None
-
-    def boxes(question):
-        return answer_boxes(question, units, answers.get(question.id), sent)
-
     return render_template("triage/step.html", step=current, position=position, steps=STEPS, form=form,
                            questions=_visible_questions(current, answers), answers=answers,
-                           raw=sent, errors=errors, units=units, boxes=boxes,
-                           us_help=US_HELP, measure_ids=MEASURE_IDS), 400 if errors else 200
+                           raw=request.form if errors else None, errors=errors, units=units), 400 if errors else 200
+
+
+@bp.app_context_processor
+def _questionnaire_boxes():
+    """What triage/step.html needs to show height, weight and neck in US or metric boxes, for any
+    view that shows the questions (answer_boxes(question, units, stored, sent))."""
+    return {"answer_boxes": answer_boxes, "us_help": US_HELP, "measure_ids": MEASURE_IDS}
 
 
 def _deciding_now(current):
