@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import access, error_pages, headers, input_checks, links, logs
+from portal import access, clinic, dates, error_pages, headers, input_checks, links, logs
 from portal import config as settings
 from portal.database import RecordIdConverter, configure_postgresql, configure_sqlite
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -90,7 +90,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def clinic_facts():
         keys = ("CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE", "EMERGENCY_NUMBER")
-        return {"clinic": {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}}
+        facts = {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}
+        return {"clinic": {**facts, "zone_name": dates.zone_name(zone)}}
 
     from portal.auth.models import DESK_ROLES, Role
     from portal.booking.eligibility import OVERRIDE_LABELS
@@ -99,6 +100,17 @@ def _register_template_helpers(app: Flask) -> None:
                                  status_words=STATUS_WORDS)
 
     @app.template_filter("local")
-    def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):
-        """Show a UTC datetime in the clinic's zone, the way people write it."""
-        return moment.astimezone(zone).strftime(fmt)
+    def to_local(moment, style: str = "long"):
+        """A UTC datetime (or a date) in the clinic's zone, the US way (portal/dates.py STYLES):
+        "Monday, December 7 at 2:30 PM" by default; an old strftime format is read as the style
+        nearest to it."""
+        if moment is None:
+            return ""
+        if "%" in style:
+            style = dates.style_of_strftime(style)
+        return dates.moment_in_style(moment, style, zone, clinic.today())
+
+    @app.template_filter("zone_words")
+    def zone_words(zone_key):
+        """ "Central Time" for America/Chicago: the zone as people say it."""
+        return dates.zone_name(zone_key)

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 
-from portal import clinic
+from portal import clinic, dates
 from portal.auth import devices, sessions, totp
 from portal.auth.forms import (
     ChangePasswordForm,
@@ -264,7 +264,7 @@ def logout():
 
 def _locked_message(locked: AccountLocked, what: str) -> str:
     return (f"Too many wrong passwords were typed, so {what} until "
-            f"{locked.until.astimezone(clinic.zone()):%-I:%M %p}. Please try again then.")
+            f"{dates.time_of_day(locked.until.astimezone(clinic.zone()))}. Please try again then.")
 
 
 @bp.route("/security", methods=["GET", "POST"])

@@ -124,14 +124,16 @@ def _route_words(route: str | None) -> str:
     return ROUTE_LABELS.get(route, "another visit").lower() if route else "another visit"
 
 
-def decide(state: TriageState, request: BookingRequest, *, clinic_phone: str = "the clinic") -> Decision:
-    """Apply the clinic's triage safety rules to one booking request."""
+def decide(state: TriageState, request: BookingRequest, *, clinic_phone: str = "the clinic",
+           emergency_number: str = "911") -> Decision:
+    """Apply the clinic's triage safety rules to one booking request (`emergency_number` is the
+    number a patient is told to call, EMERGENCY_NUMBER)."""
     if state.open_emergency_id is not None:
         if request.actor == Actor.PATIENT:
             return _refused(
                 "Your answers said you may need emergency care, so online booking is closed until a doctor "
-                "at the clinic has reviewed them. If you have not yet had emergency care, call the emergency "
-                f"number now. For anything else, please call us on {clinic_phone}.")
+                "at the clinic has reviewed them. If you have not yet had emergency care, call "
+                f"{emergency_number} now. For anything else, please call us on {clinic_phone}.")
         return _refused(
             f"This patient has an emergency triage (case {state.open_emergency_id}) that no doctor has yet "
             "recorded as dealt with. Nothing can be booked or moved until a doctor does so in the queue.")

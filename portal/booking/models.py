@@ -53,7 +53,7 @@ STATUS_WORDS = {
     AppointmentStatus.BOOKED: StatusWords("Booked", "Booked", "booked"),
     AppointmentStatus.CHECKED_IN: StatusWords("Checked in", "Checked in", "checked in", "Check in", "is checked in"),
     AppointmentStatus.FULFILLED: StatusWords("Attended", "Attended", "attended", "Attended", "is marked as attended"),
-    AppointmentStatus.CANCELLED: StatusWords("Cancelled", "Cancelled", "cancelled"),
+    AppointmentStatus.CANCELLED: StatusWords("Canceled", "Canceled", "canceled"),
     AppointmentStatus.NOSHOW: StatusWords("No-show", "Missed", "a no-show", "No-show", "is marked as a no-show"),
 }
 # Not a status of its own: a cancelled row whose visit was moved to another time (a newer row

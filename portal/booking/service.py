@@ -240,7 +240,8 @@ def booking_decision(*, patient_id: int, appointment_type: AppointmentType, star
         actor=_actor(patient_id, booked_by), route=appointment_type.route, start=start, now=now,
         standing_overrides=_standing_overrides(moving),
         has_other_upcoming_of_type=_has_other_upcoming(patient_id, appointment_type.id, now, moving=moving))
-    return decide(state, request, clinic_phone=current_app.config["CLINIC_PHONE"]), state
+    return decide(state, request, clinic_phone=current_app.config["CLINIC_PHONE"],
+                  emergency_number=current_app.config["EMERGENCY_NUMBER"]), state
 
 
 def _check_triage(*, patient_id: int, appointment_type: AppointmentType, start: datetime, booked_by: User | None,

@@ -34,7 +34,7 @@ from portal.letters.service import latest_versions, signed_letters_of
 from portal.phone_hours import describe as describe_phone_hours
 from portal.triage.browser import answered_in_this_browser
 from portal.triage.models import TriageSubmission
-from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.rules import RULE_TEXT, urgency_advice
 from portal.triage.service import latest_submission, open_emergency, record_staff_view
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
@@ -262,11 +262,11 @@ def cancel(appointment_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Cancelled by patient")
+            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Canceled by patient")
         except BookingError as error:
             flash(error.message, "error")
         else:
-            flash("Your appointment is cancelled.", "success")
+            flash("Your appointment is canceled.", "success")
         return redirect(url_for(".my_appointments"))
     return render_template("booking/cancel.html", appointment=appointment, form=form), 400 if form.errors else 200
 
@@ -358,7 +358,7 @@ def outcome(submission_id: int):
         # Why it is urgent goes in the alert; why this visit goes with the visit.
         urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
         route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
-        advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
+        advice=urgency_advice(submission.urgency, current_app.config["EMERGENCY_NUMBER"]), appointment_type=appointment_type, slots=slots,
         urgent_days=days_with_times(slots, BookingPolicy.from_config().zone),
         emergency_number=current_app.config["EMERGENCY_NUMBER"],
         **({} if week else {"clinicians": clinicians}), phone_open=phone_open,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, request
 from sqlalchemy import Row
 
+from portal import dates
 from portal.booking.models import AppointmentType, Clinician
 from portal.booking.picker import chosen_day, times_of_day
 from portal.booking.slots import OFFERING, Slot, next_open_slots, open_slots
@@ -40,7 +41,7 @@ def week_start(today: date, last: date, notify: Notify = flash) -> date:
     if first > last:
         # The seven days that end on the last day: a week starting on it would show one day, and
         # none of its times at all when the horizon falls before that day's opening hour.
-        notify(f"Times can be booked up to {last:%-d %B %Y}, so here is the last week.", "warning")
+        notify(f"Times can be booked up to {dates.dated(last)}, so here is the last week.", "warning")
         return max(today, last - timedelta(days=DAYS_SHOWN - 1))
     return first
 

@@ -13,12 +13,12 @@ shared with the calendar's move.
 from collections import defaultdict
 from datetime import date, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import audit, clinic
+from portal import audit, clinic, dates
 from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES, Role, User
@@ -43,7 +43,7 @@ from portal.patients.search import (
     search_patients,
 )
 from portal.triage.models import TriageSubmission
-from portal.triage.rules import CLINICIAN_RULE_TEXT, RULE_TEXT, URGENCY_ADVICE, URGENCY_RULES
+from portal.triage.rules import CLINICIAN_RULE_TEXT, RULE_TEXT, URGENCY_RULES, urgency_advice
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
@@ -58,7 +58,8 @@ def _patient_or_404(patient_id: int) -> User:
 
 def _template_words() -> dict:
     return {"route_labels": ROUTE_LABELS, "status_labels": STATUS_LABELS, "rule_text": RULE_TEXT,
-            "urgency_advice": URGENCY_ADVICE}
+            "urgency_advice": {urgency: urgency_advice(urgency, current_app.config["EMERGENCY_NUMBER"])
+                               for urgency in Urgency}}
 
 
 # --- search ---------------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ def _booking_flow(patient: User, appointment_type: AppointmentType) -> DeskFlow:
 
 
 def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
-    when = appointment.start_at.astimezone(policy.zone).strftime("%A %-d %B, %-I:%M %p")
+    when = dates.date_and_time(appointment.start_at, policy.zone, clinic.today())
     return (f"{appointment.appointment_type.name} booked for {appointment.patient.name} on {when} "
             f"with {appointment.clinician.display_name}")
 

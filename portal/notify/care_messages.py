@@ -13,7 +13,7 @@ from datetime import datetime
 
 from flask import current_app, render_template
 
-from portal import clinic
+from portal import clinic, dates
 from portal.auth.models import User
 from portal.letters.models import Letter
 from portal.letters.service import letter_signed
@@ -70,7 +70,7 @@ def _on_emergency_dealt_with(submission: TriageSubmission, *, review: TriageRevi
                              **extra) -> None:
     if not _reachable(submission.patient):
         return
-    answered = submission.created_at.astimezone(clinic.zone()).strftime("%A, %B %-d")
+    answered = dates.moment_in_style(submission.created_at, "date", clinic.zone(), clinic.today())
     content = care_message(MessageKind.BOOKING_REOPENED, submission.patient, answered=answered,
                            visit=_visit(review.new_route))
     _queue(MessageKind.BOOKING_REOPENED, submission.patient, content, now)

@@ -29,6 +29,7 @@ __all__ = [
     "RULES_VERSION",
     "RULE_TEXT",
     "URGENCY_ADVICE",
+    "urgency_advice",
     "URGENCY_RULES",
     "Facts",
     "TriageOutcome",
@@ -530,9 +531,9 @@ CLINICIAN_RULE_TEXT: dict[str, str] = {
     "U3": "U3 superficial vein thrombosis: seen within 24 hours to rule out DVT",
     "U4": "U4 drowsy driving: seen within 24 hours, no driving until then",
     "R1": "R1 duplex ultrasound because U1, U2, U3 or E2 fired",
-    "R2": "R2 sleep study: observed apnoea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
+    "R2": "R2 sleep study: observed apnea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
     "BMI > 35 or neck > 40 cm (STOP-Bang)",
-    "R3": "R3 venous duplex: symptomatic varicose veins or ankle oedema, skin changes or ulcer "
+    "R3": "R3 venous duplex: symptomatic varicose veins or ankle edema, skin changes or ulcer "
     "(CEAP C2s-C6; NICE CG168, SVS/AVF/AVLS 2022)",
     "R4": "R4 sleep study: limb jerks in sleep with sleepiness, not probable RLS; possible "
     "periodic limb movement disorder (AASM 2005)",
@@ -555,13 +556,13 @@ FLAG_TEXT: dict[str, str] = {
     "F7": "Pregnant or within 6 weeks of giving birth (or unsure)",
     "F8": "Pregnant with venous signs: no venous intervention in pregnancy; compression may help",
     "F9": "Likely cosmetic: spider veins only, or varicose veins without venous symptoms",
-    "F10": "Intermediate sleep-apnoea risk (STOP-Bang 3-4)",
+    "F10": "Intermediate sleep-apnea risk (STOP-Bang 3-4)",
     "F11": "Routed to a sleep study, but a venous duplex scan is also indicated (R3 condition met)",
     "F12": "Under 18: general consultation unless R1 applies",
 }
 
 URGENCY_ADVICE: dict[Urgency, str] = {
-    Urgency.EMERGENCY: "Get emergency help now: call the emergency number or go to the nearest "
+    Urgency.EMERGENCY: "Get emergency help now: call {emergency_number} or go to the nearest "
     "emergency department. Do not wait for an appointment with us.",
     Urgency.URGENT: "You need to be seen within 24 hours. Book one of the times offered in the "
     "next 24 hours, or call the clinic. If the clinic is closed or has no time free, go to an "
@@ -570,3 +571,8 @@ URGENCY_ADVICE: dict[Urgency, str] = {
     "swollen, painful or red, or you become short of breath, do not wait for it: get medical "
     "help.",
 }
+
+
+def urgency_advice(urgency: str, emergency_number: str) -> str:
+    """What the patient is told to do for this urgency, with the clinic's emergency number (911)."""
+    return URGENCY_ADVICE[Urgency(urgency)].format(emergency_number=emergency_number)

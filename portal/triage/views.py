@@ -12,7 +12,18 @@ from portal.extensions import db, limiter
 from portal.triage import service
 from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY, remember_answered
 from portal.triage.models import TriageSubmission
-from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError, parse_answer
+from portal.triage.questions import (
+    EMERGENCY_QUESTION_IDS,
+    MEASURE_IDS,
+    METRIC_UNITS,
+    QUESTIONS,
+    STEPS,
+    US_HELP,
+    US_UNITS,
+    AnswerError,
+    answer_boxes,
+    read_answer,
+)
 from portal.triage.rules import evaluate_safety
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
@@ -36,8 +47,18 @@ def _visible_questions(step, answers):
     return [QUESTIONS[qid] for qid in step.question_ids if QUESTIONS[qid].applies(answers)]
 
 
-def _raw_answer(question):
-    return request.form.getlist(question.id) if question.kind == "list" else request.form.get(question.id)
+UNITS_KEY = "triage_units"  # the units this browser last chose for height, weight and neck
+
+
+def _units() -> str:
+    """Feet, inches and pounds unless this browser chose centimeters and kilograms (a link on
+    the page, then the form's hidden field)."""
+    chosen = request.values.get("units")
+    if chosen == METRIC_UNITS:
+        session[UNITS_KEY] = chosen
+    elif chosen == US_UNITS:
+        session.pop(UNITS_KEY, None)
+    return session.get(UNITS_KEY, US_UNITS)
 
 
 # Answers per client address: generous for a person (and a family on one connection), not a script.
@@ -58,12 +79,13 @@ def step(step_id: str):
     if position > 0 and not all(qid in answers for qid in EMERGENCY_QUESTION_IDS):
         return redirect(url_for(".step", step_id=STEP_IDS[0]))  # safety questions always come first
     form = FlaskForm()  # CSRF only; the questions are parsed from questions.py
+    units = _units()
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         given: dict[str, object] = {}
-        for question in _visible_questions(current, {**answers, **_sex_now(current)}):
+        for question in _visible_questions(current, {**answers, **_deciding_now(current)}):
             try:
-                given[question.id] = parse_answer(question, _raw_answer(question))
+                given[question.id] = read_answer(question, request.form)
             except AnswerError as error:
                 errors[question.id] = str(error)
             if question.required and given.get(question.id) is None and question.id not in errors:
@@ -82,14 +104,29 @@ def step(step_id: str):
         errors["_form"] = "This page had expired. Please check your answers and press Continue again."
     return render_template("triage/step.html", step=current, position=position, steps=STEPS, form=form,
                            questions=_visible_questions(current, answers), answers=answers,
-                           raw=request.form if errors else None, errors=errors), 400 if errors else 200
+                           raw=request.form if errors else None, errors=errors, units=units), 400 if errors else 200
 
 
-def _sex_now(current):
-    """The sex answered on this very page, so a question that depends on it is judged on it."""
-    if "sex" in current.question_ids and request.form.get("sex"):
-        return {"sex": request.form.get("sex")}
-    return {}
+@bp.app_context_processor
+def _questionnaire_boxes():
+    """What triage/step.html needs to show height, weight and neck in US or metric boxes, for any
+    view that shows the questions (answer_boxes(question, units, stored, sent))."""
+    return {"answer_boxes": answer_boxes, "us_help": US_HELP, "measure_ids": MEASURE_IDS}
+
+
+def _deciding_now(current):
+    """The sex and age answered on this very page, so a question that depends on them (pregnancy)
+    is judged on them; an answer that cannot be read decides nothing."""
+    deciding = {}
+    for question_id in ("sex", "age"):
+        if question_id in current.question_ids:
+            try:
+                value = read_answer(QUESTIONS[question_id], request.form)
+            except AnswerError:
+                continue
+            if value is not None:
+                deciding[question_id] = value
+    return deciding
 
 
 def _not_applicable(current, given):

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
+from portal import dates
 from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.booking.models import Appointment, Route
@@ -23,7 +24,7 @@ from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from portal.triage.models import TriageDraft, TriageSubmission
 from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
-from tests import factories
+from tests import clinic_dates, factories
 from tests.client import AuthActions, browser_of, csrf_token, hidden_fields, submit
 from tests.mailbox import password_link
 from tests.pages import first_free_link, location, main, parts_of_day, slot_links, text, time_buttons, words
@@ -441,7 +442,7 @@ BAD_ANSWERS = [
     ("sex", None, "Please answer this question."),
     ("pregnant", "perhaps", "Please choose Yes, No or Not sure."),
     ("dvt_signs", None, "Please answer this question."),
-    ("leg_signs", ["varicose_veins", "third_leg"], "Please tick only the answers shown."),
+    ("leg_signs", ["varicose_veins", "third_leg"], "Please check only the answers shown."),
     ("venous_symptoms", "not_sure", "Please choose Yes or No."),
     ("rls_mimic", "tickles", "Please choose one of the answers shown."),
     ("rls_impact", "4", "Please choose a whole number from 0 (not at all) to 3 (very much)."),
@@ -450,7 +451,7 @@ BAD_ANSWERS = [
     ("neck_cm", "NaN", "Please enter your neck size in cm, from 20 to 70."),
     ("epworth", "25", "The Epworth score must be a whole number from 0 to 24."),
     ("ferritin", "6000", "Please enter your ferritin result in ng/mL, from 0 to 5000."),
-    ("medications", ["aspirin"], "Please tick only the answers shown."),
+    ("medications", ["aspirin"], "Please check only the answers shown."),
 ]
 
 
@@ -657,7 +658,7 @@ def test_the_confirmation_page_asks_with_the_date_and_plain_outcome(app, client)
     response = client.get("/triage/claim")
 
     assert response.status_code == 200
-    when = answered_at.astimezone(CHICAGO).strftime("%A %-d %B %Y, %-I:%M %p")
+    when = clinic_dates.when(answered_at)
     assert headings(response)[0] == "Are these your answers?"
     page = words(main(response))
     assert f"The questions were answered on this device before you logged in, on {when}." in page
@@ -952,7 +953,7 @@ def test_an_urgent_outcome_offers_the_first_free_time_on_top_and_groups_the_rest
     # Every button names its day as well as its time: the next 24 hours can cross midnight.
     for name, link in zip(time_buttons(response), offered, strict=True):
         start = datetime.fromisoformat(query(link)["start"]).astimezone(CHICAGO)
-        assert name == f"{start:%A %-d %B}, {start:%-I:%M %p}"
+        assert name == f"{clinic_dates.long_day(start.date())}, {dates.time_of_day(start)}"
 
 
 def test_an_urgent_outcome_with_no_free_time_gives_the_phone_number(app):

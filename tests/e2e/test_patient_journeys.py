@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
+from portal import dates
 from portal.triage.questions import QUESTIONS, STEPS
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route
 from tests.e2e.journey import Journey
@@ -56,9 +57,11 @@ def pick_a_time(page, *, not_at: str | None = None) -> str:
     raise AssertionError("no free time offered")
 
 
-def shown_time(start: str, zone: str, written: str = "%A %-d %B %Y, %-I:%M %p") -> str:
-    """How the portal writes a start time (Tuesday 1 December 2026, 9:00 AM), in the clinic's zone."""
-    return datetime.fromisoformat(start).astimezone(ZoneInfo(zone)).strftime(written)
+def shown_time(start: str, zone: str, *, short: bool = False) -> str:
+    """How the portal writes a start time ("Tuesday, December 1 at 9:00 AM"), in the clinic's zone."""
+    clinic_zone = ZoneInfo(zone)
+    return dates.date_and_time(datetime.fromisoformat(start), clinic_zone, datetime.now(clinic_zone).date(),
+                               short=short)
 
 
 def test_a_new_patient_registers_answers_books_moves_and_cancels(journey, portal):
@@ -134,14 +137,14 @@ def test_a_new_patient_registers_answers_books_moves_and_cancels(journey, portal
             page.locator("article", has_text=ULTRASOUND).get_by_role("link", name="Cancel").click()
             expect(page.get_by_role("heading", level=1)).to_have_text("Cancel this appointment?")
         with j.step("cancelled") as page:
-            page.get_by_label("Why are you cancelling?").select_option("The time no longer suits me")
+            page.get_by_label("Why are you canceling?").select_option("The time no longer suits me")
             page.get_by_role("button", name="Yes, cancel it").click()
-            assert "Your appointment is cancelled." in j.flash()
+            assert "Your appointment is canceled." in j.flash()
             expect(page.locator("article", has_text=ULTRASOUND)).to_have_count(0)
-            in_history = shown_time(moved_to, portal.zone, "%a %-d %b %Y, %-I:%M %p")
+            in_history = shown_time(moved_to, portal.zone, short=True)
             cancelled = page.locator(".history li", has_text=in_history)
             expect(cancelled).to_contain_text(ULTRASOUND)
-            expect(cancelled).to_contain_text("Cancelled")
+            expect(cancelled).to_contain_text("Canceled")
 
 
 def test_an_emergency_answer_shows_the_emergency_advice_first_and_no_way_to_book(journey, portal):
