@@ -358,7 +358,8 @@ def outcome(submission_id: int):
         # Why it is urgent goes in the alert; why this visit goes with the visit.
         urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
         route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
-        advice=urgency_advice(submission.urgency, current_app.config["EMERGENCY_NUMBER"]), appointment_type=appointment_type, slots=slots,
+        advice=urgency_advice(submission.urgency, current_app.config["EMERGENCY_NUMBER"]),
+        appointment_type=appointment_type, slots=slots,
         urgent_days=days_with_times(slots, BookingPolicy.from_config().zone),
         emergency_number=current_app.config["EMERGENCY_NUMBER"],
         **({} if week else {"clinicians": clinicians}), phone_open=phone_open,

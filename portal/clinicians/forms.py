@@ -25,6 +25,7 @@ class ClinicianDetailsForm(FlaskForm):
                                                                      "characters.")])
     # The portal's own message for a visit type it does not know, not WTForms' "Not a valid choice".
     visit_types = SelectMultipleField("Visits they give", coerce=_as_id, validate_choice=False,
+                                      invalid_value_message="Please choose visit types from the list.",
                                       widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
     def offer(self, visit_types) -> "ClinicianDetailsForm":

@@ -256,7 +256,7 @@ def test_a_sonographer_starts_on_my_day_with_their_visits_in_order_reasons_and_s
     assert page.index("8:15 AM") < page.index("3:30 PM")  # time order, 12-hour times
     assert "Ruth Early" in page and "George Late" in page and "Sid Else" not in page
     assert "Vascular ultrasound, urgent: to be seen within 24 hours" in page
-    assert "U1 possible DVT" in page  # the triage's rules, in the doctors' words
+    assert "U1 possible deep vein thrombosis: seen within 24 hours" in page  # the triage's rules, in the doctors' words
     assert "Checked in" in page
     assert "Follow-up scan after surgery" in page and "No triage answers on the record." in page
     assert f'/my-day/visits/{scan_day["early"].id}' in page and "/queue/" not in page
