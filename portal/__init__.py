@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import access, error_pages, headers, input_checks, links, logs
+from portal import access, clinic, dates, error_pages, headers, input_checks, links, logs
 from portal import config as settings
 from portal.database import RecordIdConverter, configure_postgresql, configure_sqlite
 from portal.extensions import csrf, db, limiter, login_manager, migrate
@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.auth import admin_views, details_views, password_views
     from portal.auth import views as auth_views
     from portal.booking import views as booking_views
+    from portal.clinicians import views as clinician_views
     from portal.desk import calendar_views, phone_triage, schedule_views
     from portal.desk import patient_views as desk_patient_views
     from portal.letters import views as letter_views
@@ -48,19 +49,22 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.triage import views as triage_views
     for blueprint in (pages.bp, auth_views.bp, password_views.bp, booking_views.bp, triage_views.bp, queue_views.bp,
                       calendar_views.bp, desk_patient_views.bp, schedule_views.bp, audit_views.bp, notify_views.bp,
-                      admin_views.bp, letter_views.bp, phone_triage.bp,
+                      admin_views.bp, letter_views.bp, clinician_views.bp, clinician_views.records_bp, phone_triage.bp,
                       details_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import backup, demo
     from portal.audit import service as audit_service
     from portal.auth import commands
-    from portal.notify import account_messages, outbox, worker
+    from portal.clinicians import records as clinician_records
+    from portal.notify import account_messages, care_messages, outbox, worker
     from portal.triage import browser
     # Every signal receiver is connected here and nowhere else (connecting twice is harmless).
     audit_service.listen_to_accounts()
+    clinician_records.listen_to_staff_changes()
     outbox.listen_to_bookings()
     account_messages.listen_to_accounts()
+    care_messages.listen_to_doctors()
     browser.listen_to_logins()
     phone_triage.listen_to_logouts()
     app.cli.add_command(demo.seed_demo_command)
@@ -88,7 +92,8 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def clinic_facts():
         keys = ("CLINIC_NAME", "CLINIC_PHONE", "CLINIC_ADDRESS", "CLINIC_TIMEZONE", "EMERGENCY_NUMBER")
-        return {"clinic": {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}}
+        facts = {key.removeprefix("CLINIC_").lower(): app.config[key] for key in keys}
+        return {"clinic": {**facts, "zone_name": dates.zone_name(zone)}}
 
     from portal.auth.models import DESK_ROLES, Role
     from portal.booking.eligibility import OVERRIDE_LABELS
@@ -97,6 +102,17 @@ def _register_template_helpers(app: Flask) -> None:
                                  status_words=STATUS_WORDS)
 
     @app.template_filter("local")
-    def to_local(moment, fmt: str = "%A %-d %B %Y, %-I:%M %p"):
-        """Show a UTC datetime in the clinic's zone, the way people write it."""
-        return moment.astimezone(zone).strftime(fmt)
+    def to_local(moment, style: str = "long"):
+        """A UTC datetime (or a date) in the clinic's zone, the US way (portal/dates.py STYLES):
+        "Monday, December 7 at 2:30 PM" by default; an old strftime format is read as the style
+        nearest to it."""
+        if moment is None:
+            return ""
+        if "%" in style:
+            style = dates.style_of_strftime(style)
+        return dates.moment_in_style(moment, style, zone, clinic.today())
+
+    @app.template_filter("zone_words")
+    def zone_words(zone_key):
+        """ "Central Time" for America/Chicago: the zone as people say it."""
+        return dates.zone_name(zone_key)

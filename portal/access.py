@@ -24,6 +24,8 @@ NOBODY: frozenset[str] = frozenset()
 
 PATIENTS = frozenset({Role.PATIENT})
 DOCTORS = frozenset({Role.DOCTOR})
+SONOGRAPHERS = frozenset({Role.SONOGRAPHER})
+CLINICIANS = DOCTORS | SONOGRAPHERS  # who sees patients: each has "My day"
 FRONT_DESK = frozenset(DESK_ROLES)
 ADMINS = frozenset({Role.ADMIN})
 
@@ -52,17 +54,21 @@ ROLES: dict[str, frozenset[str]] = {
     "triage.start": frozenset({ANONYMOUS, Role.PATIENT}),
     "triage.step": frozenset({ANONYMOUS, Role.PATIENT}),
     "queue.*": DOCTORS,
+    # "My day": a clinician's own visits of a day, and a visit's record (only of one's own calendar:
+    # the view answers 404 for anyone else's).
+    "clinicians.*": CLINICIANS,
     "desk.*": FRONT_DESK,
     "desk_patients.*": FRONT_DESK,
     "desk_triage.*": FRONT_DESK,  # the triage asked with a caller on the phone
     "desk_schedules.*": FRONT_DESK,
     "audit.*": ADMINS,
     "auth_accounts.*": ADMINS,  # staff accounts: second factor, lockouts, ending sessions
+    "clinician_records.*": ADMINS,  # a doctor's or sonographer's title and the visits they give
     "letters.*": DOCTORS,  # drafting, signing and correcting referral letters
     # A letter as PDF or FHIR: doctors, the desk, and its own patient; the view answers 404 to anyone
-    # else (Letter.readable_by).
-    "letters.pdf": LOGGED_IN,
-    "letters.fhir": LOGGED_IN,
+    # else (Letter.readable_by). Sonographers read no letters.
+    "letters.pdf": LOGGED_IN - SONOGRAPHERS,
+    "letters.fhir": LOGGED_IN - SONOGRAPHERS,
     "notify.appointment_ics": PATIENTS,  # a patient's own visit as a calendar file
     "notify.outbox": ADMINS,
     "notify.resend": ADMINS,

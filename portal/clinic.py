@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from portal.database import utc_now
+from portal.phone_hours import PhoneHours, is_open, parse_phone_hours
 
 
 def zone() -> ZoneInfo:
@@ -24,3 +25,13 @@ FARTHEST_DAY = timedelta(days=3660)
 
 def plausible_day(day: date) -> bool:
     return abs(day - today()) <= FARTHEST_DAY
+
+
+def phone_hours() -> tuple[PhoneHours, ...]:
+    """When the clinic answers its phone (CLINIC_PHONE_HOURS)."""
+    return parse_phone_hours(current_app.config["CLINIC_PHONE_HOURS"])
+
+
+def phone_open(now: datetime | None = None) -> bool:
+    """Is the clinic's phone answered now (or at `now`), at the clinic's own clock?"""
+    return is_open(phone_hours(), (now or utc_now()).astimezone(zone()))

@@ -8,6 +8,8 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from portal.phone_hours import PhoneHoursError, parse_phone_hours
+
 DEVELOPMENT, PRODUCTION = "development", "production"
 # Flask signs session ids and CSRF tokens with it: at least this long (token_urlsafe(48) gives 64).
 MIN_SECRET_KEY_LENGTH = 32
@@ -59,6 +61,14 @@ def _zone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as error:
         raise RuntimeError(f"CLINIC_TIMEZONE={name!r} is not an IANA time zone name") from error
     return name
+
+
+def _phone_hours(text: str) -> str:
+    try:
+        parse_phone_hours(text)
+    except PhoneHoursError as error:
+        raise RuntimeError(f"CLINIC_PHONE_HOURS={text!r} cannot be read: {error}") from None
+    return text
 
 
 def _whole_number(env, name: str, default: int) -> int:
@@ -116,6 +126,9 @@ def from_environment(instance_path: Path) -> dict:
         "CLINIC_NAME": env("CLINIC_NAME", "Riverside Vein & Leg Clinic"),
         "CLINIC_PHONE": env("CLINIC_PHONE", "(555) 010-4477"),
         "CLINIC_ADDRESS": env("CLINIC_ADDRESS", "100 Example Avenue, Suite 2, Springfield"),
+        # When the phone is answered, in the clinic's zone (portal/phone_hours.py): the urgent page
+        # says "call us" while it is, and to be seen elsewhere today while it is not.
+        "CLINIC_PHONE_HOURS": _phone_hours(env("CLINIC_PHONE_HOURS", "Mon-Fri 08:00-18:00; Sat 09:00-12:00")),
         "EMERGENCY_NUMBER": env("EMERGENCY_NUMBER", "911"),
         # The paper size of referral letters as PDF (portal/letters/pdf.py): A4 or Letter.
         "LETTER_PAPER": _letter_paper(env("LETTER_PAPER", "Letter")),

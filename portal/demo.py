@@ -6,7 +6,7 @@ README, so with PORTAL_ENV=production the command refuses, and the portal will n
 any demo account exists (refuse_demo_accounts_in_production).
 """
 import os
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import click
 from flask import Flask, current_app
@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from portal.auth.models import Role, User
 from portal.booking.models import Appointment, AppointmentType, Clinician, Route, WorkingHours
 from portal.booking.service import BookingError, BookingPolicy, book_appointment
-from portal.booking.slots import next_open_slots
+from portal.booking.slots import local_day_bounds, next_open_slots, open_slots
 from portal.config import PRODUCTION
 from portal.database import utc_now
 from portal.extensions import db
@@ -37,7 +37,8 @@ DEMO_USERS = [
     ("doctor@example.com", "Dr. Maria Alvarez", Role.DOCTOR, None, "(555) 010-2003"),
     ("admin@example.com", "Alex Admin", Role.ADMIN, None, "(555) 010-2004"),
     ("okafor@example.com", "Dr. Samuel Okafor", Role.DOCTOR, None, "(555) 010-2005"),
-    ("lee@example.com", "Jordan Lee", Role.DOCTOR, None, "(555) 010-2006"),
+    ("lee@example.com", "Jordan Lee", Role.SONOGRAPHER, None, "(555) 010-2006"),
+    ("morgan@example.com", "Dr. Casey Morgan", Role.DOCTOR, None, "(555) 010-2007"),
     ("ruth.demo@example.com", "Ruth Demo", Role.PATIENT, date(1948, 11, 2), "(555) 010-3001"),
     ("george.demo@example.com", "George Demo", Role.PATIENT, date(1968, 6, 25), "(555) 010-3002"),
     ("lena.demo@example.com", "Lena Demo", Role.PATIENT, date(1986, 2, 9), "(555) 010-3003"),
@@ -101,8 +102,30 @@ CLINICIANS = [
     ("okafor@example.com", "Dr. Samuel Okafor", "Sleep medicine",
      (Route.GENERAL_CONSULT, Route.SLEEP_STUDY_REFERRAL),
      {0: [(time(9, 0), time(17, 0))], 2: [(time(9, 0), time(17, 0))], 3: [(time(12, 0), time(19, 0))]}),
+    # Scans on every day of the demo, weekends too, so "My day" has something whenever it is tried.
     ("lee@example.com", "Jordan Lee", "Vascular sonographer", (Route.VASCULAR_ULTRASOUND,),
-     {day: [(time(8, 0), time(15, 0))] for day in (1, 2, 3, 4)}),
+     {day: [(time(8, 0), time(16, 0))] for day in range(7)}),
+    # The clinician who works every day from early to late (as the browser suite's own does): today
+    # always has visits to check in and visits to come, whatever the day and hour seed-demo runs.
+    ("morgan@example.com", "Dr. Casey Morgan", "General practice, every day",
+     (Route.GENERAL_CONSULT, Route.SLEEP_STUDY_REFERRAL),
+     {day: [(time(7, 0), time(23, 0))] for day in range(7)}),
+]
+# Today's visits, booked by the desk whenever seed-demo runs (keyed by the day, so a second run the
+# same day books nothing new): patient, visit, clinician, earlier than now (to check in) or later,
+# and the reason the desk gave where the visit is not the one the patient's triage routes to.
+TODAY_VISITS = [
+    ("alice.week@example.com", Route.GENERAL_CONSULT, "morgan@example.com", "earlier",
+     "Follow-up of a healed leg ulcer, booked by the desk on the phone"),
+    ("bernard.week@example.com", Route.GENERAL_CONSULT, "morgan@example.com", "earlier",
+     "Compression stockings review, booked by the desk on the phone"),
+    ("lena.demo@example.com", Route.GENERAL_CONSULT, "morgan@example.com", "later", None),
+    ("susan.demo@example.com", Route.GENERAL_CONSULT, "morgan@example.com", "later", None),
+    ("carla.week@example.com", Route.SLEEP_STUDY_REFERRAL, "morgan@example.com", "later",
+     "Referred by her family doctor for loud snoring"),
+    ("maya.demo@example.com", Route.VASCULAR_ULTRASOUND, "lee@example.com", "later", None),
+    ("dmitri.week@example.com", Route.VASCULAR_ULTRASOUND, "lee@example.com", "earlier",
+     "Follow-up scan after vein treatment, asked for by Dr. Alvarez"),
 ]
 
 DEMO_BOOKINGS = [
@@ -121,11 +144,17 @@ def _user(email: str) -> User:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def seed_demo() -> list[str]:
-    """Make whatever demo data is missing; returns what was made, one line each."""
+def seed_demo(now: datetime | None = None) -> list[str]:
+    """Make whatever demo data is missing; returns what was made, one line each. `now` is when
+    "today" is for today's visits (tests give a Sunday evening; the command, the moment it runs)."""
+    now = now or utc_now()
     made: list[str] = []
     for email, name, role, born, phone in DEMO_USERS:
-        if _user(email) is None:
+        existing = _user(email)
+        if existing is not None and existing.role == Role.DOCTOR and role == Role.SONOGRAPHER:
+            existing.role = role  # loaded before sonographers had a role of their own
+            made.append(f"user {email} is a {role} now")
+        if existing is None:
             user = User(email=email, name=name, role=role, date_of_birth=born, phone=phone)
             user.set_password(DEMO_PASSWORD)
             if role != Role.PATIENT:  # staff log in with a second factor
@@ -158,6 +187,7 @@ def seed_demo() -> list[str]:
     made.extend(_seed_triage())
     made.extend(_seed_bookings())
     made.extend(_seed_week())
+    made.extend(_seed_today(now))
     return made
 
 
@@ -196,6 +226,39 @@ def _seed_week() -> list[str]:
                 given.add((patient.id, appointment_type.id))
                 booked += 1
     return [f"a week of desk bookings: {booked} appointments"] if booked else []
+
+
+def _seed_today(now: datetime) -> list[str]:
+    """TODAY_VISITS on today's free times at the clinic: the earlier ones the latest free before
+    now, the later ones the first free after it (the other side when a side has none). Booked by
+    the desk as of the start of the day, since the earlier ones have begun by now."""
+    zone = BookingPolicy.from_config().zone
+    policy = BookingPolicy(zone=zone)  # the desk books with no notice
+    today = now.astimezone(zone).date()
+    start_of_day = local_day_bounds(today, today, zone).start
+    desk = _user("desk@example.com")
+    types = {t.route: t for t in db.session.scalars(select(AppointmentType))}
+    made = []
+    for n, (email, route, clinician_email, when, reason) in enumerate(TODAY_VISITS, start=1):
+        key = f"demo-today-{today.isoformat()}-{n}"
+        if db.session.scalar(select(Appointment.id).where(Appointment.idempotency_key == key)) is not None:
+            continue
+        patient = _user(email)
+        clinician = db.session.scalar(select(Clinician).where(Clinician.user_id == _user(clinician_email).id))
+        free = open_slots(types[route], first_day=today, last_day=today, zone=zone, now=start_of_day,
+                          clinician_id=clinician.id)
+        earlier = [slot for slot in free if slot.start < now][::-1]  # the latest first
+        later = [slot for slot in free if slot.start >= now]
+        for slot in (earlier + later) if when == "earlier" else (later + earlier):
+            try:
+                book_appointment(patient_id=patient.id, clinician_id=clinician.id, appointment_type_id=types[route].id,
+                                 start=slot.start, idempotency_key=key, booked_by_id=desk.id, policy=policy,
+                                 now=start_of_day, override_reason=reason)
+            except BookingError:
+                continue
+            made.append(f"today's visit {key} for {email} with {clinician.display_name}")
+            break
+    return made
 
 
 def _seed_triage() -> list[str]:

@@ -11,15 +11,15 @@
 On SQLite the batch rebuild of user_account drops the patient search's triggers with the old
 table (migration 0006): they are read before and made again after.
 
-Revision ID: 0016_callers
-Revises: 0014 (0014_known_device_lockout)
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-08
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0016_callers'
-down_revision = '0014'  # 0014_known_device_lockout
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -51,6 +51,10 @@ class AuditAction(StrEnum):
     TIME_OFF_ADDED = "schedule.time_off_added"
     TIME_OFF_REMOVED = "schedule.time_off_removed"
     FEED_READ = "schedule.feed_read"  # a calendar program read a clinician's feed (its appointments)
+    # Clinicians' records (portal/clinicians): made, closed, opened, title and visits changed.
+    CLINICIAN_CHANGED = "clinician.changed"
+    DAY_VIEWED = "clinician.day_viewed"  # a clinician's "My day": the day and the visits listed
+    VISIT_VIEWED = "appointment.viewed"  # a visit's record, read from "My day"
     # Accounts (portal/auth): logins, failures, lockouts, sessions ended, second factor, password.
     LOGIN = AccountEvent.LOGIN.value
     LOGIN_FAILED = AccountEvent.LOGIN_FAILED.value

@@ -7,8 +7,8 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-MOMENT_FORMAT = "%a %-d %b %Y, %-I:%M %p"
-DAY_FORMAT = "%a %-d %b %Y"
+from portal.dates import date_and_time, short_date
+
 # An aware ISO 8601 moment ("2025-12-03T15:00:00+00:00", with or without seconds and fractions) or a
 # day alone ("2025-12-04"); neither may be part of a longer run of digits.
 _MOMENT = re.compile(r"(?<![\d-])\d{4}-\d{2}-\d{2}"
@@ -20,8 +20,8 @@ def _in_words(match: re.Match, zone: ZoneInfo) -> str:
     written = match.group(0)
     try:
         if len(written) == 10:
-            return date.fromisoformat(written).strftime(DAY_FORMAT)
-        return datetime.fromisoformat(written).astimezone(zone).strftime(MOMENT_FORMAT)
+            return short_date(date.fromisoformat(written))  # with its year, as a record should
+        return date_and_time(datetime.fromisoformat(written), zone, short=True)
     except ValueError:  # 2025-13-45 is not a date: shown as it was written
         return written
 

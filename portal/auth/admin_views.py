@@ -1,5 +1,6 @@
 """Administrators and accounts: adding staff, changing their role, deactivating and reactivating
-them (the rules in staff.py), who has a second factor, who is locked out, and ending an account's
+them (the rules in staff.py; a doctor's or sonographer's clinician details are on the page
+portal/clinicians/views.py adds beside these), who has a second factor, who is locked out, and ending an account's
 sessions (a lost phone, a shared computer, someone leaving)."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -9,7 +10,7 @@ from sqlalchemy import select
 from portal.auth import staff as staff_accounts
 from portal.auth.forms import RoleForm, StaffMemberForm
 from portal.auth.guards import roles_required
-from portal.auth.models import STAFF_ROLE_NAMES, AccountEvent, Role, TokenPurpose, User
+from portal.auth.models import CLINICIAN_ROLES, STAFF_ROLE_NAMES, AccountEvent, Role, TokenPurpose, User
 from portal.auth.service import EmailTaken, end_sessions, is_locked, remove_second_factor, unlock
 from portal.auth.tokens import LIFETIMES
 from portal.extensions import db
@@ -28,8 +29,8 @@ def _staff_page(add_form: StaffMemberForm, status: int = 200, refusal: str | Non
     """The staff list and the form to add someone; a refused change (400) says why above them."""
     accounts = db.session.scalars(select(User).where(User.role != Role.PATIENT).order_by(User.role, User.name))
     return render_template("accounts/staff.html", accounts=list(accounts), form=FlaskForm(), add_form=add_form,
-                           role_names=STAFF_ROLE_NAMES, refusal=refusal, is_locked=is_locked,
-                           invitation_days=LIFETIMES[TokenPurpose.INVITATION].days), status
+                           role_names=STAFF_ROLE_NAMES, clinician_roles=CLINICIAN_ROLES, refusal=refusal,
+                           is_locked=is_locked, invitation_days=LIFETIMES[TokenPurpose.INVITATION].days), status
 
 
 def _refused(message: str):
@@ -54,6 +55,8 @@ def add_staff():
                   f"invitation to choose a password; the link works for "
                   f"{LIFETIMES[TokenPurpose.INVITATION].days} days. At their first login they set up an "
                   "authenticator app.", "success")
+            if user.role in CLINICIAN_ROLES:  # they see patients: their title, visits and hours next
+                return redirect(url_for("clinician_records.details", user_id=user.id))
             return redirect(url_for(".staff"))
     return _staff_page(form, 400)
 
@@ -73,6 +76,8 @@ def change_role(user_id: int):
         return redirect(url_for("auth.login"))
     flash(f"{user.name} is now {STAFF_ROLE_NAMES[user.role]}. They are logged out everywhere and find their new "
           "pages when they log in again.", "success")
+    if user.role in CLINICIAN_ROLES:  # they see patients: their title, visits and hours next
+        return redirect(url_for("clinician_records.details", user_id=user.id))
     return redirect(url_for(".staff"))
 
 

@@ -168,7 +168,7 @@ class ReplaceSecondFactorForm(ConfirmIdentityForm):
 
 def _is_a_staff_role(form, field):
     if field.data not in STAFF_ROLE_NAMES:
-        raise ValidationError("Please choose a role: front desk, doctor or administrator.")
+        raise ValidationError("Please choose a role: front desk, doctor, sonographer or administrator.")
 
 
 _ROLE_CHOICES = [SelectChoice(role.value, words.capitalize()) for role, words in STAFF_ROLE_NAMES.items()]

@@ -28,6 +28,7 @@ class Role(StrEnum):
     PATIENT = "patient"
     DESK = "desk"
     DOCTOR = "doctor"
+    SONOGRAPHER = "sonographer"  # scans patients; sees their own day, not the doctors' queue or letters
     ADMIN = "admin"
 
 
@@ -67,8 +68,11 @@ CONTACT_PREFERENCES = {"phone": "Phone call", "text": "Text message", "email": "
 
 
 # The roles of the clinic's own people, as the Staff accounts page offers them.
-STAFF_ROLES = (Role.DESK, Role.DOCTOR, Role.ADMIN)
-STAFF_ROLE_NAMES = {Role.DESK: "front desk", Role.DOCTOR: "doctor", Role.ADMIN: "administrator"}
+STAFF_ROLES = (Role.DESK, Role.DOCTOR, Role.SONOGRAPHER, Role.ADMIN)
+STAFF_ROLE_NAMES = {Role.DESK: "front desk", Role.DOCTOR: "doctor", Role.SONOGRAPHER: "sonographer",
+                    Role.ADMIN: "administrator"}
+# Who sees patients, so has a Clinician record (hours, the visits they give) and a "My day" page.
+CLINICIAN_ROLES = (Role.DOCTOR, Role.SONOGRAPHER)
 # Who works the front desk (its calendar, patients and schedules): the desk, and admins too.
 DESK_ROLES = (Role.DESK, Role.ADMIN)
 
@@ -95,7 +99,7 @@ def password_matches(password_hash: str | None, password: str) -> bool:
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
-        CheckConstraint("role IN ('patient', 'desk', 'doctor', 'admin')", name="role_known"),
+        CheckConstraint("role IN ('patient', 'desk', 'doctor', 'sonographer', 'admin')", name="role_known"),
         CheckConstraint("email = lower(email)", name="email_lower_case"),
         CheckConstraint("preferred_contact IN ('phone', 'text', 'email', 'mail')", name="preferred_contact_known"),
         Index("ix_user_account_date_of_birth", "date_of_birth"),  # the desk's search by date of birth

@@ -162,11 +162,12 @@ def confirm_email_change(token: str) -> User | None:
 
 def register_patient(*, name: str, email: str | None, date_of_birth: date, phone: str, password: str | None,
                      registered_by: User | None = None, next_path: str | None = None,
-                     preferred_contact: str | None = None) -> User:
+                     answers_id: int | None = None, preferred_contact: str | None = None) -> User:
     """Create a patient account, audited in the same transaction; raises EmailTaken when the
     email (in any case) is in use. Without a password (the front desk's callers, and patients
     registering online) the account gets a random secret nobody is told, and an invitation by
-    mail to choose their own; `next_path` is where the patient was going, for after that.
+    mail to choose their own; `next_path` is where the patient was going, for after that, and
+    `answers_id` the anonymous answers the registration started from (see register_online).
     Without an email (a caller the desk registers) there is no online account: no invitation,
     no login, until the desk adds an email (update_patient_details)."""
     if problem := names.name_problem(name.strip()):
@@ -189,7 +190,7 @@ def register_patient(*, name: str, email: str | None, date_of_birth: date, phone
             if password is None and email is not None:
                 now = utc_now()
                 link = tokens.issue_link(user, TokenPurpose.INVITATION, now=now, registered_by=registered_by,
-                                         next_path=next_path)
+                                         next_path=next_path, answers_id=answers_id)
                 account_event.send(user, action=AccountEvent.INVITATION_SENT,
                                    detail=f"a link to choose a password, valid until {_moment(link.expires_at)}")
     except IntegrityError as error:  # a concurrent registration won the unique index
@@ -197,14 +198,20 @@ def register_patient(*, name: str, email: str | None, date_of_birth: date, phone
     return user
 
 
-def register_online(*, name: str, email: str, date_of_birth: date, phone: str, next_path: str | None = None) -> None:
+def register_online(*, name: str, email: str, date_of_birth: date, phone: str, next_path: str | None = None,
+                    answers_id: int | None = None) -> None:
     """A patient registers on the site. The answer is the same whether or not the email already
     has an account (OWASP: no account enumeration), so the caller learns nothing here: a new
     account is invited by mail to choose its password; the owner of an existing one is told by
-    mail that someone tried (notify listens for REGISTRATION_REPEATED), and nothing else changes."""
+    mail that someone tried (notify listens for REGISTRATION_REPEATED), and nothing else changes.
+
+    `answers_id` is the questionnaire the visitor registered from (its outcome page): triage ties
+    those answers to the invitation link, once it has checked that this browser gave them and that
+    they are nobody's yet, so the link joins them to the new account in any browser. An existing
+    account gets nothing tied: typing someone's email must never add answers to their record."""
     try:
         register_patient(name=name, email=email, date_of_birth=date_of_birth, phone=phone, password=None,
-                         next_path=next_path)
+                         next_path=next_path, answers_id=answers_id)
     except EmailTaken:
         verify_dummy_password(email)  # about the time a new account's password hash takes
         with write_transaction():
@@ -243,7 +250,8 @@ def request_password_reset(email: str) -> None:
 def set_password_with_link(token: str, password: str) -> User | None:
     """Set the password of the account whose link this is, and spend the link; None when the link
     no longer works. Every session of the account ends, its other links stop working, and a
-    lockout is lifted (the person has shown they read the account's mail)."""
+    lockout is lifted (the person has shown they read the account's mail). The answers tied to an
+    invitation link join the account in the same transaction (account_link_used)."""
     with write_transaction():
         now = utc_now()
         link = tokens.spend_link(token, now=now)
@@ -259,6 +267,7 @@ def set_password_with_link(token: str, password: str) -> User | None:
         account_event.send(user, action=AccountEvent.PASSWORD_CHOSEN if first else AccountEvent.PASSWORD_RESET,
                            detail="through an invitation link" if first
                            else "through a reset link; every session ended")
+        tokens.account_link_used.send(user, link=link)  # the answers the registration started from join
     return user
 
 

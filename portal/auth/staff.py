@@ -1,5 +1,6 @@
-"""Staff accounts: an administrator adds the clinic's people (desk, doctors, admins), changes their
-role, deactivates and reactivates them; `flask create-admin` makes the first administrator.
+"""Staff accounts: an administrator adds the clinic's people (desk, doctors, sonographers, admins),
+changes their role, deactivates and reactivates them; `flask create-admin` makes the first
+administrator.
 
 A new account has no password anyone knows: it is invited by link to choose one (tokens.py), and
 staff always set up an authenticator at their first login (User.needs_second_factor). Nothing is
@@ -7,10 +8,16 @@ ever deleted, so what a person did stays attributed to them. The clinic always k
 administrator: the active admins' rows are locked (FOR UPDATE on PostgreSQL; SQLite's write
 transaction takes the database lock) before one of them is demoted or deactivated, so two admins
 demoting each other at once cannot both succeed. Every change is audited through `account_event`.
+
+Staff who see patients (CLINICIAN_ROLES) have a clinician record too: every change of role or of
+being active is announced, inside its transaction, with the `staff_role_set` signal, and the
+clinicians package (portal/clinicians/records.py) opens, makes or closes the record to match, so
+a deactivated clinician is no longer offered for booking in the same commit.
 """
 import secrets
 from datetime import timedelta
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,6 +29,11 @@ from portal.extensions import db
 
 # The link `flask create-admin` prints is shown on a terminal, not mailed: it lives one day.
 FIRST_ADMIN_LINK_LIFETIME = timedelta(hours=24)
+
+_signals = Namespace()
+# Sent with the staff account (its new role and active state already set, not yet committed) after
+# it is added, its role changes, or it is deactivated or reactivated.
+staff_role_set = _signals.signal("staff-role-set")
 
 
 class StaffChangeRefused(Exception):
@@ -39,7 +51,7 @@ class AdminExists(StaffChangeRefused):
 def staff_role(role: str) -> Role:
     """`role` as one of the staff roles, or StaffChangeRefused."""
     if role not in STAFF_ROLES:
-        raise StaffChangeRefused("Please choose a role: front desk, doctor or administrator.")
+        raise StaffChangeRefused("Please choose a role: front desk, doctor, sonographer or administrator.")
     return Role(role)
 
 
@@ -77,6 +89,7 @@ def add_staff_member(*, name: str, email: str, role: str, added_by: User | None 
                                          registered_by=added_by, by_mail=by_mail)
             by = f"by {added_by.name}" if added_by is not None else "by flask create-admin"
             account_event.send(user, action=AccountEvent.STAFF_ADDED, detail=f"{STAFF_ROLE_NAMES[role]}, {by}")
+            staff_role_set.send(user)
             account_event.send(user, action=AccountEvent.INVITATION_SENT,
                                detail=f"a link to choose a password, valid until "
                                       f"{link.expires_at.isoformat(timespec='seconds')}"
@@ -131,6 +144,7 @@ def change_role(user_id: int, role: str, *, by: User) -> User:
         user.role = role
         account_event.send(user, action=AccountEvent.ROLE_CHANGED,
                            detail=f"from {STAFF_ROLE_NAMES[old]} to {STAFF_ROLE_NAMES[role]}; every session ended")
+        staff_role_set.send(user)
     return user
 
 
@@ -149,6 +163,7 @@ def deactivate(user_id: int, *, by: User) -> User:
         user.end_sessions()
         tokens.void_unused_links(user.id, now=utc_now())
         account_event.send(user, action=AccountEvent.DEACTIVATED, detail="every session ended")
+        staff_role_set.send(user)
     return user
 
 
@@ -161,5 +176,6 @@ def reactivate(user_id: int, *, by: User) -> User:
             raise StaffChangeRefused(f"{user.name}'s account is already active.")
         user.active = True
         account_event.send(user, action=AccountEvent.REACTIVATED, detail="")
+        staff_role_set.send(user)
     return user
 

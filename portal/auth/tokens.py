@@ -33,9 +33,15 @@ LONGEST_TOKEN = 64
 _signals = Namespace()
 # Sent with the account as sender, the raw `token`, its `purpose`, `expires_at`, and for an
 # invitation `registered_by` (the desk user, or None), `next_path` (where the patient was going) and
-# `by_mail` (False when the link is shown to whoever asked instead: `flask create-admin`), inside the
-# transaction that stored the token's hash: portal/notify mails the link.
+# `by_mail` (False when the link is shown to whoever asked instead: `flask create-admin`) and
+# `answers_id` (the triage submission an online registration started from, unchecked: the triage
+# package checks it against the browser that registered), and `link` (the stored AccountToken),
+# inside the transaction that stored the token's hash: portal/notify mails the link, and triage
+# ties the answers to it.
 account_link_issued = _signals.signal("account-link-issued")
+# Sent with the account as sender and `link` (the AccountToken just spent) inside the transaction
+# that set the password through it: triage joins the answers tied to that link to the account.
+account_link_used = _signals.signal("account-link-used")
 
 
 def token_hash(token: str) -> str:
@@ -52,14 +58,14 @@ def issue_link(user: User, purpose: TokenPurpose, *, now: datetime, lifetime: ti
                **about) -> AccountToken:
     """A new link for `user`, in the caller's transaction, valid for `lifetime` (else the purpose's
     usual one); the older unused links of the same purpose stop working. `about` goes with the
-    signal (registered_by, next_path, by_mail)."""
+    signal (registered_by, next_path, by_mail, answers_id)."""
     void_unused_links(user.id, now=now, purpose=purpose)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     stored = AccountToken(user_id=user.id, purpose=purpose, token_hash=token_hash(token), created_at=now,
                           expires_at=now + (lifetime or LIFETIMES[purpose]), new_email=about.get("new_email"))
     db.session.add(stored)
     db.session.flush()
-    account_link_issued.send(user, token=token, purpose=purpose, expires_at=stored.expires_at, **about)
+    account_link_issued.send(user, token=token, purpose=purpose, expires_at=stored.expires_at, link=stored, **about)
     return stored
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select
 
-from portal import clinic
+from portal import clinic, dates
 from portal.auth import devices, sessions, totp
 from portal.auth.forms import (
     ChangePasswordForm,
@@ -65,9 +65,9 @@ def load_user(login_id: str) -> User | None:
 
 
 # Where each role starts its day: the desk (and an admin, who has the audit log in the menu) on
-# today's calendar, a doctor on the triage queue, a patient on their appointments.
+# today's calendar, a doctor and a sonographer on "My day", a patient on their appointments.
 START_PAGES = {Role.PATIENT: "booking.my_appointments", Role.DESK: "desk.day", Role.ADMIN: "desk.day",
-               Role.DOCTOR: "queue.queue"}
+               Role.DOCTOR: "clinicians.day", Role.SONOGRAPHER: "clinicians.day"}
 
 
 def _home_for(user: User) -> str:
@@ -80,14 +80,15 @@ def register():
     """The same answer whether or not the email already has an account (ASVS 2.x and 3.x: no
     account enumeration): "check your email". A new account chooses its password through the
     link mailed to it (which also shows the address is theirs); the owner of an existing one is
-    told by mail that someone tried. Nobody is logged in here."""
+    told by mail that someone tried. Nobody is logged in here. Registering from an outcome page
+    (?answers=<its submission>) ties those answers to the mailed link (register_online)."""
     if current_user.is_authenticated:
         return redirect(_home_for(current_user))
     form = RegistrationForm()
     if form.validate_on_submit():
         next_path = safe_path(request.args.get("next"))
         register_online(name=form.name.data, email=form.email.data, date_of_birth=form.date_of_birth.data,
-                        phone=form.phone.data, next_path=next_path)
+                        phone=form.phone.data, next_path=next_path, answers_id=request.args.get("answers", type=int))
         flash(f"Thank you. We have sent a message to {normalise_email(form.email.data)}.", "success")
         return redirect(url_for(".registration_sent", next=next_path))
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
@@ -118,15 +119,24 @@ def login():
         user = authenticate(form.email.data, form.password.data, known_device_ids=known_ids)
         if user is None:
             form.password.errors.append(WRONG_LOGIN)
-        elif user.needs_second_factor:
-            # The password is right: a new session id for the step up, holding only who is half in.
-            sessions.renew(keep=sessions.CARRIED_INTO_LOGIN)
-            session[PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": time.time(),
-                                "next": safe_path(request.args.get("next")), "known": user.id in known_ids}
-            return redirect(url_for(".verify" if user.has_second_factor else ".enrol"))
         else:
-            return _logged_in(user, "password", known_device=user.id in known_ids)
+            return password_given(user, "password", known_device_ids=known_ids,
+                                  next_path=safe_path(request.args.get("next")))
     return render_template("auth/login.html", form=form), 400 if form.errors else 200
+
+
+def password_given(user: User, how: str, *, known_device_ids, next_path: str | None):
+    """The account's password is right (typed at the login page, or just chosen through a link
+    mailed to it): logged in, or on to the second step when the account has one (staff, and
+    patients who turned it on), which then goes on to `next_path`."""
+    known = user.id in known_device_ids
+    if user.needs_second_factor:
+        # A new session id for the step up, holding only who is half in.
+        sessions.renew(keep=sessions.CARRIED_INTO_LOGIN)
+        session[PENDING] = {"user": user.id, "epoch": user.session_epoch, "at": time.time(),
+                            "next": next_path, "known": known}
+        return redirect(url_for("auth.verify" if user.has_second_factor else "auth.enrol"))
+    return _logged_in(user, how, known_device=known, next_url=next_path)
 
 
 def _logged_in(user: User, how: str, *, known_device: bool, next_url: str | None = None):
@@ -254,7 +264,7 @@ def logout():
 
 def _locked_message(locked: AccountLocked, what: str) -> str:
     return (f"Too many wrong passwords were typed, so {what} until "
-            f"{locked.until.astimezone(clinic.zone()):%-I:%M %p}. Please try again then.")
+            f"{dates.time_of_day(locked.until.astimezone(clinic.zone()))}. Please try again then.")
 
 
 @bp.route("/security", methods=["GET", "POST"])

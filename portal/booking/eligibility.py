@@ -27,7 +27,8 @@ from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 __all__ = ["OVERRIDE_LABELS", "URGENT_WINDOW", "Actor", "BookingRequest", "Decision", "Override", "TriageState",
            "Verdict", "decide", "latest_start", "seen_within_urgent_window"]
 
-# NICE NG158 and TRIAGE.md: an urgent case (a possible clot, drowsy driving) is seen the same or next day.
+# TRIAGE.md: an urgent case (a possible clot, drowsy driving) is seen within 24 hours (NICE NG158's
+# path of a scan within 24 hours with interim anticoagulation started by a doctor).
 URGENT_WINDOW = timedelta(hours=24)
 
 
@@ -133,14 +134,16 @@ def _route_words(route: str | None) -> str:
     return ROUTE_LABELS.get(route, "another visit").lower() if route else "another visit"
 
 
-def decide(state: TriageState, request: BookingRequest, *, clinic_phone: str = "the clinic") -> Decision:
-    """Apply the clinic's triage safety rules to one booking request."""
+def decide(state: TriageState, request: BookingRequest, *, clinic_phone: str = "the clinic",
+           emergency_number: str = "911") -> Decision:
+    """Apply the clinic's triage safety rules to one booking request (`emergency_number` is the
+    number a patient is told to call, EMERGENCY_NUMBER)."""
     if state.open_emergency_id is not None:
         if request.actor == Actor.PATIENT:
             return _refused(
                 "Your answers said you may need emergency care, so online booking is closed until a doctor "
-                "at the clinic has reviewed them. If you have not yet had emergency care, call the emergency "
-                f"number now. For anything else, please call us on {clinic_phone}.")
+                "at the clinic has reviewed them. If you have not yet had emergency care, call "
+                f"{emergency_number} now. For anything else, please call us on {clinic_phone}.")
         return _refused(
             f"This patient has an emergency triage (case {state.open_emergency_id}) that no doctor has yet "
             "recorded as dealt with. Nothing can be booked or moved until a doctor does so in the queue.")
@@ -173,7 +176,7 @@ def _decide_for_patient(state: TriageState, request: BookingRequest, clinic_phon
     needed = _needed_overrides(state, request)
     if Override.URGENT_WINDOW in needed:
         return _refused("You need to be seen within 24 hours. Please pick a time in the next 24 hours, "
-                        f"or call us today on {clinic_phone}.")
+                        f"or call us on {clinic_phone}.")
     missing = [o for o in needed if o not in request.standing_overrides]
     if Override.ROUTE in missing:
         return _refused(f"That kind of visit does not match your answers, which point to a "

@@ -48,7 +48,7 @@ CANCEL_REASONS = [
 
 
 class CancelForm(FlaskForm):
-    reason = SelectField("Why are you cancelling?", choices=CANCEL_REASONS, validate_choice=True,
+    reason = SelectField("Why are you canceling?", choices=CANCEL_REASONS, validate_choice=True,
                          invalid_choice_message="Please choose one of the reasons in the list, or leave it empty.")
     details = TextAreaField("Anything you want us to know (optional)", validators=[
         Length(max=250, message="Please use at most 250 characters.")])

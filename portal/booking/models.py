@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from portal.triage.models import TriageSubmission
 
 __all__ = ["ACTIVE_STATUSES", "PATIENT_STATUS_LABELS", "STATUS_LABELS", "STATUS_WORDS", "StatusWords", "Appointment",
-           "AppointmentStatus", "AppointmentType", "Clinician", "Route",
+           "MOVED", "AppointmentStatus", "AppointmentType", "Clinician", "Route",
            "SlotVersion", "TimeOff", "WorkingHours", "clinician_appointment_type"]
 
 
@@ -53,11 +53,16 @@ STATUS_WORDS = {
     AppointmentStatus.BOOKED: StatusWords("Booked", "Booked", "booked"),
     AppointmentStatus.CHECKED_IN: StatusWords("Checked in", "Checked in", "checked in", "Check in", "is checked in"),
     AppointmentStatus.FULFILLED: StatusWords("Attended", "Attended", "attended", "Attended", "is marked as attended"),
-    AppointmentStatus.CANCELLED: StatusWords("Cancelled", "Cancelled", "cancelled"),
+    AppointmentStatus.CANCELLED: StatusWords("Canceled", "Canceled", "canceled"),
     AppointmentStatus.NOSHOW: StatusWords("No-show", "Missed", "a no-show", "No-show", "is marked as a no-show"),
 }
-STATUS_LABELS = {status: words.label for status, words in STATUS_WORDS.items()}
-PATIENT_STATUS_LABELS = {status: words.for_patient for status, words in STATUS_WORDS.items()}
+# Not a status of its own: a cancelled row whose visit was moved to another time (a newer row
+# names it in rescheduled_from_id). Pages say "Moved", never "Cancelled" in red (Appointment.shown_status).
+MOVED = "moved"
+MOVED_WORDS = StatusWords("Moved", "Moved to another time", "moved to another time")
+STATUS_LABELS = {status: words.label for status, words in STATUS_WORDS.items()} | {MOVED: MOVED_WORDS.label}
+PATIENT_STATUS_LABELS = {status: words.for_patient for status, words in STATUS_WORDS.items()} | {
+    MOVED: MOVED_WORDS.for_patient}
 _ACTIVE_SQL = "status IN ('booked', 'checked_in')"
 # An overbook is a deliberate double-booking by the front desk: the clinician rules skip it.
 _ACTIVE_NOT_OVERBOOK_SQL = "status IN ('booked', 'checked_in') AND NOT overbook"
@@ -88,6 +93,12 @@ class Clinician(db.Model):
     time_off: Mapped[list["TimeOff"]] = relationship(back_populates="clinician", order_by="TimeOff.start_at")
     appointment_types: Mapped[list["AppointmentType"]] = relationship(
         secondary=clinician_appointment_type, order_by="AppointmentType.id")
+
+    @property
+    def takes_bookings(self) -> bool:
+        """Offered for booking: the record is open and so is the person's account (a deactivated
+        account's past visits stay under their name, but nobody books them again)."""
+        return self.active and self.user.active
 
     def offers(self, appointment_type: "AppointmentType") -> bool:
         return any(t.id == appointment_type.id for t in self.appointment_types)
@@ -212,7 +223,9 @@ class Appointment(db.Model):
     patient: Mapped[User] = relationship(foreign_keys=[patient_id])
     clinician: Mapped[Clinician] = relationship()
     appointment_type: Mapped[AppointmentType] = relationship()
-    rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id])
+    rescheduled_from: Mapped["Appointment | None"] = relationship(remote_side=[id], back_populates="moved_to")
+    # The visit this one was moved to, if it was (lists load it with selectinload).
+    moved_to: Mapped["Appointment | None"] = relationship(back_populates="rescheduled_from", uselist=False)
     triage_submission: Mapped["TriageSubmission | None"] = relationship()
 
     @property
@@ -220,15 +233,27 @@ class Appointment(db.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def shown_status(self) -> str:
+        """The status as pages show it: MOVED for a visit moved to another time, else the status."""
+        if self.status == AppointmentStatus.CANCELLED and self.moved_to is not None:
+            return MOVED
+        return self.status
+
+    @property
     def override_list(self) -> list[str]:
         return self.overrides.split(",") if self.overrides else []
 
     def readable_by(self, user) -> bool:
-        """Who may see this visit, on any page or file (.ics): its own patient, and the clinic's
-        staff (the desk books and moves it, a doctor sees it on the case)."""
+        """Who may see this visit, on any page or file (.ics): its own patient; a sonographer the
+        visits on their own calendar; and the rest of the clinic's staff (the desk books and moves
+        it, a doctor sees it on the case)."""
         if not getattr(user, "is_authenticated", False):
             return False
-        return user.role != Role.PATIENT or self.patient_id == user.id
+        if user.role == Role.PATIENT:
+            return self.patient_id == user.id
+        if user.role == Role.SONOGRAPHER:
+            return self.clinician.user_id == user.id
+        return True
 
     def __repr__(self) -> str:
         return f"<Appointment {self.id} {self.status} {self.start_at.isoformat()}>"

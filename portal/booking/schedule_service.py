@@ -16,6 +16,7 @@ from portal.booking.availability import Interval, WeeklyBlock
 from portal.booking.models import ACTIVE_STATUSES, Appointment, Clinician, TimeOff, WorkingHours
 from portal.booking.slots import weekly_schedules
 from portal.database import utc_now, write_transaction
+from portal.dates import time_of_day
 from portal.extensions import db
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -64,7 +65,8 @@ def set_weekly_hours(clinician_id: int, *, effective_from: date, hours: dict[int
         db.session.add_all([WorkingHours(clinician_id=clinician_id, weekday=day, effective_from=effective_from,
                                          start_time=start, end_time=end)
                             for day, blocks in hours.items() for start, end in blocks])
-        described = "; ".join(f"{WEEKDAYS[day][:3]} " + ", ".join(f"{s:%H:%M}-{e:%H:%M}" for s, e in blocks)
+        described = "; ".join(f"{WEEKDAYS[day][:3]} " + ", ".join(f"{time_of_day(s)}–{time_of_day(e)}"
+                                                                 for s, e in blocks)
                               for day, blocks in sorted(hours.items()) if blocks) or "not working"
         audit.record(AuditAction.SCHEDULE_CHANGED, user_id=by_user.id,
                      detail=f"{clinician.display_name} from {effective_from.isoformat()}: {described}")

@@ -139,7 +139,7 @@ def _check_slot(clinician: Clinician, appointment_type: AppointmentType, start: 
     if start > now + policy.horizon:
         raise NotBookable(_TOO_FAR_AHEAD)
     end = start + timedelta(minutes=appointment_type.duration_minutes)
-    if not clinician.active or not appointment_type.active:
+    if not clinician.takes_bookings or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     if not clinician.offers(appointment_type):
         raise NotBookable(f"{clinician.display_name} does not give this kind of visit. "
@@ -240,7 +240,8 @@ def booking_decision(*, patient_id: int, appointment_type: AppointmentType, star
         actor=_actor(patient_id, booked_by), route=appointment_type.route, start=start, now=now,
         standing_overrides=_standing_overrides(moving),
         has_other_upcoming_of_type=_has_other_upcoming(patient_id, appointment_type.id, now, moving=moving))
-    return decide(state, request, clinic_phone=current_app.config["CLINIC_PHONE"]), state
+    return decide(state, request, clinic_phone=current_app.config["CLINIC_PHONE"],
+                  emergency_number=current_app.config["EMERGENCY_NUMBER"]), state
 
 
 def _check_triage(*, patient_id: int, appointment_type: AppointmentType, start: datetime, booked_by: User | None,
@@ -348,7 +349,7 @@ def _check_overbook(clinician: Clinician, appointment_type: AppointmentType, sta
         raise NotBookable("That time has already passed.")
     if start > now + policy.horizon:
         raise NotBookable(_TOO_FAR_AHEAD)
-    if not clinician.active or not appointment_type.active:
+    if not clinician.takes_bookings or not appointment_type.active:
         raise NotBookable("That clinician or visit type is not taking bookings.")
     return end
 

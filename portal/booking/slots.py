@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, bindparam, select, type_coerce, union_all
 from sqlalchemy.types import NullType
 
+from portal.auth.models import User
 from portal.booking.availability import Interval, WeeklyBlock, free_slots, merge_clinician_slots
 from portal.booking.models import (
     ACTIVE_STATUSES,
@@ -146,9 +147,11 @@ def weekly_schedules(clinician_ids: Collection[int], *, connection: Connection |
         for clinician_id, versions in by_version.items()})
 
 
-# The active clinicians giving a visit type (:type_id), in id order; pages add the columns they show.
-OFFERING = (select(Clinician.id).join(clinician_appointment_type)
-            .where(Clinician.active, clinician_appointment_type.c.appointment_type_id == bindparam("type_id"))
+# The clinicians taking bookings (Clinician.takes_bookings: the record and the account both active)
+# who give a visit type (:type_id), in id order; pages add the columns they show.
+OFFERING = (select(Clinician.id).join(clinician_appointment_type).join(User, User.id == Clinician.user_id)
+            .where(Clinician.active, User.active,
+                   clinician_appointment_type.c.appointment_type_id == bindparam("type_id"))
             .order_by(Clinician.id))
 
 

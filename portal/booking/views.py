@@ -31,9 +31,10 @@ from portal.database import utc_now
 from portal.extensions import db
 from portal.letters.content import KIND_TITLES
 from portal.letters.service import latest_versions, signed_letters_of
+from portal.phone_hours import describe as describe_phone_hours
 from portal.triage.browser import answered_in_this_browser
 from portal.triage.models import TriageSubmission
-from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.rules import RULE_TEXT, urgency_advice
 from portal.triage.service import latest_submission, open_emergency, record_staff_view
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
@@ -261,11 +262,11 @@ def cancel(appointment_id: int):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Cancelled by patient")
+            cancel_appointment(appointment.id, by_user=current_user, reason=form.reason_text or "Canceled by patient")
         except BookingError as error:
             flash(error.message, "error")
         else:
-            flash("Your appointment is cancelled.", "success")
+            flash("Your appointment is canceled.", "success")
         return redirect(url_for(".my_appointments"))
     return render_template("booking/cancel.html", appointment=appointment, form=form), 400 if form.errors else 200
 
@@ -321,24 +322,48 @@ def urgent_slots(appointment_type: AppointmentType):
                       zone=policy.zone, now=now, notice=policy.notice, latest_start=now + URGENT_WINDOW)
 
 
+def _routine_week(submission: TriageSubmission, appointment_type: AppointmentType | None) -> dict | None:
+    """The week of free times the outcome page leads with: for the logged-in patient's own latest
+    answers, when they can book now (the same triage /book/ would use), else None."""
+    if not (current_user.is_authenticated and current_user.role == Role.PATIENT) or appointment_type is None:
+        return None
+    latest, bookable_type, reason = _what_to_book()
+    if reason is not None or latest.id != submission.id or bookable_type.id != appointment_type.id:
+        return None
+    policy = BookingPolicy.from_config()
+    return free_week(appointment_type, zone=policy.zone, now=utc_now(), notice=policy.notice,
+                     horizon=policy.horizon, latest_start=_latest_start())
+
+
 @bp.get("/triage/<int:submission_id>")
 def outcome(submission_id: int):
-    """What the answers mean and the next step: emergency advice first, the next 24 hours of an
-    urgent case, or the visit to book."""
+    """What the answers mean and the next step: emergency advice first; for an urgent case the
+    clinic's phone, its hours and the next 24 hours (or where to be seen today instead); for a
+    routine one the week of times, then why this visit."""
     submission = _visible_submission(submission_id)
     result = submission.result
     route = Route(submission.current_route)
     appointment_type = db.session.scalar(select(AppointmentType).where(AppointmentType.route == route,
                                                                        AppointmentType.active))
-    slots = urgent_slots(appointment_type) if (
-        submission.urgency == Urgency.URGENT and appointment_type is not None) else []
+    urgent = submission.urgency == Urgency.URGENT
+    now = utc_now()
+    slots = urgent_slots(appointment_type) if urgent and appointment_type is not None else []
     clinicians = clinicians_offering(appointment_type) if slots else {}
+    phone_open = clinic.phone_open(now)
+    week = None if urgent or submission.is_emergency else _routine_week(submission, appointment_type)
     return render_template(
-        "booking/outcome.html", submission=submission, result=result, route=route,
+        "booking/outcome.html", **(week or {}), has_week=week is not None, submission=submission, result=result,
+        route=route,
         route_title=ROUTE_EXPLAINED[route][0], route_text=ROUTE_EXPLAINED[route][1],
         # Why it is urgent goes in the alert; why this visit goes with the visit.
         urgency_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] in "EU"],
         route_reasons=[RULE_TEXT[rule] for rule in result.reasons if rule[0] == "R"],
-        advice=URGENCY_ADVICE[Urgency(submission.urgency)], appointment_type=appointment_type, slots=slots,
-        urgent_days=days_with_times(slots, BookingPolicy.from_config().zone), clinicians=clinicians,
-        emergency_number=current_app.config["EMERGENCY_NUMBER"])
+        advice=urgency_advice(submission.urgency, current_app.config["EMERGENCY_NUMBER"]),
+        appointment_type=appointment_type, slots=slots,
+        urgent_days=days_with_times(slots, BookingPolicy.from_config().zone),
+        emergency_number=current_app.config["EMERGENCY_NUMBER"],
+        **({} if week else {"clinicians": clinicians}), phone_open=phone_open,
+        phone_hours=describe_phone_hours(clinic.phone_hours()),
+        # TRIAGE.md: closed now, or nothing free in the next 24 hours: be seen elsewhere today.
+        seen_elsewhere=urgent and (not phone_open or not slots),
+        no_driving="U4" in result.reasons)

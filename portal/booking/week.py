@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import flash, request
 from sqlalchemy import Row
 
+from portal import dates
 from portal.booking.models import AppointmentType, Clinician
 from portal.booking.picker import chosen_day, times_of_day
 from portal.booking.slots import OFFERING, Slot, next_open_slots, open_slots
@@ -40,7 +41,7 @@ def week_start(today: date, last: date, notify: Notify = flash) -> date:
     if first > last:
         # The seven days that end on the last day: a week starting on it would show one day, and
         # none of its times at all when the horizon falls before that day's opening hour.
-        notify(f"Times can be booked up to {last:%-d %B %Y}, so here is the last week.", "warning")
+        notify(f"Times can be booked up to {dates.dated(last)}, so here is the last week.", "warning")
         return max(today, last - timedelta(days=DAYS_SHOWN - 1))
     return first
 
@@ -67,7 +68,7 @@ def picked_slot(*, now: datetime, latest: datetime) -> tuple[datetime, Clinician
     if start.tzinfo is None or not now <= start <= latest or clinician_id is None or not 0 < clinician_id < 2**31:
         return None
     clinician = db.session.get(Clinician, clinician_id)
-    return (start, clinician) if clinician is not None and clinician.active else None
+    return (start, clinician) if clinician is not None and clinician.takes_bookings else None
 
 
 _CLINICIANS_OFFERING = OFFERING.add_columns(Clinician.display_name)

@@ -73,7 +73,7 @@ def _offering(flow: DeskFlow, clinician_id: int | None) -> Clinician | None:
     if not flow.same_clinician or clinician_id is None:
         return None
     clinician = db.session.get(Clinician, clinician_id)
-    if clinician is None or not (clinician.active and clinician.offers(flow.appointment_type)):
+    if clinician is None or not (clinician.takes_bookings and clinician.offers(flow.appointment_type)):
         return None
     return clinician
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.booking.availability import Interval, WeeklyBlock
 from portal.booking.models import Appointment, AppointmentStatus, Clinician, TimeOff
@@ -149,7 +149,7 @@ def calendar(clinicians: Sequence[Clinician], first_day: date, last_day: date, *
         select(Appointment).where(Appointment.clinician_id.in_(ids), Appointment.start_at < period.end,
                                   Appointment.end_at > period.start)
         .options(joinedload(Appointment.patient), joinedload(Appointment.appointment_type),
-                 joinedload(Appointment.triage_submission))
+                 joinedload(Appointment.triage_submission), selectinload(Appointment.moved_to))
         .order_by(Appointment.start_at, Appointment.id)).all()
     days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
     by_day: dict[tuple[int, date], list[Appointment]] = defaultdict(list)

@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import clinic
+from portal import clinic, dates
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
 from portal.booking.eligibility import latest_start
@@ -145,7 +145,7 @@ def cancel(appointment_id: int):
         except BookingError as error:
             flash(error.message, "error")
         else:
-            flash(f"{patient_name}'s appointment is cancelled.", "success")
+            flash(f"{patient_name}'s appointment is canceled.", "success")
         return redirect(back)
     return render_template("desk/cancel.html", appointment=appointment, form=form, back=back,
                            cancellable=_movable(appointment, utc_now()), status_labels=STATUS_LABELS), (
@@ -203,7 +203,8 @@ def confirm_move(appointment_id: int):
                                       override_reason=form.override_reason.data)
 
     def moved_page(moved: Appointment):
-        flash(f"{patient_name}'s appointment is moved to {moved.start_at.astimezone(policy.zone):%A %-d %B, %-I:%M %p}"
+        flash(f"{patient_name}'s appointment is moved to "
+              f"{dates.date_and_time(moved.start_at, policy.zone, clinic.today())}"
               f" with {moved.clinician.display_name}.", "success")
         return redirect(_day_url(moved.start_at, policy.zone))
 

@@ -122,8 +122,8 @@ class StatusForm(FlaskForm):
 
 
 class DeskCancelForm(FlaskForm):
-    reason = TextAreaField("Reason for cancelling", validators=[
-        DataRequired("Please give a reason for cancelling."),
+    reason = TextAreaField("Reason for canceling", validators=[
+        DataRequired("Please give a reason for canceling."),
         Length(max=300, message="Please use at most 300 characters.")])
     back = HiddenField()
 

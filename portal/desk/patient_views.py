@@ -13,18 +13,18 @@ shared with the calendar's move.
 from collections import defaultdict
 from datetime import date, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal import audit, clinic
+from portal import audit, clinic, dates
 from portal.audit import AuditAction
 from portal.auth.guards import roles_required
 from portal.auth.models import CONTACT_PREFERENCES, DESK_ROLES, Role, User
 from portal.auth.service import PATIENT_DETAIL_NAMES, EmailTaken, register_patient, update_patient_details
 from portal.booking.appointments import upcoming_and_past
-from portal.booking.eligibility import latest_start, seen_within_urgent_window
+from portal.booking.eligibility import URGENT_WINDOW, latest_start, seen_within_urgent_window
 from portal.booking.models import ACTIVE_STATUSES, STATUS_LABELS, Appointment, AppointmentType, Clinician
 from portal.booking.service import BookingPolicy, ReasonRequired, book_appointment, triage_state
 from portal.booking.week import free_week
@@ -49,7 +49,7 @@ from portal.patients.search import (
     search_patients,
 )
 from portal.triage.models import TriageSubmission
-from portal.triage.rules import RULE_TEXT, URGENCY_ADVICE
+from portal.triage.rules import CLINICIAN_RULE_TEXT, RULE_TEXT, URGENCY_RULES, urgency_advice
 from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 
 bp = Blueprint("desk_patients", __name__, url_prefix="/desk/patients")
@@ -64,7 +64,9 @@ def _patient_or_404(patient_id: int) -> User:
 
 def _template_words() -> dict:
     return {"route_labels": ROUTE_LABELS, "status_labels": STATUS_LABELS, "rule_text": RULE_TEXT,
-            "urgency_advice": URGENCY_ADVICE, "contact_preferences": CONTACT_PREFERENCES}
+            "urgency_advice": {urgency: urgency_advice(urgency, current_app.config["EMERGENCY_NUMBER"])
+                               for urgency in Urgency},
+            "contact_preferences": CONTACT_PREFERENCES}
 
 
 # --- search ---------------------------------------------------------------------------------------
@@ -264,7 +266,7 @@ def _booking_flow(patient: User, appointment_type: AppointmentType) -> DeskFlow:
 
 
 def _booked_message(appointment: Appointment, policy: BookingPolicy) -> str:
-    when = appointment.start_at.astimezone(policy.zone).strftime("%A %-d %B, %-I:%M %p")
+    when = dates.date_and_time(appointment.start_at, policy.zone, clinic.today())
     return (f"{appointment.appointment_type.name} booked for {appointment.patient.name} on {when} "
             f"with {appointment.clinician.display_name}")
 
@@ -340,6 +342,9 @@ def overbook(patient_id: int):
 
 # --- urgent cases to call -------------------------------------------------------------------------
 
+URGENT_RULE_IDS = tuple(rule.id for rule in URGENCY_RULES if rule.urgency == Urgency.URGENT)
+
+
 @bp.get("/urgent")
 @roles_required(*DESK_ROLES)
 def urgent():
@@ -359,4 +364,7 @@ def urgent():
         visits[patient_id].append((start, end))
     cases = [case for case in candidates if not any(
         seen_within_urgent_window(case.created_at, start, end) for start, end in visits[case.patient_id])]
-    return render_template("desk/patients/urgent.html", cases=cases, today=clinic.today(), **_template_words())
+    # Why each is urgent, in the doctors' rule texts (one time frame: within 24 hours), and by when.
+    return render_template("desk/patients/urgent.html", cases=cases, today=clinic.today(), urgent_window=URGENT_WINDOW,
+                           urgent_rule_text={rule: CLINICIAN_RULE_TEXT[rule] for rule in URGENT_RULE_IDS},
+                           **_template_words())

@@ -21,6 +21,7 @@ from portal.database import write_transaction
 from portal.extensions import db
 from portal.triage import service
 from portal.triage.answering import read_step, visible_questions
+from portal.triage.browser import chosen_units
 from portal.triage.models import TriageSubmission
 from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError
 from portal.triage.rules import RULE_TEXT, evaluate_safety
@@ -104,7 +105,8 @@ def step(patient_id: int, step_id: str):
         errors["_form"] = "This page had expired. Please check the answers and press Continue again."
     return render_template("triage/step.html", step=current, position=position, steps=STEPS, form=form,
                            questions=visible_questions(current, answers), answers=answers, caller=patient,
-                           raw=request.form if errors else None, errors=errors), 400 if errors else 200
+                           raw=request.form if errors else None, errors=errors,
+                           units=chosen_units()), 400 if errors else 200
 
 
 def _after_step(patient: User, position: int):

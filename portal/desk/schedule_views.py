@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from portal import clinic
+from portal import clinic, dates
 from portal.auth.guards import roles_required
 from portal.auth.models import DESK_ROLES
 from portal.booking.models import Clinician, TimeOff
@@ -28,10 +28,12 @@ from portal.notify.feeds import set_feed
 bp = Blueprint("desk_schedules", __name__, url_prefix="/desk/schedules")
 
 
-def _text_of(blocks) -> dict[int, str]:
+def _text_of(blocks, *, as_typed: bool = False) -> dict[int, str]:
+    """Each weekday's hours: "8:30 AM–12:00 PM" to read, or "08:30-12:00" as the hours form takes them."""
     by_day: dict[int, list[str]] = {day: [] for day in range(7)}
     for block in sorted(blocks, key=lambda b: (b.weekday, b.start)):
-        by_day[block.weekday].append(f"{block.start:%H:%M}-{block.end:%H:%M}")
+        by_day[block.weekday].append(f"{block.start:%H:%M}-{block.end:%H:%M}" if as_typed
+                                     else f"{dates.time_of_day(block.start)}–{dates.time_of_day(block.end)}")
     return {day: ", ".join(texts) for day, texts in by_day.items()}
 
 
@@ -69,7 +71,7 @@ def clinician_page(clinician_id: int):
     hours_form = HoursForm(prefix="hours")
     hours_form.effective_from.data = today + timedelta(days=1)
     for field, text in zip(hours_form.day_fields(), _text_of(
-            weekly_schedules([clinician.id])[clinician.id].blocks_on(today)).values(), strict=True):
+            weekly_schedules([clinician.id])[clinician.id].blocks_on(today), as_typed=True).values(), strict=True):
         field.data = text
     return _render_clinician(clinician, hours_form, TimeOffForm(prefix="off"))
 
@@ -102,7 +104,7 @@ def save_hours(clinician_id: int):
                 field.errors = [*field.errors, str(error)]
         if not any(field.errors for field in form.day_fields()):
             set_weekly_hours(clinician.id, effective_from=form.effective_from.data, hours=hours, by_user=current_user)
-            flash(f"New hours for {clinician.display_name} from {form.effective_from.data:%-d %B %Y} are saved.",
+            flash(f"New hours for {clinician.display_name} from {dates.dated(form.effective_from.data)} are saved.",
                   "success")
             return redirect(url_for(".clinician_page", clinician_id=clinician.id))
     return _render_clinician(clinician, form, TimeOffForm(prefix="off"), 400)

@@ -45,13 +45,13 @@ LEG_SIGNS = {
 }
 DVT_RISKS = {"cancer": "cancer, now or treated in the last 6 months",
              "recent_surgery_or_bedbound": "recent surgery or confined to bed",
-             "leg_cast_or_paralysis": "a leg in plaster, or a paralysed leg",
+             "leg_cast_or_paralysis": "a leg in a cast, or a paralyzed leg",
              "previous_dvt_pe": "a previous deep vein thrombosis or pulmonary embolism"}
 MEDICINES = {"antidepressant": "an antidepressant", "antipsychotic": "an antipsychotic",
              "antihistamine": "an antihistamine", "antiemetic": "an antiemetic",
              "rls_dopaminergic": "a dopaminergic medicine for restless legs", "iron": "iron"}
 CONDITIONS = {"kidney_failure": "kidney failure or dialysis", "neuropathy": "peripheral neuropathy",
-              "parkinsons": "Parkinson's disease", "anaemia": "anaemia"}
+              "parkinsons": "Parkinson's disease", "anaemia": "anemia"}
 
 
 def _said(value: object) -> str:
@@ -79,7 +79,7 @@ def _joined(items: list[str]) -> str:
 def stop_bang_items(answers: Mapping[str, object], outcome: TriageOutcome) -> list[str]:
     """The STOP-Bang items that scored, in the questionnaire's order, in words."""
     items = [words for question_id, words in (("snoring", "loud snoring"), ("tired_daytime", "daytime tiredness"),
-                                               ("observed_apnea", "observed apnoea"),
+                                               ("observed_apnea", "observed apnea"),
                                                ("high_blood_pressure", "treated high blood pressure"))
              if answers.get(question_id) == "yes"]
     if outcome.bmi is not None and outcome.bmi > 35:
@@ -161,7 +161,7 @@ def sleep_referral_sections(answers: Mapping[str, object], outcome: TriageOutcom
         items = stop_bang_items(answers, outcome)
         reasons.append(f"STOP-Bang score {outcome.stop_bang} of 8"
                        + (f": {_joined(items)}" if items else "")
-                       + (" (the rules' sleep-apnoea screen, R2)" if "R2" in outcome.reasons else ""))
+                       + (" (the rules' sleep-apnea screen, R2)" if "R2" in outcome.reasons else ""))
     if answers.get("observed_apnea") == "yes":
         reasons.append("Someone has seen the patient stop breathing, choke or gasp in sleep")
     if "U4" in outcome.reasons:
@@ -172,7 +172,7 @@ def sleep_referral_sections(answers: Mapping[str, object], outcome: TriageOutcom
                        "the restless legs answers are not all positive: a sleep study is asked to look for "
                        "periodic limb movements (AASM 2005)")
     if "F10" in outcome.flags:
-        reasons.append("STOP-Bang 3 to 4: intermediate risk of obstructive sleep apnoea on screening")
+        reasons.append("STOP-Bang 3 to 4: intermediate risk of obstructive sleep apnea on screening")
     if not reasons:
         reasons.append("Referred by the reviewing doctor after the triage")
     sections = [Section("Reason for referral", tuple(reasons))]
@@ -216,8 +216,8 @@ def _suspected_thrombosis(answers: Mapping[str, object], outcome: TriageOutcome)
     lines = []
     if "U1" in outcome.reasons:
         lines.append("Possible deep vein thrombosis: in the last 4 weeks, new swelling of one leg, or one calf or "
-                     f"thigh painful and warm or red{_unsure(answers, 'dvt_signs')} (NICE NG158: scan within "
-                     "4 hours)")
+                     f"thigh painful and warm or red{_unsure(answers, 'dvt_signs')} (to be seen within 24 "
+                     "hours)")
     if "U2" in outcome.reasons:
         lines.append("Possible deep vein thrombosis in pregnancy or within 6 weeks of giving birth")
     if "U3" in outcome.reasons:
@@ -257,7 +257,7 @@ def ultrasound_request_sections(answers: Mapping[str, object], outcome: TriageOu
     if signs:
         highest = max(ceap for value, (_, ceap) in LEG_SIGNS.items() if value in chosen)
         signs.append(f"Highest CEAP clinical class reported: {highest}{'s' if symptomatic else ''} "
-                     "(as ticked by the patient, not yet examined)")
+                     "(as checked by the patient, not yet examined)")
     else:
         signs.append("No leg signs reported")
     sections.append(Section("Leg signs as reported (CEAP 2020 clinical classes)", tuple(signs)))
@@ -279,7 +279,7 @@ def ultrasound_request_sections(answers: Mapping[str, object], outcome: TriageOu
 def default_question(kind: LetterKind, outcome: TriageOutcome) -> str:
     """What the receiving service is asked, before the doctor changes it."""
     if kind == LetterKind.SLEEP_STUDY_REFERRAL:
-        question = ("Please assess for obstructive sleep apnoea and, if you agree, arrange a sleep study "
+        question = ("Please assess for obstructive sleep apnea and, if you agree, arrange a sleep study "
                     "(polysomnography or home testing, as you judge best).")
         if "R4" in outcome.reasons or "F1" in outcome.flags:
             question += " Periodic limb movements of sleep: please include leg movement recording."

@@ -13,6 +13,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from portal.dates import dated, signed_moment
+
 
 class LetterKind(StrEnum):
     """The two documents the specialist routes produce, named as the routes are."""
@@ -147,11 +149,11 @@ class LetterContent:
         """The whole letter as plain text: stored beside the JSON when it is signed, so the signed
         words can be read (and searched) without the portal."""
         lines = [self.clinic.name, self.clinic.address, f"Phone {self.clinic.phone}", "",
-                 self.title, f"To: {self.recipient}", f"Date: {self.letter_date:%-d %B %Y}",
+                 self.title, f"To: {self.recipient}", f"Date: {dated(self.letter_date)}",
                  f"Reference: {self.reference}", f"Priority: {PRIORITY_WORDS[self.priority]}", "",
                  f"Patient: {self.patient.name}"]
         if self.patient.date_of_birth:
-            lines.append(f"Date of birth: {self.patient.date_of_birth:%-d %B %Y}")
+            lines.append(f"Date of birth: {dated(self.patient.date_of_birth)}")
         if self.patient.phone:
             lines.append(f"Phone: {self.patient.phone}")
         if self.patient.email:
@@ -161,7 +163,7 @@ class LetterContent:
         lines += ["", "History", self.history or "(none given)", "", "Question", self.question or "(none given)", ""]
         if self.signature:
             lines.append(f"Signed electronically by {self.signature.name} on "
-                         f"{self.signature.signed_at.astimezone(ZoneInfo(self.clinic.timezone)):%Y-%m-%d %H:%M %Z}")
+                         f"{signed_moment(self.signature.signed_at, ZoneInfo(self.clinic.timezone))}")
         else:
             lines.append(f"DRAFT by {self.author}: not signed")
         lines.append(f"Triage rules {self.rules_version}")

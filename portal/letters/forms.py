@@ -20,7 +20,7 @@ class LetterForm(FlaskForm):
         """Signing asks the doctor to say they read it: a signed letter cannot be changed."""
         valid = super().validate(extra_validators)
         if self.sign.data and not self.read_it.data:
-            self.read_it.errors = [*self.read_it.errors, "Please read the whole letter and tick this box to sign it."]
+            self.read_it.errors = [*self.read_it.errors, "Please read the whole letter and check this box to sign it."]
             return False
         return valid
 

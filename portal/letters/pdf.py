@@ -21,6 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from portal.config import LETTER_PAPERS
+from portal.dates import dated, signed_moment
 from portal.letters.content import PRIORITY_WORDS, LetterContent, Priority
 
 # fpdf2 subsets the fonts with fontTools, which tells INFO of every table it trims: dozens of log
@@ -47,15 +48,14 @@ DRAFT_MARK = "DRAFT – NOT SIGNED"
 
 
 def long_date(day: date) -> str:
-    """A date in words, as letters write it: "30 November 2026"."""
-    return f"{day.day} {day:%B %Y}"
+    """A date in words, as US letters write it: "November 30, 2026"."""
+    return dated(day)
 
 
 def signed_time(moment: datetime, zone: str = "UTC") -> str:
-    """The signature time in the clinic's zone, plainly: "30 November 2026, 14:05 UTC",
-    "30 November 2026, 08:05 CST"."""
-    local = moment.astimezone(ZoneInfo(zone))
-    return f"{long_date(local.date())}, {local:%H:%M} {local.tzname()}"
+    """The signature time in the clinic's zone, plainly: "November 30, 2026 at 2:05 PM UTC",
+    "November 30, 2026 at 8:05 AM Central Time"."""
+    return signed_moment(moment, ZoneInfo(zone))
 
 
 def question_heading(recipient: str) -> str:

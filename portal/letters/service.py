@@ -9,6 +9,7 @@ final (the model and the database refuse changes too), and a correction is its n
 from collections.abc import Mapping
 from datetime import datetime
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +31,12 @@ MAX_TEXT = 5000
 
 class LetterError(ValueError):
     """A letter that cannot be started, saved, signed or corrected; the message says why."""
+
+
+_signals = Namespace()
+# letter_signed(letter, now=): sent inside the signing transaction, so the patient hears that a
+# letter is ready (notify/care_messages.py) exactly when it is signed, by any path.
+letter_signed = _signals.signal("letter-signed")
 
 
 def clinic_details() -> Clinic:
@@ -158,6 +165,7 @@ def sign_letter(letter_id: int, *, doctor: User, history: str, question: str) ->
         letter.signed_by_id, letter.signed_at, letter.updated_at = doctor.id, now, now
         audit.record(AuditAction.LETTER_SIGNED, patient_id=letter.patient_id, user_id=doctor.id,
                      detail=_detail(letter, "signed"))
+        letter_signed.send(letter, now=now)
     return letter
 
 

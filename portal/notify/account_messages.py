@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
-from portal import audit, clinic
+from portal import audit, clinic, dates
 from portal.audit import AuditAction
 from portal.auth.models import STAFF_ROLE_NAMES, AccountEvent, Role, TokenPurpose, User
 from portal.auth.service import account_event
@@ -53,8 +53,8 @@ def account_message(kind: MessageKind, user: User, *, link: str | None = None, e
     context = {
         "kind": kind, "user": user, "link": link, "by_the_desk": by_the_desk,
         "staff_role": STAFF_ROLE_NAMES.get(user.role),
-        "expires": expires_at.astimezone(zone).strftime("%A %-d %B, %-I:%M %p") if expires_at else None,
-        "zone_name": zone.key.replace("_", " "),
+        "expires": dates.date_and_time(expires_at, zone, clinic.today()) if expires_at else None,
+        "zone_name": dates.zone_name(zone),
         "login_url": f"{public}/auth/login", "forgot_url": f"{public}/auth/password/forgot",
         "clinic": {"name": config["CLINIC_NAME"], "phone": config["CLINIC_PHONE"],
                    "address": config["CLINIC_ADDRESS"]},

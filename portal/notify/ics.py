@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from portal import clinic, dates
 from portal.booking.models import Appointment
 from portal.database import utc_now
 
@@ -42,7 +43,9 @@ def appointment_calendar(appointment: Appointment, *, cancelled: bool = False, n
     event.add("dtend", appointment.end_at)
     event.add("summary", f"{appointment.appointment_type.name} at {config['CLINIC_NAME']}")
     event.add("location", vText(config["CLINIC_ADDRESS"]))
-    event.add("description", f"With {appointment.clinician.display_name}. To change or cancel: "
+    when = dates.date_and_time(appointment.start_at, clinic.zone(), clinic.today())
+    event.add("description", f"{when} ({dates.zone_name(clinic.zone())}) with {appointment.clinician.display_name}. "
+                             f"To change or cancel: "
                              f"{config['PUBLIC_URL']}/appointments/ or call {config['CLINIC_PHONE']}.")
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{_address_of(config['MAIL_DEFAULT_SENDER'])}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 
-from portal import clinic
+from portal import clinic, dates
 from portal.booking.models import Appointment
 from portal.notify.ics import appointment_calendar
 from portal.notify.models import MessageKind
@@ -25,7 +25,7 @@ PREPARATION = {
 SUBJECTS = {
     MessageKind.CONFIRMATION: "Your {visit} is booked for {when}",
     MessageKind.CHANGE: "Your {visit} has moved to {when}",
-    MessageKind.CANCELLATION: "Your {visit} on {when} is cancelled",
+    MessageKind.CANCELLATION: "Your {visit} on {when} is canceled",
     MessageKind.REMINDER: "Reminder: your {visit} is tomorrow, {when}",
 }
 
@@ -41,13 +41,14 @@ class Content:
 def appointment_message(kind: MessageKind, appointment: Appointment, *,
                         moved_from: Appointment | None = None) -> Content:
     zone = clinic.zone()
-    when = appointment.start_at.astimezone(zone).strftime("%A %-d %B, %-I:%M %p")
+    when = dates.date_and_time(appointment.start_at, zone, clinic.today())
     context = {
         "kind": kind, "appointment": appointment, "moved_from": moved_from, "zone": zone,
-        "zone_name": zone.key.replace("_", " "), "preparation": PREPARATION.get(appointment.appointment_type.route, ""),
+        "zone_name": dates.zone_name(zone), "preparation": PREPARATION.get(appointment.appointment_type.route, ""),
         "manage_url": f"{current_app.config['PUBLIC_URL']}/appointments/",
         "clinic": {"name": current_app.config["CLINIC_NAME"], "phone": current_app.config["CLINIC_PHONE"],
-                   "address": current_app.config["CLINIC_ADDRESS"]},
+                   "address": current_app.config["CLINIC_ADDRESS"],
+                   "emergency_number": current_app.config["EMERGENCY_NUMBER"]},
     }
     subject = SUBJECTS[kind].format(visit=appointment.appointment_type.name.lower(), when=when)
     ics = None if kind == MessageKind.REMINDER else appointment_calendar(

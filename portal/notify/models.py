@@ -19,6 +19,9 @@ class MessageKind(StrEnum):
     INVITATION = "invitation"  # a caller the desk registered: a link to set their own password
     ACCOUNT_EXISTS = "account_exists"  # someone tried to register with this email again
     EMAIL_CHANGE = "email_change"  # a link, to a patient's new address, that confirms it
+    BOOKING_REOPENED = "booking_reopened"  # a doctor recorded that the patient's emergency was dealt with
+    ROUTE_CHANGED = "route_changed"  # a doctor changed the kind of visit the patient's answers route to
+    LETTER_READY = "letter_ready"  # a doctor signed a letter for the patient (the email says only that)
 
 
 class MessageStatus(StrEnum):
@@ -34,7 +37,8 @@ class OutboxMessage(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'dead', 'dropped')", name="status_known"),
         CheckConstraint("kind IN ('confirmation', 'change', 'cancellation', 'reminder', 'password_reset', "
-                        "'invitation', 'account_exists', 'email_change')", name="kind_known"),
+                        "'invitation', 'account_exists', 'email_change', 'booking_reopened', 'route_changed', "
+                        "'letter_ready')", name="kind_known"),
         # The worker's question: what is pending (or whose lease ran out) and due, oldest first.
         Index("ix_outbox_message_status_due", "status", "due_at"),
     )

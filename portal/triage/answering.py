@@ -6,7 +6,7 @@ gives the answers. Pure apart from the form it is handed (any mapping with getli
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from portal.triage.questions import QUESTIONS, AnswerError, Question, Step, parse_answer
+from portal.triage.questions import QUESTIONS, AnswerError, Question, Step, read_answer
 
 
 @dataclass
@@ -28,23 +28,28 @@ def visible_questions(step: Step, answers: Mapping[str, object]) -> list[Questio
     return [QUESTIONS[qid] for qid in step.question_ids if QUESTIONS[qid].applies(answers)]
 
 
-def _raw_answer(question: Question, form) -> object:
-    return form.getlist(question.id) if question.kind == "list" else form.get(question.id)
-
-
-def _sex_now(step: Step, form) -> dict[str, object]:
-    """The sex answered on this very page, so a question that depends on it is judged on it."""
-    if "sex" in step.question_ids and form.get("sex"):
-        return {"sex": form.get("sex")}
-    return {}
+def _deciding_now(step: Step, form) -> dict[str, object]:
+    """The sex and age answered on this very page, so a question that depends on them (pregnancy)
+    is judged on them; an answer that cannot be read decides nothing."""
+    deciding = {}
+    for question_id in ("sex", "age"):
+        if question_id in step.question_ids:
+            try:
+                value = read_answer(QUESTIONS[question_id], form)
+            except AnswerError:
+                continue
+            if value is not None:
+                deciding[question_id] = value
+    return deciding
 
 
 def read_step(step: Step, answers: Mapping[str, object], form) -> StepAnswers:
     """Parse and check the step's visible questions from `form`, given the `answers` so far."""
     result = StepAnswers()
-    for question in visible_questions(step, {**answers, **_sex_now(step, form)}):
+    for question in visible_questions(step, {**answers, **_deciding_now(step, form)}):
         try:
-            result.given[question.id] = parse_answer(question, _raw_answer(question, form))
+            # read_answer, not parse_answer on one field: height in feet and inches is two boxes.
+            result.given[question.id] = read_answer(question, form)
         except AnswerError as error:
             result.errors[question.id] = str(error)
         if question.required and result.given.get(question.id) is None and question.id not in result.errors:

@@ -72,6 +72,11 @@ class TriageSubmission(db.Model):
     # caller: then `answered_by_id` is the desk user who asked the questions.
     channel: Mapped[str] = mapped_column(String(16), default=AnswerChannel.ONLINE, server_default="online")
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Anonymous answers whose visitor then registered from their outcome page: the invitation link
+    # mailed to that registration. Choosing a password through it joins these answers to that
+    # account (service.join_registration_answers), in whatever browser the link is opened.
+    registration_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("account_token.id", ondelete="SET NULL"), index=True)
 
     patient: Mapped[User | None] = relationship(foreign_keys=[patient_id])
     answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])

@@ -9,6 +9,11 @@ Epworth Sleepiness Scale total). Ranges chosen here, wide enough for any real ad
 catching typing slips and wrong units: height 50-250 cm, weight 20-350 kg, neck 20-70 cm,
 ferritin 0-5000 ng/mL (values above that occur only in rare iron-overload states and are
 better discussed with the clinic than typed into a form).
+
+Height, weight and neck are asked in feet and inches, pounds and inches (US_UNITS), or in
+centimeters and kilograms (METRIC_UNITS) for whoever prefers them; `read_answer` turns either
+into the centimeters and kilograms stored (units.py converts). The US ranges, 1 ft 8 in to
+8 ft 2 in, 45 to 770 lb and 8 to 27 inches, all fall inside the metric ones.
 """
 
 from __future__ import annotations
@@ -18,17 +23,25 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from portal.triage import units
+
 __all__ = [
     "EMERGENCY_QUESTION_IDS",
+    "MEASURE_IDS",
+    "METRIC_UNITS",
     "QUESTIONS",
+    "US_HELP",
+    "US_UNITS",
     "STEPS",
     "AnswerError",
     "Choice",
     "Question",
     "Step",
+    "answer_boxes",
     "check_answers",
     "describe_answer",
     "parse_answer",
+    "read_answer",
 ]
 
 KINDS = ("yes_no", "yes_no_unsure", "one_of", "list", "int", "number")
@@ -70,17 +83,34 @@ class Question:
     unit: str = ""
     step: str = ""
     only_if: tuple[str, str] | None = None
+    only_for_ages: tuple[int, int] | None = None  # asked only when the age answer is in this range
     clinician_label: str = ""
 
     def applies(self, answers: Mapping[str, object], *, when_unknown: bool = True) -> bool:
         """Whether this question is asked given `answers`: always, unless it is asked only after
-        another answer (`only_if`) that rules it out; `when_unknown` when that answer is missing
-        (a page asks until it is known; a complete questionnaire does not)."""
-        if self.only_if is None:
-            return True
-        deciding_id, wanted = self.only_if
-        given = answers.get(deciding_id)
-        return when_unknown if given is None else given == wanted
+        another answer (`only_if`) or only at some ages (`only_for_ages`) and the answers rule it
+        out; `when_unknown` when a deciding answer is missing (a page asks until it is known; a
+        complete questionnaire does not)."""
+        if self.only_if is not None:
+            deciding_id, wanted = self.only_if
+            given = answers.get(deciding_id)
+            if (given is None and not when_unknown) or (given is not None and given != wanted):
+                return False
+        if self.only_for_ages is not None:
+            age = answers.get("age")
+            if isinstance(age, bool) or not isinstance(age, (int, float)):
+                return when_unknown
+            youngest, oldest = self.only_for_ages
+            return youngest <= age <= oldest
+        return True
+
+    @property
+    def asked_of(self) -> str:
+        """Whom a conditional question is for, in words: "female, aged 12 to 55"."""
+        parts = [self.only_if[1]] if self.only_if else []
+        if self.only_for_ages:
+            parts.append(f"aged {self.only_for_ages[0]} to {self.only_for_ages[1]}")
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -162,6 +192,8 @@ _QUESTION_LIST: tuple[Question, ...] = (
         choices=YES_NO_UNSURE,
         step="about_you",
         only_if=("sex", "female"),
+        # TRIAGE.md: asked only of patients female at birth aged 12 to 55; otherwise it counts as no.
+        only_for_ages=(12, 55),
         clinician_label="Pregnant or up to 6 weeks after birth",
     ),
     # --- legs -----------------------------------------------------------------------------------
@@ -177,14 +209,14 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="dvt_risks",
         kind="list",
         text="Do any of these apply to you?",
-        help="Tick all that apply. Leave all empty if none do.",
+        help="Check all that apply. Leave all empty if none do.",
         choices=(
             Choice("cancer", "Cancer, now or treated in the last 6 months"),
             # Windows follow the Wells score items (NICE NG158): surgery within 12 weeks,
             # bedridden 3 days or more.
             Choice("recent_surgery_or_bedbound",
                    "An operation, or 3 days or more in bed, in the last 3 months"),
-            Choice("leg_cast_or_paralysis", "A plaster cast on a leg, or a paralysed leg"),
+            Choice("leg_cast_or_paralysis", "A cast on a leg, or a paralyzed leg"),
             Choice("previous_dvt_pe", "A blood clot in a leg or lung in the past"),
         ),
         step="legs",
@@ -200,7 +232,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="leg_signs",
         kind="list",
         text="What can you see on your legs?",
-        help="Tick all that apply. Spider veins are small red, blue or purple lines. "
+        help="Check all that apply. Spider veins are small red, blue or purple lines. "
         "Skin changes means darker, hardened or itchy, scaly skin near the ankle.",
         choices=(
             Choice("varicose_veins", "Varicose veins"),
@@ -299,7 +331,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         "observed_apnea",
         "Has anyone seen you stop breathing, choke or gasp while you sleep?",
         "sleep",
-        "Observed apnoea",
+        "Observed apnea",
     ),
     _yes_no(
         "high_blood_pressure",
@@ -311,7 +343,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="height_cm",
         kind="number",
         text="How tall are you?",
-        help="In centimetres. 5 feet 6 inches is about 168 cm. Leave empty if you do not know.",
+        help="In centimeters. 5 feet 6 inches is about 168 cm. Leave empty if you do not know.",
         minimum=50,
         maximum=250,
         unit="cm",
@@ -333,7 +365,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="neck_cm",
         kind="number",
         text="What is your neck or shirt collar size?",
-        help="In centimetres, around the neck. A 16-inch collar is about 41 cm. "
+        help="In centimeters, around the neck. A 16-inch collar is about 41 cm. "
         "Leave empty if you do not know.",
         minimum=20,
         maximum=70,
@@ -350,8 +382,8 @@ _QUESTION_LIST: tuple[Question, ...] = (
     Question(
         id="epworth",
         kind="int",
-        text="If you have filled in the Epworth Sleepiness Scale, what was your total score?",
-        help="A number from 0 to 24. Leave empty if you have not filled it in.",
+        text="If you have filled out the Epworth Sleepiness Scale, what was your total score?",
+        help="A number from 0 to 24. Leave empty if you have not filled it out.",
         minimum=0,
         maximum=24,
         step="sleep",
@@ -368,12 +400,12 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="medications",
         kind="list",
         text="Do you take any of these medicines?",
-        help="Tick all that apply. Please keep taking your medicines as prescribed.",
+        help="Check all that apply. Please keep taking your medicines as prescribed.",
         choices=(
             Choice("antidepressant", "Medicine for depression or anxiety"),
             Choice("antipsychotic", "Antipsychotic medicine"),
             Choice("antihistamine", "Allergy or sleep medicine (an antihistamine)"),
-            Choice("antiemetic", "Medicine for feeling sick"),
+            Choice("antiemetic", "Medicine for nausea or vomiting"),
             Choice("rls_dopaminergic",
                    "Medicine for restless legs, such as pramipexole, ropinirole or rotigotine"),
             Choice("iron", "Iron tablets or iron infusions"),
@@ -393,12 +425,12 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="conditions",
         kind="list",
         text="Has a doctor told you that you have any of these?",
-        help="Tick all that apply.",
+        help="Check all that apply.",
         choices=(
             Choice("kidney_failure", "Kidney failure or dialysis"),
             Choice("neuropathy", "Nerve damage in the feet or legs (neuropathy)"),
             Choice("parkinsons", "Parkinson's disease"),
-            Choice("anaemia", "Anaemia (low blood count)"),
+            Choice("anaemia", "Anemia (low blood count)"),
         ),
         step="medicines",
         clinician_label="Known conditions",
@@ -407,7 +439,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         id="ferritin",
         kind="number",
         text="If you know it, what was your last ferritin (iron store) blood test result?",
-        help="In ng/mL (the same number in micrograms per litre). Leave empty if you do not know.",
+        help="In ng/mL (the same number in micrograms per liter). Leave empty if you do not know.",
         minimum=0,
         maximum=5000,
         unit="ng/mL",
@@ -482,7 +514,7 @@ _CHOICE_MESSAGES = {
     "yes_no": "Please choose Yes or No.",
     "yes_no_unsure": "Please choose Yes, No or Not sure.",
     "one_of": "Please choose one of the answers shown.",
-    "list": "Please tick only the answers shown.",
+    "list": "Please check only the answers shown.",
 }
 
 _IMPACT_WORDS = ("not at all", "a little", "quite a lot", "very much")
@@ -647,7 +679,7 @@ def _check_value(question: Question, value: object) -> object:
         if not all(isinstance(item, str) and item in allowed for item in value):
             raise _invalid(question)
         if len(set(value)) != len(value):
-            raise AnswerError("Each answer can be ticked only once.", question.id)
+            raise AnswerError("Each answer can be checked only once.", question.id)
         return [choice.value for choice in question.choices if choice.value in value]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _invalid(question)
@@ -692,8 +724,149 @@ def describe_answer(question_id: str, value: object) -> str:
     text = _format_number(value)
     if question.id == "rls_impact" and value in range(len(_IMPACT_WORDS)):
         return f"{text} out of 3 ({_IMPACT_WORDS[int(value)]})"
+    if question.id == "height_cm":
+        return f"{text} cm ({units.feet_and_inches(value)})"
+    if question.id == "weight_kg":
+        return f"{text} kg ({units.kg_to_pounds(value)} lb)"
+    if question.id == "neck_cm":
+        return f"{text} cm ({units.number(units.cm_to_inches(value))} in)"
     if question.unit:
         return f"{text} {question.unit}"
     if question.maximum is not None:
         return f"{text} out of {_format_number(question.maximum)}"
     return text
+
+
+# --- height, weight and neck in US or metric units -----------------------------------------------
+
+US_UNITS, METRIC_UNITS = "us", "metric"
+MEASURE_IDS = ("height_cm", "weight_kg", "neck_cm")
+
+
+@dataclass(frozen=True)
+class Box:
+    """One box to type a number in: its form field name, the unit shown after it, its value."""
+
+    name: str
+    unit: str
+    value: str = ""
+
+
+# The US boxes of each measure: (field name, unit shown after the box).
+US_BOXES = {
+    "height_cm": (("height_ft", "feet"), ("height_in", "inches")),
+    "weight_kg": (("weight_lb", "pounds"),),
+    "neck_cm": (("neck_in", "inches"),),
+}
+US_HELP = {
+    "height_cm": "In feet and inches, for example 5 feet 6 inches. Leave empty if you do not know.",
+    "weight_kg": "In pounds. Leave empty if you do not know.",
+    "neck_cm": "In inches, around the neck: your shirt collar size, for example 16. "
+               "Leave empty if you do not know.",
+}
+_US_MESSAGES = {
+    "height_cm": "Please enter your height in feet and inches, from 1 foot 8 inches to 8 feet 2 inches.",
+    "weight_kg": "Please enter your weight in pounds, from 45 to 770.",
+    "neck_cm": "Please enter your neck size in inches, from 8 to 27.",
+}
+_US_RANGES = {"height_cm": (20, 98), "weight_kg": (45, 770), "neck_cm": (8, 27)}  # inches, pounds, inches
+_INCHES_MESSAGE = "Please enter the inches as a number from 0 to 11, after the feet."
+# Units a patient may type after a number, whichever boxes are shown ("170 cm", "150 lbs", '16"').
+_METRIC_SUFFIX = {"height_cm": ("cm",), "weight_kg": ("kg", "kgs"), "neck_cm": ("cm",)}
+_US_SUFFIX = {"height_ft": ("ft", "feet", "foot", "'"), "height_in": ("in", "inch", "inches", '"'),
+              "weight_lb": ("lb", "lbs", "pounds", "pound"), "neck_in": ("in", "inch", "inches", '"')}
+
+
+def _form_value(form, name: str) -> str:
+    value = form.get(name) if form is not None else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _strip_suffix(text: str, suffixes: tuple[str, ...]) -> tuple[str, bool]:
+    lowered = text.lower()
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if lowered.endswith(suffix):
+            return text[: -len(suffix)].rstrip(), True
+    return text, False
+
+
+def _us_number(text: str, question_id: str) -> float:
+    if not _DECIMAL.fullmatch(text):
+        raise AnswerError(_US_MESSAGES[question_id], question_id)
+    value = float(text.replace(",", "."))
+    if not math.isfinite(value) or value < 0:
+        raise AnswerError(_US_MESSAGES[question_id], question_id)
+    return value
+
+
+# A whole height typed in the feet box: 5'6", 5 ft 6 in, 5 feet 6.
+_HEIGHT_IN_ONE = re.compile(r"([0-9]+)\s*(?:'|’|ft|feet|foot)\s*"
+                            r"(?:([0-9]+(?:[.,][0-9]*)?)\s*(?:\"|”|in|inch|inches)?)?", re.ASCII | re.IGNORECASE)
+
+
+def _read_measure(question: Question, form) -> float | None:
+    """A height, weight or neck from whichever boxes were filled in: the US boxes, or the metric
+    box (named as the question); a metric unit typed in a US box ("170 cm") is read as metric."""
+    names = [name for name, _unit in US_BOXES[question.id]]
+    typed = {name: _form_value(form, name) for name in names}
+    if not any(typed.values()):
+        return parse_answer(question, form.get(question.id) if form is not None else None)
+    for name, text in typed.items():
+        number_text, metric = _strip_suffix(text, _METRIC_SUFFIX[question.id])
+        if metric:
+            if any(other for other_name, other in typed.items() if other_name != name):
+                raise AnswerError(_US_MESSAGES[question.id], question.id)
+            return parse_answer(question, number_text)
+    whole = _HEIGHT_IN_ONE.fullmatch(typed.get("height_ft", "")) if question.id == "height_cm" else None
+    if whole and not typed["height_in"]:
+        typed = {"height_ft": whole.group(1), "height_in": whole.group(2) or ""}
+    values = {name: _us_number(_strip_suffix(text, _US_SUFFIX[name])[0], question.id) if text else 0.0
+              for name, text in typed.items()}
+    low, high = _US_RANGES[question.id]
+    if question.id == "height_cm":
+        feet, inches = values["height_ft"], values["height_in"]
+        if typed["height_ft"] and inches >= units.INCHES_PER_FOOT:
+            raise AnswerError(_INCHES_MESSAGE, question.id)
+        total = feet * units.INCHES_PER_FOOT + inches
+        if not low <= total <= high:
+            raise AnswerError(_US_MESSAGES[question.id], question.id)
+        return units.inches_to_cm(total)
+    (value,) = values.values()
+    if not low <= value <= high:
+        raise AnswerError(_US_MESSAGES[question.id], question.id)
+    return units.pounds_to_kg(value) if question.id == "weight_kg" else units.inches_to_cm(value)
+
+
+def read_answer(question: Question, form) -> object | None:
+    """The typed answer to `question` from a submitted form (a mapping with `getlist`, as Flask's
+    request.form): a list question's ticks, a measure from its US or metric boxes, any other
+    question's one value, as parse_answer reads them. Raises AnswerError as parse_answer does."""
+    if question.id in US_BOXES:
+        return _read_measure(question, form)
+    if question.kind == "list":
+        return parse_answer(question, form.getlist(question.id))
+    return parse_answer(question, form.get(question.id))
+
+
+def answer_boxes(question: Question, system: str, stored: object = None, sent=None) -> tuple[Box, ...]:
+    """The boxes a number question shows in `system` (US_UNITS or METRIC_UNITS), filled with what
+    was just sent (`sent`, the form, when the page is shown again with an error) or else with the
+    stored answer, converted for the US boxes."""
+    if sent is not None and question.id in US_BOXES and _form_value(sent, question.id) and not any(
+            _form_value(sent, name) for name, _unit in US_BOXES[question.id]):
+        system = METRIC_UNITS  # the metric box was sent: shown again as it was typed, with its message
+    if question.id not in US_BOXES or system != US_UNITS:
+        value = _form_value(sent, question.id) if sent is not None else (
+            "" if stored is None else _format_number(stored) if isinstance(stored, float) else str(stored))
+        return (Box(question.id, question.unit, value),)
+    if sent is not None:
+        return tuple(Box(name, unit, _form_value(sent, name)) for name, unit in US_BOXES[question.id])
+    if isinstance(stored, bool) or not isinstance(stored, (int, float)):
+        values: tuple[str, ...] = ("",) * len(US_BOXES[question.id])
+    elif question.id == "height_cm":
+        values = tuple(str(part) for part in units.cm_to_feet_and_inches(stored))
+    elif question.id == "weight_kg":
+        values = (str(units.kg_to_pounds(stored)),)
+    else:
+        values = (units.number(units.cm_to_inches(stored)),)
+    return tuple(Box(name, unit, value) for (name, unit), value in zip(US_BOXES[question.id], values, strict=True))

@@ -29,6 +29,7 @@ __all__ = [
     "RULES_VERSION",
     "RULE_TEXT",
     "URGENCY_ADVICE",
+    "urgency_advice",
     "URGENCY_RULES",
     "Facts",
     "TriageOutcome",
@@ -199,7 +200,8 @@ def e3_blocked_artery(f: Facts) -> bool:
 
 def u1_deep_vein_thrombosis(f: Facts) -> bool:
     """U1 fires when: dvt_signs."""
-    # NICE NG158: suspected DVT is scanned within 4 hours, so same day.
+    # NICE NG158: a scan within 4 hours, or within 24 hours with interim anticoagulation started
+    # by a doctor; the clinic's "within 24 hours" is that second path (elsewhere when it cannot).
     return f.yes("dvt_signs")
 
 
@@ -500,10 +502,10 @@ RULE_TEXT: dict[str, str] = {
     "mean the blood supply to the leg is blocked.",
     "U1": "You told us about new swelling of one leg, or a painful, warm or red calf or thigh. "
     "These can be signs of a blood clot in a deep vein of the leg, which a scan should check "
-    "today.",
+    "within 24 hours.",
     "U2": "You told us you are pregnant or have recently given birth, and about signs that can "
     "come from a blood clot in the leg. Clots are more likely at this time, so this needs "
-    "checking today.",
+    "checking within 24 hours.",
     "U3": "You told us about a hard, red, painful vein under the skin. This can be a clot in a "
     "vein near the surface, and a scan checks that there is none in a deeper vein.",
     "U4": "You told us you have fallen asleep, or nearly, while driving. Please do not drive "
@@ -523,14 +525,15 @@ CLINICIAN_RULE_TEXT: dict[str, str] = {
     "E1": "E1 possible pulmonary embolism (NICE NG158)",
     "E2": "E2 bleeding varicose vein: pressure, elevation, emergency care (NICE CG168)",
     "E3": "E3 possible acute limb ischaemia (sudden pain, cold, pale or numb foot)",
-    "U1": "U1 possible DVT: duplex scan within 4 hours (NICE NG158)",
-    "U2": "U2 possible DVT in pregnancy or within 6 weeks postpartum",
-    "U3": "U3 possible superficial vein thrombosis: scan to exclude DVT",
-    "U4": "U4 drowsy driving: advised not to drive until seen",
+    # TRIAGE.md's rule texts, word for word: one time frame for every urgent case.
+    "U1": "U1 possible deep vein thrombosis: seen within 24 hours",
+    "U2": "U2 possible clot in pregnancy: seen within 24 hours",
+    "U3": "U3 superficial vein thrombosis: seen within 24 hours to rule out DVT",
+    "U4": "U4 drowsy driving: seen within 24 hours, no driving until then",
     "R1": "R1 duplex ultrasound because U1, U2, U3 or E2 fired",
-    "R2": "R2 sleep study: observed apnoea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
+    "R2": "R2 sleep study: observed apnea, STOP-Bang >= 5, or >= 2 STOP items with male sex, "
     "BMI > 35 or neck > 40 cm (STOP-Bang)",
-    "R3": "R3 venous duplex: symptomatic varicose veins or ankle oedema, skin changes or ulcer "
+    "R3": "R3 venous duplex: symptomatic varicose veins or ankle edema, skin changes or ulcer "
     "(CEAP C2s-C6; NICE CG168, SVS/AVF/AVLS 2022)",
     "R4": "R4 sleep study: limb jerks in sleep with sleepiness, not probable RLS; possible "
     "periodic limb movement disorder (AASM 2005)",
@@ -553,18 +556,23 @@ FLAG_TEXT: dict[str, str] = {
     "F7": "Pregnant or within 6 weeks of giving birth (or unsure)",
     "F8": "Pregnant with venous signs: no venous intervention in pregnancy; compression may help",
     "F9": "Likely cosmetic: spider veins only, or varicose veins without venous symptoms",
-    "F10": "Intermediate sleep-apnoea risk (STOP-Bang 3-4)",
+    "F10": "Intermediate sleep-apnea risk (STOP-Bang 3-4)",
     "F11": "Routed to a sleep study, but a venous duplex scan is also indicated (R3 condition met)",
     "F12": "Under 18: general consultation unless R1 applies",
 }
 
 URGENCY_ADVICE: dict[Urgency, str] = {
-    Urgency.EMERGENCY: "Get emergency help now: call the emergency number or go to the nearest "
+    Urgency.EMERGENCY: "Get emergency help now: call {emergency_number} or go to the nearest "
     "emergency department. Do not wait for an appointment with us.",
-    Urgency.URGENT: "You need to be seen today. Please book one of the appointments offered in "
-    "the next 24 hours, or phone the clinic today if none is free. If you become short of "
-    "breath, have chest pain or feel much worse, call the emergency number.",
+    Urgency.URGENT: "You need to be seen within 24 hours. Book one of the times offered in the "
+    "next 24 hours, or call the clinic. If the clinic is closed or has no time free, go to an "
+    "urgent care center or emergency department today.",
     Urgency.ROUTINE: "You can book an appointment at a time that suits you. If a leg becomes "
     "swollen, painful or red, or you become short of breath, do not wait for it: get medical "
     "help.",
 }
+
+
+def urgency_advice(urgency: str, emergency_number: str) -> str:
+    """What the patient is told to do for this urgency, with the clinic's emergency number (911)."""
+    return URGENCY_ADVICE[Urgency(urgency)].format(emergency_number=emergency_number)

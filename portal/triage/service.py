@@ -2,12 +2,13 @@
 import secrets
 from collections.abc import Iterable, Mapping
 
+from blinker import Namespace
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import defer
 
 from portal import audit
 from portal.audit import AuditAction
-from portal.auth.models import User
+from portal.auth.models import AccountToken, Role, TokenPurpose, User
 from portal.database import utc_now, write_transaction
 from portal.extensions import db
 from portal.triage.models import ReviewAction, ReviewState, TriageDraft, TriageReview, TriageSubmission
@@ -18,6 +19,15 @@ from portal.triage.vocabulary import Route, Urgency
 
 class ReviewError(ValueError):
     """A review that cannot be recorded; the message says why."""
+
+
+_signals = Namespace()
+# Sent inside the doctor's write transaction, so the patient's message (notify/care_messages.py)
+# commits with the decision or not at all, whichever page or command made it.
+# emergency_dealt_with(submission, review=, now=): booking is open again for the patient.
+emergency_dealt_with = _signals.signal("emergency-dealt-with")
+# route_changed(submission, review=, now=): a doctor changed the kind of visit (old_route -> new_route).
+route_changed = _signals.signal("route-changed")
 
 
 def draft_for(token: str | None) -> TriageDraft | None:
@@ -121,6 +131,43 @@ def claim_submissions(submission_ids: Iterable[int], user: User) -> list[int]:
     return theirs
 
 
+def tie_to_registration(submission_id: int, link: AccountToken) -> bool:
+    """In the registering transaction: the anonymous answers `submission_id` (which the caller has
+    checked this browser gave) are tied to the invitation link just mailed to the new account, so
+    choosing a password through it joins them, wherever it is opened. Answers already someone's,
+    or given after the link was made, are left alone; a later registration from the same answers
+    (a mistyped email corrected) takes the tie over. True when tied."""
+    if link.purpose != TokenPurpose.INVITATION:
+        return False
+    tied = db.session.execute(update(TriageSubmission).where(
+        TriageSubmission.id == submission_id, TriageSubmission.patient_id.is_(None),
+        TriageSubmission.created_at <= link.created_at)
+        .values(registration_link_id=link.id).execution_options(synchronize_session=False))
+    return tied.rowcount == 1
+
+
+def join_registration_answers(user: User, link: AccountToken) -> list[int]:
+    """In the transaction that set the password through `link` (already spent, and the account's
+    own): the answers tied to that link join the account, without asking the patient whether they
+    are theirs. They are: the patient registered from those answers and has just shown the mailbox
+    of the email they typed is theirs. Only answers still nobody's, given before the link was made,
+    join, and only a patient's account; each join is audited as a claim is. An emergency joined here
+    closes booking as any does (booking/eligibility.py). Returns the ids joined, newest first."""
+    if user.role != Role.PATIENT or link.user_id != user.id or link.purpose != TokenPurpose.INVITATION:
+        return []
+    _lock_patient(user.id)  # an emergency joined closes booking: not while a booking is being made
+    joined = list(db.session.scalars(update(TriageSubmission).where(
+        TriageSubmission.registration_link_id == link.id, TriageSubmission.patient_id.is_(None),
+        TriageSubmission.created_at <= link.created_at)
+        .values(patient_id=user.id).returning(TriageSubmission.id)
+        .execution_options(synchronize_session=False)))
+    for submission_id in sorted(joined):
+        audit.record(AuditAction.TRIAGE_CLAIMED, patient_id=user.id, user_id=user.id,
+                     detail=f"case {submission_id}: joined as the patient chose a password through the link "
+                            "mailed when they registered from these answers")
+    return sorted(joined, reverse=True)
+
+
 def _lock_patient(patient_id: int | None) -> None:
     """Take the patient's row lock, as the booking service does before it reads the triage: a
     booking and a change to what the patient's triage allows then happen one after the other."""
@@ -187,6 +234,8 @@ def record_review(submission_id: int, *, doctor: User, new_route: str | None = N
                      detail=f"case {submission.id}: " + (
                          f"route {review.old_route} -> {review.new_route}: {reason}"
                          if review.action == ReviewAction.ROUTE_CHANGED else f"reviewed {reason}".strip()))
+        if review.action == ReviewAction.ROUTE_CHANGED:
+            route_changed.send(submission, review=review, now=utc_now())
     return review
 
 
@@ -231,6 +280,7 @@ def record_emergency_dealt_with(submission_id: int, *, doctor: User, note: str,
         audit.record(AuditAction.TRIAGE_EMERGENCY_CLEARED, patient_id=submission.patient_id, user_id=doctor.id,
                      detail=f"case {submission.id}: emergency dealt with: {note}"
                             + (f"; route set to {new_route}" if changed else ""))
+        emergency_dealt_with.send(submission, review=review, now=submission.emergency_cleared_at)
     return review
 
 

@@ -11,9 +11,17 @@ from portal.auth.models import Role
 from portal.extensions import db, limiter
 from portal.triage import service
 from portal.triage.answering import read_step, visible_questions
-from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY, remember_answered
+from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY, chosen_units, remember_answered
 from portal.triage.models import TriageSubmission
-from portal.triage.questions import EMERGENCY_QUESTION_IDS, QUESTIONS, STEPS, AnswerError
+from portal.triage.questions import (
+    EMERGENCY_QUESTION_IDS,
+    MEASURE_IDS,
+    QUESTIONS,
+    STEPS,
+    US_HELP,
+    AnswerError,
+    answer_boxes,
+)
 from portal.triage.rules import evaluate_safety
 from portal.triage.vocabulary import ROUTE_EXPLAINED, Route, Urgency
 
@@ -50,6 +58,7 @@ def step(step_id: str):
     if position > 0 and not all(qid in answers for qid in EMERGENCY_QUESTION_IDS):
         return redirect(url_for(".step", step_id=STEP_IDS[0]))  # safety questions always come first
     form = FlaskForm()  # CSRF only; the questions are parsed from questions.py
+    units = chosen_units()
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
         read = read_step(current, answers, request.form)
@@ -66,7 +75,14 @@ def step(step_id: str):
         errors["_form"] = "This page had expired. Please check your answers and press Continue again."
     return render_template("triage/step.html", step=current, position=position, steps=STEPS, form=form,
                            questions=visible_questions(current, answers), answers=answers,
-                           raw=request.form if errors else None, errors=errors), 400 if errors else 200
+                           raw=request.form if errors else None, errors=errors, units=units), 400 if errors else 200
+
+
+@bp.app_context_processor
+def _questionnaire_boxes():
+    """What triage/step.html needs to show height, weight and neck in US or metric boxes, for any
+    view that shows the questions (answer_boxes(question, units, stored, sent))."""
+    return {"answer_boxes": answer_boxes, "us_help": US_HELP, "measure_ids": MEASURE_IDS}
 
 
 def _after_step(position: int):

@@ -6,12 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from portal import dates
 from portal.auth.models import Role
 from portal.booking.models import AppointmentType, Clinician
 from portal.booking.service import book_appointment
 from portal.extensions import db
 from tests import factories
 from tests.client import logged_in
+from tests.clinic_dates import long_day
 from tests.factories import CHICAGO, local
 from tests.pages import main, words
 
@@ -23,7 +25,7 @@ def notices(response) -> list[str]:
 
 
 def today() -> str:
-    return f"{datetime.now(CHICAGO):%A %-d %B %Y}"
+    return long_day(datetime.now(CHICAGO).date())
 
 
 @pytest.fixture
@@ -52,7 +54,7 @@ def test_the_desk_calendar_says_when_it_shows_today_instead(desk, page, asked, n
 def test_a_date_the_calendar_can_show_needs_no_notice(desk):
     day = factories.future_weekday()
     response = desk.get(f"/desk/?date={day.isoformat()}")
-    assert notices(response) == [] and f"{day:%A %-d %B %Y}" in words(main(response))
+    assert notices(response) == [] and long_day(day) in words(main(response))
 
 
 @pytest.mark.parametrize("asked", ["424242", "abc"])
@@ -109,7 +111,7 @@ def test_the_patients_week_says_when_it_shows_another_week(app, patient, page, w
     last = datetime.now(CHICAGO).date() + timedelta(days=90)
     response = patient.get(page, query_string={"week": week})
     assert response.status_code == 200
-    assert notice.format(last=f"{last:%-d %B %Y}") in notices(response)
+    assert notice.format(last=dates.dated(last)) in notices(response)
 
 
 def test_an_unknown_clinician_in_the_patients_week_is_said(patient):

@@ -25,8 +25,9 @@ VALID_REGISTRATION = {
     "phone": "(555) 010-1234",
 }
 NEW_PASSWORD = "rivers and mountains in spring"
-# Where staff land after logging in: the desk and admins on today's calendar, doctors on the queue.
-STAFF_START_PAGES = {Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/"}
+# Where staff land after logging in: the desk and admins on today's calendar, doctors and
+# sonographers on "My day".
+STAFF_START_PAGES = {Role.DESK: "/desk/", Role.DOCTOR: "/my-day/", Role.SONOGRAPHER: "/my-day/", Role.ADMIN: "/desk/"}
 
 
 def user_count() -> int:
@@ -73,22 +74,23 @@ def test_register_sends_a_link_to_choose_a_password_and_logs_nobody_in(client):
     assert password_link("pat@example.com", MessageKind.INVITATION).startswith("/auth/password/set/")
 
 
-def test_the_new_patient_chooses_a_password_through_the_link_then_logs_in(client):
+def test_the_new_patient_chooses_a_password_through_the_link_and_is_logged_in(app, client):
     submit(client, "/auth/register", VALID_REGISTRATION)
     link = password_link("pat@example.com", MessageKind.INVITATION)
 
     page = client.get(link)
     assert page.status_code == 200
-    assert "Choose your password" in text(page) and "pat@example.com" in text(page)
+    assert "Choose a password" in text(page) and "pat@example.com" in text(page)
     chosen = choose_password(client, link)
 
-    assert location(chosen) == "/auth/login"
-    assert "Your password is set. Please log in" in text(client.get(chosen.headers["Location"]))
-    assert stored_user("pat@example.com").check_password(NEW_PASSWORD)
-    logged = AuthActions(client).login("pat@example.com", NEW_PASSWORD)
-    assert logged.status_code == 302 and logged.headers["Location"] == "/appointments/"
+    assert location(chosen) == "/appointments/"  # logged in by the link: no second login
+    assert "Your password is set." in text(client.get(chosen.headers["Location"]))
     assert is_logged_in_as_patient(client)
-    assert client.get(link).status_code == 404  # the link worked once
+    assert stored_user("pat@example.com").check_password(NEW_PASSWORD)
+    other = app.test_client()
+    logged = AuthActions(other).login("pat@example.com", NEW_PASSWORD)
+    assert logged.status_code == 302 and logged.headers["Location"] == "/appointments/"
+    assert other.get(link).status_code == 404  # the link worked once
 
 
 @pytest.mark.parametrize("password, message", [
@@ -213,16 +215,14 @@ def test_register_without_csrf_token_is_refused(client):
     assert user_count() == 0
 
 
-def test_register_carries_next_through_the_link_to_the_login(client):
+def test_register_carries_next_through_the_link(client):
     submit(client, "/auth/register?next=/book/", VALID_REGISTRATION, form_page="/auth/register?next=/book/")
     link = password_link("pat@example.com", MessageKind.INVITATION)
     assert parse_qs(urlsplit(link).query) == {"next": ["/book/"]}
 
     chosen = choose_password(client, link)
 
-    assert chosen.headers["Location"] == "/auth/login?next=/book/"
-    response = submit(client, chosen.headers["Location"], {"email": "pat@example.com", "password": NEW_PASSWORD})
-    assert response.headers["Location"] == "/book/"
+    assert chosen.headers["Location"] == "/book/"
 
 
 # --- logging in ---------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_register_ignores_next_pointing_off_site(client):
     assert response.headers["Location"] == "/auth/register/sent"
     link = password_link("pat@example.com", MessageKind.INVITATION)
     assert "evil" not in link
-    assert choose_password(client, link).headers["Location"] == "/auth/login"
+    assert choose_password(client, link).headers["Location"] == "/appointments/"
 
 
 # --- logging out --------------------------------------------------------------------------------
@@ -403,27 +403,30 @@ def test_the_logout_button_carries_a_csrf_token(client):
 
 @pytest.mark.parametrize("role, title, menu", [
     (Role.DESK, "Calendar", ["Calendar", "Patients", "Schedules"]),
-    (Role.DOCTOR, "Triage queue", ["Triage queue"]),
+    (Role.DOCTOR, "My day", ["My day", "Triage queue"]),
+    (Role.SONOGRAPHER, "My day", ["My day"]),
     (Role.ADMIN, "Calendar", ["Calendar", "Audit log", "Staff accounts"]),
 ])
 def test_staff_land_on_their_own_start_page_after_logging_in(client, role, title, menu):
     """Not the patients' home page: the desk and admins start on today's calendar (the audit log
-    one click away for admins), doctors on the triage queue."""
+    one click away for admins), doctors and sonographers on their own day's visits."""
     user = factories.make_user(role=role)
     login = AuthActions(client).login(user.email)
     assert location(login) == STAFF_START_PAGES[role]
     page = client.get(location(login))
     assert page.status_code == 200
     assert f"<title>{title}" in text(page)
-    if role != Role.DOCTOR:
+    if role in (Role.DESK, Role.ADMIN):
         assert "Today</span></h1>" in text(page)  # today's calendar, not another day
     menu_links = re.findall(r'<nav aria-label="Main">(.*?)</nav>', text(page), re.S)[0]
     assert all(f">{name}</a>" in menu_links for name in menu)
+    if role == Role.SONOGRAPHER:
+        assert ">Triage queue</a>" not in menu_links
 
 
 # --- role guards --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.SONOGRAPHER, Role.ADMIN])
 @pytest.mark.parametrize("url", ["/book/", "/appointments/", "/book/confirm"])
 def test_staff_get_403_on_patient_pages(client, role, url):
     user = factories.make_user(role=role)

@@ -12,11 +12,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import select
 
+from portal import dates
 from portal.booking.models import Appointment, AppointmentStatus, Route
 from portal.booking.service import book_appointment, cancel_appointment
 from portal.extensions import db
 from tests import client, factories
 from tests.client import AuthActions, csrf_token, hidden_fields
+from tests.clinic_dates import long_day, when
 from tests.pages import day_strip, first_free_link, parts_of_day, slot_links, text, time_buttons, words
 
 CHICAGO = factories.CHICAGO
@@ -51,7 +53,7 @@ def form_action(response) -> str:
 
 def week_heading(first_day: date) -> str:
     last_day = first_day + timedelta(days=6)
-    return f"{first_day.strftime('%-d %B')} – {last_day.strftime('%-d %B %Y')}"
+    return f"{dates.month_day(first_day)} – {dates.dated(last_day)}"
 
 
 def week_links(response) -> dict[str, str]:
@@ -138,7 +140,7 @@ def test_week_shows_free_times_in_clinic_time(app):
     assert response.status_code == 200
     page = text(response)
     assert week_heading(day) in page
-    assert "Times are clinic time (America/Chicago)." in page
+    assert "Times are clinic time (Central Time)." in page
     day_section = page.split(f'id="day-{day.isoformat()}"')[1].split("</section>")[0]
     for shown in ["9:00 AM", "9:30 AM", "10:00 AM", "10:30 AM", "11:00 AM", "11:30 AM"]:
         assert f">{shown}</a>" in day_section
@@ -147,7 +149,7 @@ def test_week_shows_free_times_in_clinic_time(app):
     assert link_starts(response) == [utc(day, 9) + timedelta(minutes=30 * n) for n in range(6)]
     strip = day_strip(response)
     assert [d["says"].endswith("no free times") for d in strip] == [n != 0 for n in range(7)]  # one day of seven
-    assert strip[0]["says"] == f"{day.strftime('%A %-d %B')}: 6 free times" and strip[0]["current"]
+    assert strip[0]["says"] == f"{long_day(day)}: 6 free times" and strip[0]["current"]
 
 
 def test_week_names_a_zone_with_underscores_as_people_write_it(database_url):
@@ -169,7 +171,7 @@ def test_week_names_a_zone_with_underscores_as_people_write_it(database_url):
             db.session.remove()
             db.engine.dispose()
 
-    assert "Times are clinic time (America/Los Angeles)." in page
+    assert "Times are clinic time (Pacific Time)." in page
 
 
 def test_week_never_offers_a_time_inside_the_minimum_notice(app):
@@ -279,9 +281,9 @@ def test_the_day_strip_says_how_many_free_times_each_day_has(app):
     strip = day_strip(browser.get(f"/book/?week={day.isoformat()}"))
 
     said = [entry["says"] for entry in strip]
-    assert said[0] == f"{day.strftime('%A %-d %B')}: 6 free times"
-    assert said[1] == f"{(day + timedelta(days=1)).strftime('%A %-d %B')}: no free times"
-    assert said[2] == f"{thursday.strftime('%A %-d %B')}: 2 free times"
+    assert said[0] == f"{long_day(day)}: 6 free times"
+    assert said[1] == f"{long_day(day + timedelta(days=1))}: no free times"
+    assert said[2] == f"{long_day(thursday)}: 2 free times"
     assert len(strip) == 7 and all(entry.endswith("no free times") for entry in said[3:])
     # The first day with times is chosen; a day with none is shown but is not a link.
     assert [entry["current"] for entry in strip] == [True] + [False] * 6
@@ -348,7 +350,7 @@ def test_the_first_free_time_is_offered_at_the_top_whatever_the_week_shown(app):
         assert datetime.fromisoformat(parse_qs(urlsplit(link).query)["start"][0]) == utc(day, 9)
         page = response.get_data(as_text=True)
         assert page.index("sp-first-time") < page.index('class="sp-strip"')  # on top, before the days
-        assert f"First free time: {day.strftime('%A %-d %B')}, 9:00 AM" in words(page)
+        assert f"First free time: {long_day(day)} at 9:00 AM" in words(page)
     confirm = browser.get(first_free_link(response))
     assert confirm.status_code == 200 and "Confirm your visit" in text(confirm)
 
@@ -375,7 +377,7 @@ def test_a_garbled_day_says_so_and_shows_the_first_day_with_times(app, asked):
     response = browser.get("/book/", query_string={"week": day.isoformat(), "day": asked})
 
     assert response.status_code == 200
-    assert (f"We could not show the day in that link, so here is {wednesday.strftime('%A %-d %B')}, "
+    assert (f"We could not show the day in that link, so here is {long_day(wednesday)}, "
             "the first day of this week with free times.") in words(response.get_data(as_text=True))
     assert link_starts(response) == [utc(wednesday, 9), utc(wednesday, 9, 30)]
     assert [entry["current"] for entry in day_strip(response)][1]
@@ -418,7 +420,7 @@ def test_each_time_button_names_its_day_and_time(app):
 
     response = browser.get(f"/book/?week={day.isoformat()}")
 
-    on = day.strftime("%A %-d %B")
+    on = long_day(day)
     assert time_buttons(response) == [f"{on}, 9:00 AM", f"{on}, 9:30 AM"]
 
 
@@ -431,7 +433,7 @@ def test_with_several_clinicians_each_time_button_names_the_clinician_it_books(a
 
     response = browser.get(f"/book/?week={day.isoformat()}")
 
-    on = day.strftime("%A %-d %B")
+    on = long_day(day)
     assert time_buttons(response) == [f"{on}, 9:00 AM with Dr Rivera", f"{on}, 9:30 AM with Dr Rivera",
                                       f"{on}, 10:00 AM with Dr Okafor", f"{on}, 10:30 AM with Dr Okafor"]
     # The clinician filter keeps the chosen day's strip and times to that clinician.
@@ -469,7 +471,7 @@ def test_book_a_time_from_the_week_page(app):
     assert confirm.status_code == 200
     page = text(confirm)
     assert "Confirm your visit" in page
-    assert factories.local(day, 10).strftime("%A %-d %B %Y, %-I:%M %p") in page
+    assert when(factories.local(day, 10)) in page
     assert "Dr Rivera" in page and "General consultation" in page
     assert stored_appointments() == []  # showing the confirm page books nothing
 
@@ -488,7 +490,7 @@ def test_book_a_time_from_the_week_page(app):
 
     mine = text(browser.get(response.headers["Location"]))
     assert "Your general consultation is booked." in mine
-    assert factories.local(day, 10).strftime("%A %-d %B %Y, %-I:%M %p") in mine
+    assert when(factories.local(day, 10)) in mine
     assert start not in link_starts(browser.get(f"/book/?week={day.isoformat()}"))  # no longer offered
 
 
@@ -725,20 +727,20 @@ def test_my_appointments_lists_upcoming_then_past_and_cancelled(app):
     response = browser.get("/appointments/")
 
     assert response.status_code == 200
-    coming_up, history = text(response).split("Past and cancelled")
-    assert factories.local(day, 10).strftime("%A %-d %B %Y, %-I:%M %p") in coming_up
+    coming_up, history = text(response).split("Past and canceled")
+    assert when(factories.local(day, 10)) in coming_up
     assert "General consultation with Dr Rivera" in coming_up
     assert f"/appointments/{upcoming.id}/reschedule" in coming_up
     assert f"/appointments/{upcoming.id}/cancel" in coming_up
     assert f"/appointments/{cancelled.id}/" not in coming_up
 
-    def when(appointment):
-        return appointment.start_at.astimezone(CHICAGO).strftime("%a %-d %b %Y, %-I:%M %p")
+    def shown(appointment):
+        return when(appointment.start_at, short=True)
 
-    assert f"{when(cancelled)}" in history and "Cancelled" in history and "(I feel better)" in history
-    assert when(attended) in history and "Attended" in history
-    assert when(missed) in history and "Missed" in history
-    assert history.index(when(cancelled)) < history.index(when(attended)) < history.index(when(missed))
+    assert f"{shown(cancelled)}" in history and "Canceled" in history and "(I feel better)" in history
+    assert shown(attended) in history and "Attended" in history
+    assert shown(missed) in history and "Missed" in history
+    assert history.index(shown(cancelled)) < history.index(shown(attended)) < history.index(shown(missed))
     assert "2:00 PM" not in coming_up  # the stranger's appointment is not shown
 
 
@@ -764,14 +766,14 @@ def test_cancel_asks_first_then_cancels_and_keeps_the_row(app):
 
     assert question.status_code == 200
     assert "Cancel this appointment?" in text(question)
-    assert factories.local(day, 10).strftime("%A %-d %B %Y, %-I:%M %p") in text(question)
+    assert when(factories.local(day, 10)) in text(question)
     assert stored_appointments()[0].status == AppointmentStatus.BOOKED  # asking changes nothing
 
     response = post_form(browser, question, reason="I feel better", details="  Legs are calmer  ")
 
     assert response.status_code == 302
     assert urlsplit(response.headers["Location"]).path == "/appointments/"
-    assert "Your appointment is cancelled." in text(browser.get(response.headers["Location"]))
+    assert "Your appointment is canceled." in text(browser.get(response.headers["Location"]))
     [row] = stored_appointments()
     assert row.id == appointment.id
     assert row.status == AppointmentStatus.CANCELLED
@@ -886,7 +888,7 @@ def test_reschedule_moves_the_appointment(app):
     assert week.status_code == 200
     page = text(week)
     assert "Move your appointment" in page
-    assert factories.local(day, 10).strftime("%A %-d %B %Y, %-I:%M %p") in page
+    assert when(factories.local(day, 10)) in page
     assert all(urlsplit(link).path == f"/appointments/{old.id}/reschedule/confirm" for link in slot_links(week))
     assert utc(day, 10) not in link_starts(week)  # the current time is not offered as a new one
 

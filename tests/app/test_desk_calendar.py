@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import event, insert, select
 
+from portal import dates
 from portal.audit import AuditAction, AuditEvent
 from portal.auth.models import Role
 from portal.booking.models import Appointment, AppointmentStatus, Route
@@ -21,6 +22,7 @@ from portal.extensions import db
 from tests import factories
 from tests.app.test_desk_patients import rendered_templates
 from tests.client import csrf_token, hidden_fields, logged_in
+from tests.clinic_dates import long_day, when
 from tests.pages import slot_links, text, words
 
 CHICAGO = factories.CHICAGO
@@ -192,8 +194,8 @@ def test_day_view_shows_what_a_receptionist_checks(app):
 
     assert response.status_code == 200
     page = text(response)
-    assert day.strftime("%A %-d %B %Y") in page
-    assert "Times are clinic time (America/Chicago)." in page
+    assert long_day(day) in page
+    assert "Times are clinic time (Central Time)." in page
     first = words(entry(response, booked.id))
     assert first.startswith("10:00 AM to 10:30 AM Ada Brown Urgent Leg vein ultrasound Booked"), first
     assert f'href="/desk/patients/{ada.id}"' in entry(response, booked.id)
@@ -203,7 +205,7 @@ def test_day_view_shows_what_a_receptionist_checks(app):
     assert "Urgent" not in second  # booked without a triage: no badge
     third = entry(response, cancelled.id)
     assert "status-cancelled" in third  # shown struck through, with its reason
-    assert "Cancelled Reason: Patient has the flu" in words(third)
+    assert "Canceled Reason: Patient has the flu" in words(third)
 
     rivera_day = words(column(response, f"clinician-{rivera.id}"))
     assert "Hours: 9:00 AM–12:00 PM, 1:00 PM–5:00 PM" in rivera_day
@@ -276,7 +278,7 @@ def test_a_garbled_date_shows_today(app, value):
     for url in ("/desk/", "/desk/week"):
         response = browser.get(url, query_string={"date": value})
         assert response.status_code == 200, url
-    assert today().strftime("%A %-d %B %Y") in text(browser.get("/desk/", query_string={"date": value}))
+    assert long_day(today()) in text(browser.get("/desk/", query_string={"date": value}))
 
 
 def test_day_view_links_to_the_previous_and_next_days(app):
@@ -313,7 +315,7 @@ def test_week_view_shows_one_clinician_from_monday_to_sunday(app):
 
     assert response.status_code == 200
     page = text(response)
-    assert f"Dr Rivera: {monday.strftime('%-d %B')} – {(monday + timedelta(days=6)).strftime('%-d %B %Y')}" in page
+    assert f"Dr Rivera: {dates.month_day(monday)} – {dates.dated(monday + timedelta(days=6))}" in page
     headings = re.findall(r'<h2 id="day-([0-9-]+)">', page)
     assert headings == [(monday + timedelta(days=n)).isoformat() for n in range(7)]
     assert "Ada Brown" in column(response, f"day-{monday.isoformat()}")
@@ -562,14 +564,14 @@ def test_cancel_needs_a_reason_and_keeps_the_row_with_it(app, clinic):
     for empty in ("", "   "):
         refused = browser.post(cancel_link, data={**fields, "reason": empty})
         assert refused.status_code == 400
-        assert "Please give a reason for cancelling." in text(refused)
+        assert "Please give a reason for canceling." in text(refused)
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED
 
     response = browser.post(cancel_link, data={**fields, "reason": "Patient called: she is in hospital"})
 
     assert response.status_code == 302 and response.headers["Location"] == day_url
     after = browser.get(day_url)
-    assert "Ada Brown's appointment is cancelled." in flashes(after)
+    assert "Ada Brown's appointment is canceled." in flashes(after)
     shown = entry(after, clinic["appointment"])
     assert "status-cancelled" in shown and "Reason: Patient called: she is in hospital" in words(shown)
     assert buttons(shown) == []
@@ -606,7 +608,7 @@ def test_a_cancelled_appointment_offers_no_cancel_form(app, clinic):
 
     page = text(browser.get(f"/desk/appointments/{clinic['appointment']}/cancel"))
 
-    assert "This appointment is cancelled and can no longer be cancelled." in page
+    assert "This appointment is canceled and can no longer be canceled." in page
     assert '<form method="post">' not in page
 
 
@@ -633,7 +635,7 @@ def test_move_through_the_pages(app, clinic):
     assert confirm.status_code == 200
     page = text(confirm)
     assert "Move to this time?" in page and "Dr Okafor" in page
-    assert factories.local(day + timedelta(days=1), 11).strftime("%A %-d %B %Y, %-I:%M %p") in page
+    assert when(factories.local(day + timedelta(days=1), 11)) in page
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED  # showing the page moves nothing
 
     response = browser.post(f"/desk/appointments/{clinic['appointment']}/move/confirm",
@@ -642,7 +644,7 @@ def test_move_through_the_pages(app, clinic):
     new_day_url = f"/desk/?date={(day + timedelta(days=1)).isoformat()}"
     assert response.status_code == 302 and response.headers["Location"] == new_day_url
     after = browser.get(new_day_url)
-    assert (f"Ada Brown's appointment is moved to {(day + timedelta(days=1)).strftime('%A %-d %B')}, 11:00 AM "
+    assert (f"Ada Brown's appointment is moved to {long_day(day + timedelta(days=1))} at 11:00 AM "
             "with Dr Okafor.") in flashes(after)
     old = stored(clinic["appointment"])
     assert old.status == AppointmentStatus.CANCELLED and old.cancellation_reason == "Moved to another time"
@@ -801,7 +803,7 @@ def test_the_move_is_confirmed_on_a_page_of_its_own(app, clinic):
     assert confirm.status_code == 200
     page = text(confirm)
     assert "Move to this time?" in page and "Dr Rivera" in page
-    assert f"Instead of {factories.local(day, 10).strftime('%A %-d %B %Y, %-I:%M %p')}" in words(page)
+    assert f"Instead of {when(factories.local(day, 10))}" in words(page)
     assert re.search(rf'<form method="post" action="{move_path}/confirm">', page)
     assert f'<a class="button" href="{move_path}">Choose another time</a>' in page
     assert stored(clinic["appointment"]).status == AppointmentStatus.BOOKED

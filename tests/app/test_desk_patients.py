@@ -23,6 +23,7 @@ from portal.triage.models import TriageSubmission
 from portal.triage.rules import evaluate
 from tests import factories
 from tests.client import csrf_token, hidden_fields, logged_in
+from tests.clinic_dates import long_day, when
 from tests.pages import day_strip, slot_links, text
 
 # --- reading pages ------------------------------------------------------------------------------
@@ -195,10 +196,10 @@ def test_search_results_show_the_details_the_desk_needs(app, callers):
     factories.make_submission(jane, "vascular_ultrasound", "urgent")  # answered after that booking
     _, browser = logged_in(app, Role.DESK)
     page = words(search(browser, "jane"))
-    assert "Jane Smith 14 Mar 1954" in page
+    assert "Jane Smith Mar 14, 1954" in page
     assert "(555) 010-2001" in page and "jane.smith@example.com" in page
     assert "Urgent Vascular ultrasound" in page
-    assert utc(day, 10).astimezone(factories.CHICAGO).strftime("%a %-d %b, %-I:%M %p") in page
+    assert when(utc(day, 10), short=True) in page
     assert 'href="tel:(555) 010-2001"' in text(search(browser, "jane"))
 
 
@@ -280,11 +281,11 @@ def test_the_record_shows_details_triage_and_appointments(app):
     response = browser.get(f"/desk/patients/{jane.id}")
     page = words(response)
     assert response.status_code == 200
-    assert "Born 14 March 1954" in page and "jane@example.com" in page and "(555) 010-2001" in page
+    assert "Born March 14, 1954" in page and "jane@example.com" in page and "(555) 010-2001" in page
     assert "Urgent Vascular ultrasound" in page
     assert "signs of a blood clot in a deep vein" in page  # the words the patient was shown (U1)
-    coming, _, done = page.partition("Past and cancelled")
-    assert upcoming.start_at.astimezone(factories.CHICAGO).strftime("%A %-d %B %Y") in coming and "Booked" in coming
+    coming, _, done = page.partition("Past and canceled")
+    assert long_day(upcoming.start_at.astimezone(factories.CHICAGO).date()) in coming and "Booked" in coming
     assert "Attended" in done
     assert "/triage/" not in text(response)  # the case itself is for doctors
 
@@ -406,7 +407,7 @@ def test_the_desk_picks_a_day_of_the_week_by_link_and_is_told_when_a_day_cannot_
 
     garbled = browser.get(f"{page}?week={day.isoformat()}&day=31-31-2031")
     assert garbled.status_code == 200
-    assert f"We could not show the day in that link, so here is {day.strftime('%A %-d %B')}" in words(garbled)
+    assert f"We could not show the day in that link, so here is {long_day(day)}" in words(garbled)
     assert {link_start(link).astimezone(factories.CHICAGO).date() for link in slot_links(garbled)} == {day}
 
 
@@ -506,7 +507,7 @@ def test_every_showing_of_the_booking_page_is_audited_as_a_view_of_the_patients_
     factories.make_submission(jane, "general_consult", "urgent")
     desk, browser = logged_in(app, Role.DESK)
     page = browser.get(f"/desk/patients/{jane.id}/book")
-    assert "Born 14 Mar 1954" in words(page) and "Urgent" in words(page)  # what makes it a view of her data
+    assert "Born Mar 14, 1954" in words(page) and "Urgent" in words(page)  # what makes it a view of her data
     browser.get(f"/desk/patients/{jane.id}/book?type=vascular_ultrasound")
     # An overbook refused for want of a reason shows the same page again: a view too.
     assert overbook(browser, jane, clinician, types[Route.GENERAL_CONSULT], factories.future_weekday(), "10:00",

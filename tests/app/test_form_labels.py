@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from portal.auth.models import Role
-from portal.triage.questions import QUESTIONS, STEPS
+from portal.triage.questions import QUESTIONS, STEPS, US_BOXES
 from tests import factories
 from tests.client import logged_in, submit
 from tests.pages import location, text
@@ -91,9 +91,14 @@ def test_every_question_of_the_questionnaire_is_labelled(client):
     for step_id, page in pages.items():
         assert unlabelled(page) == [], step_id
     boxes = {f["id"]: page for page in pages.values() for f in fields_of(page).fields if f.get("type") == "text"}
-    assert sorted(boxes) == sorted(NUMBER_QUESTIONS)
-    for question_id, page in boxes.items():  # the label is the question itself
-        assert f'<label class="question-label" for="{question_id}">{QUESTIONS[question_id].text}' in text(page)
+    # Height, weight and neck are asked in feet and inches, pounds and inches at first.
+    first_box = {qid: US_BOXES[qid][0][0] if qid in US_BOXES else qid for qid in NUMBER_QUESTIONS}
+    assert sorted(boxes) == sorted({*first_box.values(), "height_in"})
+    for question_id, box_id in first_box.items():  # the label is the question itself
+        assert (f'<label class="question-label" id="{question_id}-label" for="{box_id}">{QUESTIONS[question_id].text}'
+                in text(boxes[box_id]))
+    [inches] = [f for f in fields_of(boxes["height_in"]).fields if f.get("id") == "height_in"]
+    assert inches["aria-labelledby"] == "height_cm-label height_in-unit"  # "How tall are you? inches"
 
 
 @pytest.mark.parametrize("question_id", NUMBER_QUESTIONS)

@@ -213,10 +213,10 @@ def test_case_2_sleep_referral_says_why_with_the_stop_bang_items_and_the_restles
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="George Whitfield", born="25 June 1968",
+    assert_letterhead_and_signature(letter, patient="George Whitfield", born="June 25, 1968",
                                     title="Referral for a sleep study", priority="Routine", history=history,
                                     question=question)
-    assert ("STOP-Bang score 6 of 8: loud snoring, daytime tiredness, observed apnoea, treated high blood "
+    assert ("STOP-Bang score 6 of 8: loud snoring, daytime tiredness, observed apnea, treated high blood "
             "pressure, age 58 (over 50) and male sex") in letter
     assert "Someone has seen the patient stop breathing, choke or gasp in sleep" in letter
     for feature in ("Urge to move the legs, usually with unpleasant sensations in them: yes",
@@ -240,11 +240,11 @@ def test_case_1_ultrasound_request_gives_the_leg_signs_with_their_ceap_classes(a
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Ruth Calloway", born="2 November 1973",
+    assert_letterhead_and_signature(letter, patient="Ruth Calloway", born="November 2, 1973",
                                     title="Request for a venous duplex ultrasound", priority="Routine",
                                     history=history, question=question)
     assert "Varicose veins (C2)" in letter and "Ankle swelling (C3)" in letter
-    assert "Highest CEAP clinical class reported: C3s (as ticked by the patient, not yet examined)" in letter
+    assert "Highest CEAP clinical class reported: C3s (as checked by the patient, not yet examined)" in letter
     assert ("Heaviness, aching, itching or cramps, worse after standing and better with the legs raised: yes"
             in letter)
     assert "Suspected thrombosis: no" in letter
@@ -263,7 +263,7 @@ def test_case_4_ultrasound_request_is_urgent_for_a_possible_clot_in_pregnancy(ap
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Maya Ortega", born="30 August 1997",
+    assert_letterhead_and_signature(letter, patient="Maya Ortega", born="August 30, 1997",
                                     title="Request for a venous duplex ultrasound", priority="Urgent",
                                     history=history, question=question)
     assert "Possible deep vein thrombosis: in the last 4 weeks, new swelling of one leg" in letter
@@ -291,7 +291,7 @@ def test_case_6_emergency_request_cannot_be_signed_until_the_emergency_is_dealt_
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Frank Lindgren", born="5 January 1965",
+    assert_letterhead_and_signature(letter, patient="Frank Lindgren", born="January 5, 1965",
                                     title="Request for a venous duplex ultrasound", priority="Emergency",
                                     history=history, question=question)
     assert ("Symptoms that can come from a pulmonary embolism were reported; the patient was told to get "
@@ -315,7 +315,7 @@ def test_a_sleep_referral_marks_drowsy_driving_urgent_and_gives_scores_medicines
     sign(doctor, letter_id, history=history, question=question)
     letter = pdf_words(pdf_bytes(doctor, letter_id))
 
-    assert_letterhead_and_signature(letter, patient="Dora Kessler", born="12 April 1959",
+    assert_letterhead_and_signature(letter, patient="Dora Kessler", born="April 12, 1959",
                                     title="Referral for a sleep study", priority="Urgent", history=history,
                                     question=question)
     assert "URGENT: reports dozing or nearly dozing while driving in the last year; advised not to drive" in letter
@@ -451,7 +451,7 @@ def draft(app):
 def assert_nothing_stored(letter_id: int) -> None:
     letter = stored_letter(letter_id)
     assert (letter.is_signed, letter.history) == (False, "")
-    assert letter.question.startswith("Please assess for obstructive sleep apnoea")  # the suggested one
+    assert letter.question.startswith("Please assess for obstructive sleep apnea")  # the suggested one
     assert [event.action for event in letter_audit()
             if event.action in (AuditAction.LETTER_EDITED, AuditAction.LETTER_SIGNED)] == []
 
@@ -460,7 +460,7 @@ def test_signing_without_ticking_that_the_letter_was_read_is_refused(draft):
     letter_id, doctor = draft
     refused = fill_in(doctor, letter_id, history="Typed history", question="Sleep apnoea?", read_it=False)
     assert refused.status_code == 400
-    assert "Please read the whole letter and tick this box to sign it." in error_messages(refused)
+    assert "Please read the whole letter and check this box to sign it." in error_messages(refused)
     assert "Typed history" in text(refused), "what the doctor typed stays on the page"
     assert_nothing_stored(letter_id)
 

@@ -144,7 +144,7 @@ def test_at_most_five_links_an_hour_go_to_one_account(client):
 
 # --- using the link -----------------------------------------------------------------------------
 
-def test_the_link_sets_a_new_password_once(client):
+def test_the_link_sets_a_new_password_once(app, client):
     factories.make_user(email="pat@example.com")
     link = reset_link_for(client, "pat@example.com")
 
@@ -152,11 +152,12 @@ def test_the_link_sets_a_new_password_once(client):
     assert page.status_code == 200 and "Choose a new password" in text(page)
     response = choose_password(client, link)
 
-    assert location(response) == "/auth/login"
+    assert location(response) == "/appointments/"  # a patient is logged in by the link
     assert "Your new password is set" in text(client.get(response.headers["Location"]))
     user = stored_user("pat@example.com")
     assert user.check_password(NEW_PASSWORD) and not user.check_password(factories.PASSWORD)
-    assert AuthActions(client).login("pat@example.com", NEW_PASSWORD).headers["Location"] == "/appointments/"
+    assert AuthActions(app.test_client()).login("pat@example.com", NEW_PASSWORD).headers["Location"] == \
+        "/appointments/"
     [token] = db.session.scalars(select(AccountToken)).all()
     assert token.used_at is not None
     [reset] = audit_rows(AuditAction.PASSWORD_RESET)
@@ -239,7 +240,7 @@ def test_a_reset_ends_every_other_session(app):
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/auth/login"
 
 
-def test_a_reset_lifts_a_lockout(client):
+def test_a_reset_lifts_a_lockout(app, client):
     user = factories.make_user(email="pat@example.com")
     user.failed_login_count, user.failed_login_since = 4, datetime.now(UTC)
     user.locked_until = datetime.now(UTC) + timedelta(minutes=15)
@@ -249,8 +250,10 @@ def test_a_reset_lifts_a_lockout(client):
 
     user = stored_user("pat@example.com")
     assert (user.failed_login_count, user.failed_login_since, user.locked_until) == (0, None, None)
-    assert AuthActions(client).login("pat@example.com", NEW_PASSWORD).status_code == 302
-    assert client.get("/appointments/").status_code == 200
+    assert client.get("/appointments/").status_code == 200  # logged in by the link
+    other = app.test_client()
+    assert AuthActions(other).login("pat@example.com", NEW_PASSWORD).status_code == 302
+    assert other.get("/appointments/").status_code == 200
 
 
 def test_a_reset_leaves_staff_with_their_second_factor(client):
@@ -304,9 +307,10 @@ def test_a_caller_registered_by_the_desk_is_invited_to_choose_a_password(app):
 
     patient = app.test_client()
     link = password_link("maria.lopez@example.com", MessageKind.INVITATION)
-    assert "Choose your password" in text(patient.get(link))
-    assert location(choose_password(patient, link)) == "/auth/login"
-    assert AuthActions(patient).login("maria.lopez@example.com", NEW_PASSWORD).headers["Location"] == "/appointments/"
+    assert "Choose a password" in text(patient.get(link))
+    assert location(choose_password(patient, link)) == "/appointments/"  # logged in by the link
+    assert AuthActions(app.test_client()).login("maria.lopez@example.com", NEW_PASSWORD).headers["Location"] == \
+        "/appointments/"
     [chosen] = audit_rows(AuditAction.PASSWORD_CHOSEN)
     assert chosen.patient_id == maria.id
 

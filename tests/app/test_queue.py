@@ -25,6 +25,7 @@ from portal.triage.questions import QUESTIONS, STEPS, describe_answer
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, evaluate
 from tests import factories
 from tests.client import AuthActions, csrf_token, logged_in, submit
+from tests.clinic_dates import when
 from tests.db.test_queue_cases import make_mixed_cases
 from tests.factories import make_submission
 from tests.pages import location, text, words
@@ -496,7 +497,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
     assert "check ferritin and transferrin saturation" in why  # F3
     assert "do not stop without the prescriber" in why  # F4
     assert "Possible augmentation" in why  # F5
-    assert "Intermediate sleep-apnoea risk" in why  # F10
+    assert "Intermediate sleep-apnea risk" in why  # F10
 
     answers = section(response, "Answers")
     groups = dict(re.findall(r"<h3>(.*?)</h3>(.*?)(?=<h3>|$)", answers, re.S))
@@ -514,7 +515,7 @@ def test_the_case_page_shows_every_answer_by_step_reasons_flags_and_appointments
 
     appointments = words(section(response, "Appointments"))
     assert "Leg vein scan with Dr Okafor" in appointments and "booked" in appointments
-    assert start.astimezone(CHICAGO).strftime("%a %-d %b %Y, %-I:%M %p") in appointments
+    assert when(start, short=True) in appointments
 
 
 def test_the_case_page_shows_a_likely_cosmetic_flag(app):
@@ -576,7 +577,7 @@ def test_a_doctor_marks_a_case_reviewed(app):
     assert "Your review is saved." in text(page)
     history = words(section(page, "Review"))
     assert "Dr Reviewer marked it reviewed" in history
-    assert review.created_at.astimezone(CHICAGO).strftime("%-d %b %Y, %-I:%M %p") in history
+    assert when(review.created_at, short=True) in history
     assert row_ids(browser.get("/queue/?review=reviewed")) == [case.id]
 
 
@@ -667,7 +668,7 @@ def test_a_route_change_is_kept_as_history_and_the_patient_books_the_new_route(a
     history = words(section(page, "Review"))
     assert ("Dr Changer changed the route from Vascular ultrasound to Sleep study referral: "
             "“Snoring is the main complaint”") in history
-    assert review.created_at.astimezone(CHICAGO).strftime("%-d %b %Y, %-I:%M %p") in history
+    assert when(review.created_at, short=True) in history
     assert "Sleep study referral (triage gave Vascular ultrasound)" in words(text(page))
 
     # A second change goes on the history after the first.

@@ -36,7 +36,7 @@ def post(browser, page_url, action_url, prefix, **fields):
 
 def test_schedules_list_shows_this_weeks_hours(desk, clinician):
     page = text(desk.get("/desk/schedules/"))
-    assert "Dr Hours" in page and "09:00-12:00, 13:00-17:00" in page
+    assert "Dr Hours" in page and "9:00 AM–12:00 PM, 1:00 PM–5:00 PM" in page
 
 
 @pytest.mark.parametrize("who", ["patient", "doctor"])

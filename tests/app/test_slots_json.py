@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from portal import dates
 from portal.auth.models import Role
 from portal.booking.models import AppointmentStatus, AppointmentType, Route
 from portal.booking.views import NOT_BOOKABLE_MESSAGES
@@ -28,6 +29,7 @@ from tests.app.test_booking_pages import (
     week_param,
 )
 from tests.client import logged_in
+from tests.clinic_dates import long_day, when
 from tests.pages import day_strip, first_free_link, slot_links, text
 
 CHICAGO = factories.CHICAGO
@@ -82,7 +84,7 @@ def shown_notices(response) -> list[str]:
 
 def strip_says(day: date, count: int) -> str:
     """What the page's strip of days says of a day with `count` free times."""
-    return f"{day.strftime('%A %-d %B')}: " + (
+    return f"{long_day(day)}: " + (
         "no free times" if count == 0 else f"{count} free time" if count == 1 else f"{count} free times")
 
 
@@ -318,7 +320,7 @@ def test_a_week_past_the_horizon_gives_the_last_week_and_says_so(app):
     data = free_times(browser, week="2999-01-05")
 
     after = datetime.now(UTC)
-    assert data["notices"] == [f"Times can be booked up to {last:%-d %B %Y}, so here is the last week."]
+    assert data["notices"] == [f"Times can be booked up to {dates.dated(last)}, so here is the last week."]
     # The seven days that end on the last day: at any hour of the day some of them have times.
     assert data["week"]["first_day"] == (last - timedelta(days=6)).isoformat()
     assert data["days"][-1]["date"] == last.isoformat()
@@ -355,7 +357,7 @@ def test_an_urgent_case_gets_only_the_next_24_hours(app):
     later = free_times(browser, week=(clinic_today() + timedelta(days=7)).isoformat())
     last_day = (after + timedelta(hours=24)).astimezone(CHICAGO).date()
     assert later["week"]["first_day"] == clinic_today().isoformat()
-    assert later["notices"] == [f"Times can be booked up to {last_day:%-d %B %Y}, so here is the last week."]
+    assert later["notices"] == [f"Times can be booked up to {dates.dated(last_day)}, so here is the last week."]
     assert all(start <= after + timedelta(hours=24) for start in all_starts(later))
     assert later["first_free"] == data["first_free"]
 
@@ -423,7 +425,7 @@ def test_a_json_time_leads_to_its_confirmation_page_and_books(app, two_clinician
     assert confirm.status_code == 200
     page = text(confirm)
     assert "Confirm your visit" in page
-    assert start.astimezone(CHICAGO).strftime("%A %-d %B %Y, %-I:%M %p") in page
+    assert when(start) in page
     assert {rivera.id: "Dr Rivera", okafor.id: "Dr Okafor"}[clinician_id] in page
     response = post_form(browser, confirm)
     assert response.status_code == 302

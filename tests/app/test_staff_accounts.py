@@ -87,8 +87,8 @@ def test_an_added_desk_member_is_invited_chooses_a_password_enrols_and_opens_the
     ({"name": ""}, "Please enter the person's name."),
     ({"name": "Dana\nNewdesk"}, "Please type the name on one line"),
     ({"email": "not-an-address"}, "That does not look like an email address"),
-    ({"role": "patient"}, "Please choose a role: front desk, doctor or administrator."),
-    ({"role": "superuser"}, "Please choose a role: front desk, doctor or administrator."),
+    ({"role": "patient"}, "Please choose a role: front desk, doctor, sonographer or administrator."),
+    ({"role": "superuser"}, "Please choose a role: front desk, doctor, sonographer or administrator."),
 ])
 def test_bad_input_is_refused_with_its_message_and_writes_nothing(app, fields, message):
     _, browser = logged_in(app, Role.ADMIN)
@@ -119,7 +119,7 @@ def test_a_change_of_role_ends_their_sessions_and_shows(app):
 
     response = post_button(admin, f"/accounts/{desk.id}/role", role="doctor")
 
-    assert location(response) == "/accounts/"
+    assert location(response) == f"/accounts/{desk.id}/clinician"  # a doctor's title, visits and hours next
     page = text(admin.get("/accounts/"))
     assert "Dana Desk is now doctor." in page
     assert db.session.get(User, desk.id).role == Role.DOCTOR

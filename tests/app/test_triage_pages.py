@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from sqlalchemy import func, select, update
 
+from portal import dates
 from portal.audit import AuditEvent
 from portal.auth.models import Role
 from portal.booking.models import Appointment, Route
@@ -23,7 +24,7 @@ from portal.triage.browser import DRAFT_KEY, SUBMISSIONS_KEY
 from portal.triage.models import TriageDraft, TriageSubmission
 from portal.triage.questions import STEPS
 from portal.triage.rules import RULE_TEXT, evaluate
-from tests import factories
+from tests import clinic_dates, factories
 from tests.client import AuthActions, browser_of, csrf_token, hidden_fields, submit
 from tests.mailbox import password_link
 from tests.pages import first_free_link, location, main, parts_of_day, slot_links, text, time_buttons, words
@@ -441,7 +442,7 @@ BAD_ANSWERS = [
     ("sex", None, "Please answer this question."),
     ("pregnant", "perhaps", "Please choose Yes, No or Not sure."),
     ("dvt_signs", None, "Please answer this question."),
-    ("leg_signs", ["varicose_veins", "third_leg"], "Please tick only the answers shown."),
+    ("leg_signs", ["varicose_veins", "third_leg"], "Please check only the answers shown."),
     ("venous_symptoms", "not_sure", "Please choose Yes or No."),
     ("rls_mimic", "tickles", "Please choose one of the answers shown."),
     ("rls_impact", "4", "Please choose a whole number from 0 (not at all) to 3 (very much)."),
@@ -450,7 +451,7 @@ BAD_ANSWERS = [
     ("neck_cm", "NaN", "Please enter your neck size in cm, from 20 to 70."),
     ("epworth", "25", "The Epworth score must be a whole number from 0 to 24."),
     ("ferritin", "6000", "Please enter your ferritin result in ng/mL, from 0 to 5000."),
-    ("medications", ["aspirin"], "Please tick only the answers shown."),
+    ("medications", ["aspirin"], "Please check only the answers shown."),
 ]
 
 
@@ -555,29 +556,24 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
     assert outcome.status_code == 200
     register_link = next(link for link in links(main(outcome)) if urlsplit(link).path == "/auth/register")
     assert any(urlsplit(link).path == "/auth/login" for link in links(main(outcome)))
-    assert "create an account or log in" in words(main(outcome)).lower()
+    assert "create an account: we keep these answers with it" in words(main(outcome)).lower()
 
     registered = submit(client, register_link, {
         "name": "Sam Sleeper", "email": "sam@example.com", "date_of_birth": "1967-03-02",
         "phone": "(555) 010-2222"})
     assert location(registered) == "/auth/register/sent"  # the password is chosen through the mailed link
+    assert stored_submissions()[0].patient_id is None  # not before the link is used
     chosen = submit(client, password_link("sam@example.com", MessageKind.INVITATION), {
         "password": "a long enough password", "confirm": "a long enough password"})
-    registered = submit(client, chosen.headers["Location"], {"email": "sam@example.com",
-                                                             "password": "a long enough password"})
 
-    assert location(registered) == "/book/"
-    assert stored_submissions()[0].patient_id is None  # not until the patient says they are theirs
-    asked = client.get("/book/")
-    assert location(asked) == "/triage/claim"
-    confirmed = confirm(client, "yes")
-    assert location(confirmed) == f"/triage/{submission.id}"
-    [claimed] = stored_submissions()
-    assert claimed.patient_id is not None
-    assert claimed.patient.email == "sam@example.com"
+    assert location(chosen) == "/book/"  # logged in, the answers joined: no login, no "are these yours?"
+    [joined] = stored_submissions()
+    assert joined.patient_id is not None
+    assert joined.patient.email == "sam@example.com"
     assert [(e.patient_id, e.detail) for e in db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "triage.claimed"))] == [
-        (claimed.patient_id, f"case {claimed.id}: the patient confirmed these answers are theirs")]
+        (joined.patient_id, f"case {joined.id}: joined as the patient chose a password through the link mailed "
+                            "when they registered from these answers")]
     book = client.get("/book/")
     assert book.status_code == 200
     page = words(main(book))
@@ -586,7 +582,7 @@ def test_an_anonymous_visitor_answers_then_registers_and_can_book_that_route(cli
     assert types[Route.VASCULAR_ULTRASOUND].name not in page
     assert slot_links(book)
     assert all(query(link)["type"] == "sleep_study_referral" for link in slot_links(book))
-    assert client.get(f"/triage/{claimed.id}").status_code == 200  # still theirs, now by account
+    assert client.get(f"/triage/{joined.id}").status_code == 200  # still theirs, now by account
 
 
 def test_an_anonymous_visitor_answers_then_logs_in_and_confirms_the_answers_are_theirs(app, client):
@@ -662,10 +658,10 @@ def test_the_confirmation_page_asks_with_the_date_and_plain_outcome(app, client)
     response = client.get("/triage/claim")
 
     assert response.status_code == 200
-    when = answered_at.astimezone(CHICAGO).strftime("%A %-d %B %Y, %-I:%M %p")
-    assert headings(response)[0] == (f"You answered the questions on this device before logging in, on {when}. "
-                                     "Are these your answers?")
+    when = clinic_dates.when(answered_at)
+    assert headings(response)[0] == "Are these your answers?"
     page = words(main(response))
+    assert f"The questions were answered on this device before you logged in, on {when}." in page
     assert f"{when} : a scan of the veins in your legs, at a time that suits you" in page
     assert "Yes, these are my answers" in page and "No, these are not mine" in page
     assert not RULE_ID.search(page)  # outcome words, no rule ids
@@ -775,7 +771,7 @@ def test_a_confirmation_without_an_answer_asks_again(app, client):
     assert session_ids(client) == [sid]
 
 
-@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.DESK, Role.DOCTOR, Role.SONOGRAPHER, Role.ADMIN])
 def test_staff_logging_in_where_someone_answered_never_see_or_take_the_answers(app, client, role):
     sid = submission_id(answer_all(client, CASES[1][0]))
     staff = factories.make_user(role=role)
@@ -784,7 +780,8 @@ def test_staff_logging_in_where_someone_answered_never_see_or_take_the_answers(a
 
     logged = AuthActions(client).login(staff_email)
 
-    assert location(logged) == {Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/"}[role]
+    assert location(logged) == {Role.DESK: "/desk/", Role.DOCTOR: "/my-day/", Role.SONOGRAPHER: "/my-day/",
+                               Role.ADMIN: "/desk/"}[role]
     assert client.get("/").status_code == 200  # not asked
     assert client.get("/triage/claim").status_code == 403
     assert owner_of(sid) is None
@@ -853,7 +850,7 @@ def test_a_patient_sees_only_their_own_outcomes(app):
     ("sleep_study_referral", "A visit about your sleep"),
     ("general_consult", "A general consultation"),
 ])
-def test_a_routine_outcome_names_the_visit_in_plain_words_and_links_to_booking(app, route, title):
+def test_a_routine_outcome_leads_with_the_times_then_names_the_visit_in_plain_words(app, route, title):
     clinic_types()
     _, submission, browser = logged_in(app, triage=(route, "routine"))
 
@@ -866,7 +863,8 @@ def test_a_routine_outcome_names_the_visit_in_plain_words_and_links_to_booking(a
     for rule in submission.outcome["reasons"]:
         assert RULE_TEXT[rule] in page
     assert not RULE_ID.search(page), RULE_ID.findall(page)  # never a bare rule id
-    assert "/book/" in links(main(response))
+    markup = main(response)
+    assert 'id="slot-picker"' in markup and markup.index('id="slot-picker"') < markup.index(title)
     assert "not a diagnosis" in page
 
 
@@ -924,8 +922,9 @@ def test_an_urgent_outcome_offers_only_times_in_the_next_24_hours_of_its_route(a
 
     assert response.status_code == 200
     page = words(main(response))
-    assert "Please be seen within 24 hours" in page
-    assert "You need to be seen today." in page
+    assert "Be seen within 24 hours" in page
+    assert "You need to be seen within 24 hours." in page and "today." not in page.replace(
+        "emergency department today.", "")
     assert RULE_TEXT["U1"] in page and not RULE_ID.search(page)
     offered = slot_links(response)
     assert offered, "a clinician working around the clock has times in the next 24 hours"
@@ -954,7 +953,7 @@ def test_an_urgent_outcome_offers_the_first_free_time_on_top_and_groups_the_rest
     # Every button names its day as well as its time: the next 24 hours can cross midnight.
     for name, link in zip(time_buttons(response), offered, strict=True):
         start = datetime.fromisoformat(query(link)["start"]).astimezone(CHICAGO)
-        assert name == f"{start:%A %-d %B}, {start:%-I:%M %p}"
+        assert name == f"{clinic_dates.long_day(start.date())}, {dates.time_of_day(start)}"
 
 
 def test_an_urgent_outcome_with_no_free_time_gives_the_phone_number(app):
@@ -964,7 +963,7 @@ def test_an_urgent_outcome_with_no_free_time_gives_the_phone_number(app):
     response = browser.get(f"/triage/{submission.id}")
 
     page = words(main(response))
-    assert "call us today" in page.lower()
+    assert "Go to an urgent care center or an emergency department today." in page
     assert app.config["CLINIC_PHONE"] in page
     assert slot_links(response) == []
     assert not any(link.startswith("/book") for link in links(main(response)))

@@ -40,7 +40,7 @@ from portal.notify.models import OutboxMessage
 from portal.notify.worker import claim_due, send_due
 from portal.triage.rules import CLINICIAN_RULE_TEXT, FLAG_TEXT, RULE_TEXT
 from portal.triage.vocabulary import Route
-from tests import factories
+from tests import clinic_dates, factories
 from tests.client import logged_in
 from tests.conftest import make_app
 from tests.db.conftest import THREADS
@@ -254,10 +254,8 @@ def assert_appointment_email(message: EmailMessage, *, to: str, start: datetime)
     """Plain text with an HTML alternative and, where the message has one, a calendar file."""
     assert message["To"] == to
     assert leaf_types(message)[:2] == ["text/plain", "text/html"]
-    when = start.astimezone(CHICAGO)
-    assert f"{when:%A} {when.day} {when:%B}" in message["Subject"]
-    assert when.strftime("%-I:%M %p") in message["Subject"]
-    assert "Chicago" in message.get_body(("plain",)).get_content()  # the time's zone is named
+    assert clinic_dates.when(start) in message["Subject"]  # "Monday, December 7 at 2:30 PM"
+    assert "(Central Time)" in message.get_body(("plain",)).get_content()  # the time's zone is named
 
 
 # --- 1. The outbox follows the booking's transaction ---------------------------------------
@@ -427,7 +425,7 @@ def test_a_move_and_a_cancellation_update_the_same_calendar_event(smtp_app, inbo
     send_due(now=now)
 
     confirmation, change, cancellation = inbox.messages
-    assert "moved" in change["Subject"] and "cancelled" in cancellation["Subject"]
+    assert "moved" in change["Subject"] and "canceled" in cancellation["Subject"]
     assert_appointment_email(change, to=practice.patient_email, start=new_start)
     assert_appointment_email(cancellation, to=practice.patient_email, start=new_start)
     (_, booked), (change_method, changed), (cancel_method, cancelled) = map(

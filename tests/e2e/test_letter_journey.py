@@ -102,7 +102,7 @@ def test_the_doctor_writes_signs_and_downloads_a_sleep_study_referral(journey, p
             page.get_by_label("History", exact=True).fill(HISTORY)
             page.get_by_role("button", name="Sign and lock the letter").click()
             expect(page.locator("#read_it-error")).to_have_text(
-                "Please read the whole letter and tick this box to sign it.")
+                "Please read the whole letter and check this box to sign it.")
             expect(page.get_by_label("History", exact=True)).to_have_value(HISTORY)
             expect(page.get_by_text("Draft, version 1: not signed.")).to_be_visible()
         with j.step("signed") as page:

@@ -26,7 +26,7 @@ from tests.client import AuthActions, csrf_token
 from tests.factories import local
 
 ANONYMOUS = access.ANONYMOUS
-ROLES = (ANONYMOUS, Role.PATIENT, Role.DESK, Role.DOCTOR, Role.ADMIN)
+ROLES = (ANONYMOUS, Role.PATIENT, Role.DESK, Role.DOCTOR, Role.SONOGRAPHER, Role.ADMIN)
 PATIENT_NAME = "Ada Recordholder"  # the clinic's patient: her name in a log or on a stranger's page is a leak
 
 

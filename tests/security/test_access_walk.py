@@ -1,4 +1,4 @@
-"""Walk every URL of the app as anonymous, patient, doctor, desk and admin, and check each answer
+"""Walk every URL of the app as anonymous, patient, doctor, sonographer, desk and admin, and check each answer
 against the registry of who may see what (portal/access.py): the views and their own guards agree
 with it, and a post by a role the page is not for changes no row. test_deny_by_default.py checks
 that every page is in the registry."""

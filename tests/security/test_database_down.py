@@ -22,7 +22,8 @@ from tests.security.probes import PATIENT_NAME, answer, browser_as, seed_clinic
 # Nothing listens on port 1: the driver is refused at once, as when the server is down.
 REFUSING_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/portal"
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-HOME_OF = {Role.PATIENT: "/appointments/", Role.DESK: "/desk/", Role.DOCTOR: "/queue/", Role.ADMIN: "/desk/audit/"}
+HOME_OF = {Role.PATIENT: "/appointments/", Role.DESK: "/desk/", Role.DOCTOR: "/queue/",
+           Role.SONOGRAPHER: "/my-day/", Role.ADMIN: "/desk/audit/"}
 
 
 def assert_clinic_error_page(response, app) -> None:
@@ -74,7 +75,7 @@ def database_failing_after_the_session(app):
         event.remove(db.engine, "before_cursor_execute", fail)
 
 
-@pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.DOCTOR, Role.ADMIN])
+@pytest.mark.parametrize("role", [Role.PATIENT, Role.DESK, Role.DOCTOR, Role.SONOGRAPHER, Role.ADMIN])
 def test_a_logged_in_user_gets_the_clinics_page_when_the_database_goes_down(app, role):
     _user, browser = logged_in(app, role)
     assert browser.get(HOME_OF[role]).status_code == 200

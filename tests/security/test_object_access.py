@@ -25,7 +25,7 @@ from tests.factories import local
 from tests.security.probes import issued_email_change_token, issued_reset_token
 
 ACTORS = {"patient A": Role.PATIENT, "patient B": Role.PATIENT, "desk": Role.DESK, "doctor": Role.DOCTOR,
-          "admin": Role.ADMIN, "anonymous": access.ANONYMOUS}
+          "sonographer": Role.SONOGRAPHER, "admin": Role.ADMIN, "anonymous": access.ANONYMOUS}
 OWNER_NAME = "Ada Recordholder"  # patient A: her name on a page shown to a stranger is a leak
 STRANGERS = {"patient B", "anonymous"}  # who reaches none of A's records (staff see her name elsewhere)
 
@@ -44,7 +44,13 @@ KEYS = {"notify.feed": lambda world: set_feed(world["clinician_id"], on=True, by
         "my_details.confirm_email": lambda world: issued_email_change_token(factories.make_user())}
 
 # Staff reach every record of the pages their role may use, except where the view narrows it:
-STAFF_TOLD_NOT_FOUND = {"booking.outcome": {Role.DESK, Role.ADMIN}}  # triage outcomes: patient and doctors
+STAFF_TOLD_NOT_FOUND = {
+    "booking.outcome": {Role.DESK, Role.SONOGRAPHER, Role.ADMIN},  # triage outcomes: patient and doctors
+    # A visit's record from "My day": only the clinician whose calendar it is on (A's visit is on another's).
+    "clinicians.visit": {Role.DOCTOR, Role.SONOGRAPHER},
+    # Clinician details: only an account with a clinician record has them (patient A has none).
+    "clinician_records.details": {Role.ADMIN},
+}
 
 MISSING = {"appointment_id": 987654, "submission_id": 987654, "patient_id": 987654, "user_id": 987654,
            "clinician_id": 987654, "time_off_id": 987654, "message_id": 987654, "letter_id": 987654,

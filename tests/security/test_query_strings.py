@@ -22,7 +22,7 @@ EXAMPLES_PER_PARAMETER = 30
 # filters, the templates' request.args).
 WEEK = ["week", "day", "clinician"]
 PARAMETERS = {
-    "auth.login": ["next"], "auth.register": ["next"], "auth.registration_sent": ["next"],
+    "auth.login": ["next"], "auth.register": ["next", "answers"], "auth.registration_sent": ["next"],
     "auth_password.choose": ["next"],
     "booking.book": WEEK, "booking.slots_json": WEEK, "booking.reschedule": WEEK,
     "booking.confirm_booking": ["start", "clinician"], "booking.confirm_reschedule": ["start", "clinician"],

@@ -239,9 +239,9 @@ def test_urgent_window_compares_instants_not_wall_clocks():
 
 def test_patient_emergency_message_says_call_the_emergency_number_and_the_clinic():
     state = TriageState(9, CONSULT, ROUTINE, open_emergency_id=7)
-    decision = decide(state, request(PATIENT, CONSULT), clinic_phone=CLINIC_PHONE)
+    decision = decide(state, request(PATIENT, CONSULT), clinic_phone=CLINIC_PHONE, emergency_number="112")
     assert decision.verdict is REFUSED
-    assert "call the emergency number" in decision.message
+    assert "call 112 now" in decision.message
     assert CLINIC_PHONE in decision.message
     assert "case 7" not in decision.message  # the patient is not told of case numbers
 

@@ -83,11 +83,11 @@ def test_signed_sleep_referral_reads_as_the_letter() -> None:
     assert "0117 496 0000" in text
     assert "Referral for a sleep study" in text
     assert "To Sleep medicine service" in text
-    assert "30 November 2026" in text
+    assert "November 30, 2026" in text
     assert "L12-v2" in text
     assert "Priority Urgent" in text
     assert "Zoë Łukasiewicz" in text
-    assert "4 March 1961" in text
+    assert "March 4, 1961" in text
     assert "07700 900123" in text
     assert "zoe@example.org" in text
     for heading, lines in (("What the patient reported", sleep_referral().sections[0].lines),
@@ -98,7 +98,7 @@ def test_signed_sleep_referral_reads_as_the_letter() -> None:
     assert "History Varicose veins, left leg, C2. Hypertension on amlodipine 5 mg." in text
     assert ("Question for the sleep medicine service "
             "Please assess for obstructive sleep apnoea before general anaesthesia.") in text
-    assert "Signed electronically by Dr. Samuel Okafor 30 November 2026, 14:05 UTC" in text
+    assert "Signed electronically by Dr. Samuel Okafor November 30, 2026 at 2:05 PM UTC" in text
     assert "Triage rules 2026.3" in text
     assert "Page 1 of 1" in text
     assert "DRAFT" not in text
@@ -109,7 +109,7 @@ def test_draft_ultrasound_request_is_marked_draft_and_unsigned() -> None:
 
     assert "Request for a venous duplex ultrasound" in text
     assert "Nguyễn Thị Minh" in text
-    assert "1 December 1978" in text
+    assert "December 1, 1978" in text
     assert "Priority Emergency" in text
     assert "Symptoms" in text
     assert "Swollen, painful right calf for three days." in text
@@ -153,7 +153,7 @@ def test_long_history_runs_to_several_pages_each_with_header_and_footer() -> Non
         assert f"Visit {number}: legs reviewed, no change in the varicose veins." in everything
     assert "Signed electronically by Dr. Samuel Okafor" in pages[-1]
     # The pages after the first name the patient, so a loose page still says whose it is.
-    assert all("Zoë Łukasiewicz, born 4 March 1961" in page for page in pages[1:])
+    assert all("Zoë Łukasiewicz, born March 4, 1961" in page for page in pages[1:])
 
 
 def test_every_page_of_a_long_draft_says_draft() -> None:

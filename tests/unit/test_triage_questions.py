@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portal.triage import questions as questions_module
-from portal.triage import vocabulary
+from portal.triage import units, vocabulary
 from portal.triage.questions import (
     EMERGENCY_QUESTION_IDS,
     QUESTIONS,
@@ -304,7 +304,7 @@ def test_parse_list_returns_values_in_declared_order():
 def test_parse_list_refuses_unknown_values(raw):
     error = refused(parse, "leg_signs", raw)
     assert error.question_id == "leg_signs"
-    assert str(error) == "Please tick only the answers shown."
+    assert str(error) == "Please check only the answers shown."
 
 
 # --- check_answers: typed answers ---------------------------------------------------------------
@@ -384,7 +384,7 @@ def test_check_answers_errors_name_the_question(question_id, value):
 
 def test_check_answers_duplicates_have_their_own_message():
     error = refused(check_answers, valid(conditions=["anaemia", "anaemia"]))
-    assert str(error) == "Each answer can be ticked only once."
+    assert str(error) == "Each answer can be checked only once."
 
 
 @pytest.mark.parametrize("key", ["bogus", "Age", " age", "", 1, None, ("age",)])
@@ -428,9 +428,10 @@ def test_only_pregnancy_depends_on_another_answer():
         ("leg_signs", [], "None"),
         ("medications", None, "Not answered"),
         ("age", None, "Not answered"),
-        ("height_cm", 172.0, "172 cm"),
-        ("height_cm", 172, "172 cm"),
-        ("weight_kg", 72.5, "72.5 kg"),
+        ("height_cm", 172.0, "172 cm (5 ft 8 in)"),
+        ("height_cm", 172, "172 cm (5 ft 8 in)"),
+        ("weight_kg", 72.5, "72.5 kg (160 lb)"),
+        ("neck_cm", 40.6, "40.6 cm (16 in)"),
         ("age", 52, "52 years"),
         ("ferritin", 45.0, "45 ng/mL"),
         ("epworth", 14, "14 out of 24"),
@@ -517,13 +518,14 @@ def test_check_answers_never_raises_anything_but_answer_error(junk, partial):
 # --- Purity ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [questions_module, vocabulary])
+@pytest.mark.parametrize("module", [questions_module, vocabulary, units])
 def test_module_imports_only_the_standard_library(module):
     tree = ast.parse(Path(module.__file__).read_text())
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
                  for alias in node.names}
-    assert imported <= {"__future__", "collections.abc", "dataclasses", "enum", "math", "re"}
+    # portal.triage.units is the pure conversions between US and metric units (tests/unit/test_units.py)
+    assert imported <= {"__future__", "collections.abc", "dataclasses", "enum", "math", "re", "portal.triage"}
 
 
 def test_a_question_asked_only_after_another_answer_applies_as_that_answer_says():
