@@ -75,7 +75,7 @@ def test_the_signature_of_a_letter():
     ("%A %-d %B %Y, %-I:%M %p", "long"), ("%A %-d %B, %-I:%M %p", "long"), ("%a %-d %b, %-I:%M %p", "short"),
     ("%-d %b %Y, %-I:%M %p", "short"), ("%-I:%M %p", "time"), ("%H:%M", "time"), ("%A %-I:%M %p", "weekday_time"),
     ("%-d %b %Y %H:%M:%S", "exact"), ("%A %-d %B", "date"), ("%a %-d %b", "short_date"), ("%-d %B %Y", "dated"),
-    ("%-d %b %Y", "short_dated")])
+    ("%-d %b %Y", "short_dated"), ("%Y-%m-%d", "iso")])
 def test_an_old_strftime_format_is_read_as_the_nearest_style(old, style):
     assert dates.style_of_strftime(old) == style
 
@@ -87,7 +87,7 @@ def test_every_style_writes_a_moment_and_a_day():
         "long": "Monday, December 7 at 2:30 PM", "short": "Mon, Dec 7, 2:30 PM", "date": "Monday, December 7",
         "short_date": "Mon, Dec 7", "dated": "December 7, 2026", "short_dated": "Dec 7, 2026",
         "month_day": "December 7", "short_month_day": "Dec 7", "weekday": "Monday", "time": "2:30 PM",
-        "weekday_time": "Monday at 2:30 PM", "exact": "Dec 7, 2026, 2:30:15 PM"}
+        "weekday_time": "Monday at 2:30 PM", "exact": "Dec 7, 2026, 2:30:15 PM", "iso": "2026-12-07"}
     for style in dates.STYLES:  # a day alone is written as a date
         assert dates.moment_in_style(date(2026, 12, 7), style, CHICAGO, TODAY)
     with pytest.raises(ValueError):
