@@ -69,7 +69,7 @@ FOUR_RLS_ANSWERS = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief":
                     "rls_mimic": "none", "rls_frequency": "twice_weekly_or_more", "rls_impact": 2}
 SAFE = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no", "dvt_signs": "no", "svt_signs": "no"}
 
-# The worked cases of clinical/TRIAGE.md, one patient each: every route and urgency in the queue.
+# The worked cases of the rule set rlsvein-1, one patient each: every route and urgency in the queue.
 DEMO_TRIAGE = [
     ("patient@example.com", {**SAFE, **FOUR_RLS_ANSWERS, "age": 72, "sex": "female", "conditions": ["anaemia"],
                              "medications": ["antidepressant"], "ferritin": 45}),

@@ -9,7 +9,7 @@ OPTIONAL_IDS = [question.id for question in QUESTIONS.values() if not question.r
 
 
 def valid_value(question_id: str) -> st.SearchStrategy:
-    """Any answer the questionnaire accepts for this question (TRIAGE.md's answer table)."""
+    """Any answer the questionnaire accepts for this question (rlsvein-1's answer table)."""
     question = QUESTIONS[question_id]
     values = [choice.value for choice in question.choices]
     if question.kind == "list":

@@ -1,7 +1,7 @@
 """Accounts and scheduling: users, clinicians, hours, time off, visit types, appointments.
 
 On PostgreSQL it also adds exclusion constraints (btree_gist) so that no clinician and no
-patient can hold two active appointments whose time ranges overlap (DESIGN.md invariants 1-3).
+patient can hold two active appointments whose time ranges overlap (the booking rules).
 
 Revision ID: 0001
 Revises:

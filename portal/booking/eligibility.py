@@ -1,7 +1,7 @@
 """May this person book this patient this visit at this time, given the patient's triage?
 
-The clinic's triage safety rules (clinical/TRIAGE.md, "What each urgency does in the portal";
-DESIGN.md, booking invariant 7) as one pure function, and nothing else decides them:
+The clinic's triage safety rules (rlsvein-1, what each urgency does in the portal;
+the booking rule of triage safety) as one pure function, and nothing else decides them:
 
 - an emergency that no doctor has recorded as dealt with closes all booking for the patient,
   for every actor, whatever the patient answered since;
@@ -27,7 +27,7 @@ from portal.triage.vocabulary import ROUTE_LABELS, Urgency
 __all__ = ["OVERRIDE_LABELS", "URGENT_WINDOW", "Actor", "BookingRequest", "Decision", "Override", "TriageState",
            "Verdict", "decide", "latest_start", "seen_within_urgent_window"]
 
-# TRIAGE.md: an urgent case (a possible clot, drowsy driving) is seen within 24 hours (NICE NG158's
+# rlsvein-1: an urgent case (a possible clot, drowsy driving) is seen within 24 hours (NICE NG158's
 # path of a scan within 24 hours with interim anticoagulation started by a doctor).
 URGENT_WINDOW = timedelta(hours=24)
 

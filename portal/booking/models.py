@@ -1,7 +1,7 @@
 """Scheduling tables. Times are aware UTC datetimes; working hours are local wall-clock times.
 
-Appointment rows are written only by portal.booking.service, which keeps the invariants of
-DESIGN.md; the indexes below back them up in the database itself.
+Appointment rows are written only by portal.booking.service, which keeps the booking
+rules (README); the indexes below back them up in the database itself.
 """
 from dataclasses import dataclass
 from datetime import date, datetime, time

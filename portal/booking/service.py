@@ -246,7 +246,7 @@ def booking_decision(*, patient_id: int, appointment_type: AppointmentType, star
 
 def _check_triage(*, patient_id: int, appointment_type: AppointmentType, start: datetime, booked_by: User | None,
                   now: datetime, override_reason: str | None, moving: Appointment | None):
-    """Apply the triage rules (DESIGN.md invariant 7): raise when refused or when a needed reason
+    """Apply the triage rules (the booking rule of triage safety): raise when refused or when a needed reason
     is missing; else return (overrides to store, their reason, the triage to link)."""
     decision, state = booking_decision(patient_id=patient_id, appointment_type=appointment_type, start=start,
                                        booked_by=booked_by, now=now, moving=moving)

@@ -364,6 +364,6 @@ def outcome(submission_id: int):
         emergency_number=current_app.config["EMERGENCY_NUMBER"],
         **({} if week else {"clinicians": clinicians}), phone_open=phone_open,
         phone_hours=describe_phone_hours(clinic.phone_hours()),
-        # TRIAGE.md: closed now, or nothing free in the next 24 hours: be seen elsewhere today.
+        # rlsvein-1: closed now, or nothing free in the next 24 hours: be seen elsewhere today.
         seen_elsewhere=urgent and (not phone_open or not slots),
         no_driving="U4" in result.reasons)

@@ -59,7 +59,7 @@ def _said(value: object) -> str:
 
 
 def _unsure(answers: Mapping[str, object], question_id: str) -> str:
-    """A note where "not sure" was counted as yes (TRIAGE.md unsure_is_yes); else nothing."""
+    """A note where "not sure" was counted as yes (rlsvein-1 unsure_is_yes); else nothing."""
     return " (answered “not sure”, counted as yes)" if answers.get(question_id) == "not_sure" else ""
 
 

@@ -2,9 +2,9 @@
 
 The web form, the validation of stored answers and the doctor's case view all read these
 definitions, so a question is worded, limited and labelled in one place. The ids, kinds and
-answer values are those of clinical/TRIAGE.md (rule set `rlsvein-1`). Pure: no Flask, no database.
+answer values are those of the rule set `rlsvein-1`. Pure: no Flask, no database.
 
-Number ranges TRIAGE.md fixes: age 0-120 (whole years), rls_impact 0-3, epworth 0-24 (the
+Number ranges rlsvein-1 fixes: age 0-120 (whole years), rls_impact 0-3, epworth 0-24 (the
 Epworth Sleepiness Scale total). Ranges chosen here, wide enough for any real adult or child yet
 catching typing slips and wrong units: height 50-250 cm, weight 20-350 kg, neck 20-70 cm,
 ferritin 0-5000 ng/mL (values above that occur only in rare iron-overload states and are
@@ -133,7 +133,7 @@ def _yes_no(id: str, text: str, step: str, clinician_label: str, help: str = "")
 
 
 def _red_flag(id: str, text: str, step: str, clinician_label: str, help: str = "") -> Question:
-    """A required yes / no / not sure question; TRIAGE.md counts "not sure" as yes on these."""
+    """A required yes / no / not sure question; rlsvein-1 counts "not sure" as yes on these."""
     return Question(id=id, kind="yes_no_unsure", text=text, help=help, choices=YES_NO_UNSURE,
                     required=True, step=step, clinician_label=clinician_label)
 
@@ -192,7 +192,7 @@ _QUESTION_LIST: tuple[Question, ...] = (
         choices=YES_NO_UNSURE,
         step="about_you",
         only_if=("sex", "female"),
-        # TRIAGE.md: asked only of patients female at birth aged 12 to 55; otherwise it counts as no.
+        # rlsvein-1: asked only of patients female at birth aged 12 to 55; otherwise it counts as no.
         only_for_ages=(12, 55),
         clinician_label="Pregnant or up to 6 weeks after birth",
     ),

@@ -1,7 +1,7 @@
 """Triage rule set `rlsvein-1`: answers in, route, urgency, reasons and clinician flags out.
 
-This is clinical/TRIAGE.md as code, written so a clinician can check it line by line: each rule
-is one small function whose docstring quotes the TRIAGE.md condition, listed in a table with its
+This is the rule set rlsvein-1 as code, written so a clinician can check it line by line: each rule
+is one small function whose docstring quotes the rlsvein-1 condition, listed in a table with its
 id and what it gives. It is a routing aid, not a diagnosis; a clinician reviews every outcome.
 
 Pure and deterministic: plain values in, a frozen TriageOutcome out, no Flask, no database, no
@@ -39,7 +39,7 @@ __all__ = [
 
 RULES_VERSION = "rlsvein-1"
 
-# TRIAGE.md `unsure_is_yes`: on the red-flag questions and on pregnancy a patient who is not sure
+# rlsvein-1 `unsure_is_yes`: on the red-flag questions and on pregnancy a patient who is not sure
 # is treated as if the answer were yes, so doubt never lowers urgency.
 UNSURE_COUNTS_AS_YES = frozenset(
     {"pe_symptoms", "bleeding_vein", "cold_pale_leg", "dvt_signs", "svt_signs", "pregnant"}
@@ -98,7 +98,7 @@ class TriageOutcome:
 
 
 def _above(number: float | None, limit: float) -> bool:
-    """`number > limit`; TRIAGE.md: a comparison with an unknown number is false."""
+    """`number > limit`; rlsvein-1: a comparison with an unknown number is false."""
     return number is not None and number > limit
 
 
@@ -108,7 +108,7 @@ def _at_most(number: float | None, limit: float) -> bool:
 
 @dataclass(frozen=True)
 class Facts:
-    """Checked answers plus the derived values of TRIAGE.md. Missing optional answers read as
+    """Checked answers plus the derived values of rlsvein-1. Missing optional answers read as
     no, an empty list or an unknown number."""
 
     answers: Mapping[str, object]
@@ -136,7 +136,7 @@ class Facts:
         return cls(answers=answers, bmi=bmi, stop_items=stop_items, stop_bang=stop_bang)
 
     def yes(self, question_id: str) -> bool:
-        """The answer is yes ("not sure" counts as yes on the questions TRIAGE.md names)."""
+        """The answer is yes ("not sure" counts as yes on the questions rlsvein-1 names)."""
         value = self.answers.get(question_id)
         return value == "yes" or (value == "not_sure" and question_id in UNSURE_COUNTS_AS_YES)
 
@@ -166,7 +166,7 @@ class Facts:
 
     @property
     def rls_mimic(self) -> str:
-        # TRIAGE.md's worked cases read an unanswered question as "no / none / empty": an
+        # rlsvein-1's worked cases read an unanswered question as "no / none / empty": an
         # unanswered mimic question is "none" (IRLSSG criterion 5 then rests on the clinician).
         return self.answers.get("rls_mimic") or "none"
 
@@ -318,7 +318,7 @@ ROUTE_RULES: tuple[RouteRule, ...] = (
     RouteRule("R5", Route.GENERAL_CONSULT, r5_otherwise),
 )
 
-# TRIAGE.md: "Patients under 18: R1 still applies; otherwise the route is general_consult."
+# rlsvein-1: "Patients under 18: R1 still applies; otherwise the route is general_consult."
 ROUTE_RULES_UNDER_18 = ("R1", "R5")
 
 
@@ -525,7 +525,7 @@ CLINICIAN_RULE_TEXT: dict[str, str] = {
     "E1": "E1 possible pulmonary embolism (NICE NG158)",
     "E2": "E2 bleeding varicose vein: pressure, elevation, emergency care (NICE CG168)",
     "E3": "E3 possible acute limb ischaemia (sudden pain, cold, pale or numb foot)",
-    # TRIAGE.md's rule texts, word for word: one time frame for every urgent case.
+    # rlsvein-1's rule texts, word for word: one time frame for every urgent case.
     "U1": "U1 possible deep vein thrombosis: seen within 24 hours",
     "U2": "U2 possible clot in pregnancy: seen within 24 hours",
     "U3": "U3 superficial vein thrombosis: seen within 24 hours to rule out DVT",

@@ -1,7 +1,7 @@
 """The routes and urgencies a triage outcome can have, defined once as string enums.
 
 The values are the strings stored in the database, shown in URLs and filters and written in
-clinical/TRIAGE.md; every other module uses these enums instead of spelling the strings again.
+the rule set rlsvein-1; every other module uses these enums instead of spelling the strings again.
 Pure: no Flask, no database.
 """
 

@@ -38,7 +38,7 @@ NO_RED_FLAGS = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no
                 "svt_signs": "no"}
 FOUR_RLS_YES = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
                 "rls_mimic": "none"}
-# TRIAGE.md's worked cases that route to a letter (others no / none / empty, as the table reads).
+# rlsvein-1's worked cases that route to a letter (others no / none / empty, as the table reads).
 CASE_1 = {**NO_RED_FLAGS, **FOUR_RLS_YES, "sex": "female", "age": 52,
           "leg_signs": ["varicose_veins", "ankle_swelling"], "venous_symptoms": "yes"}
 CASE_2 = {**NO_RED_FLAGS, **FOUR_RLS_YES, "sex": "male", "age": 58, "snoring": "yes", "observed_apnea": "yes",
@@ -47,7 +47,7 @@ CASE_4 = {**NO_RED_FLAGS, "sex": "female", "age": 29, "pregnant": "yes", "dvt_si
 CASE_6 = {**NO_RED_FLAGS, "sex": "male", "age": 61, "leg_signs": ["varicose_veins"], "venous_symptoms": "yes",
           "pe_symptoms": "yes"}
 CASE_3 = {**NO_RED_FLAGS, **FOUR_RLS_YES, "sex": "female", "age": 40, "rls_mimic": "cramp"}  # general consult
-# The route and urgency TRIAGE.md gives each of them.
+# The route and urgency rlsvein-1 gives each of them.
 WORKED_CASES = {1: (CASE_1, ULTRASOUND, "routine"), 2: (CASE_2, SLEEP, "routine"), 4: (CASE_4, ULTRASOUND, "urgent"),
                 6: (CASE_6, ULTRASOUND, "emergency")}
 
@@ -86,7 +86,7 @@ def store_case(answers: dict, patient: User | None) -> TriageSubmission:
 def store_worked_case(number: int, patient: User) -> TriageSubmission:
     answers, route, urgency = WORKED_CASES[number]
     case = store_case(answers, patient)
-    assert (case.current_route, case.urgency) == (route, urgency), f"case {number} is not as TRIAGE.md says"
+    assert (case.current_route, case.urgency) == (route, urgency), f"case {number} is not as rlsvein-1 says"
     return case
 
 
@@ -200,7 +200,7 @@ def assert_letterhead_and_signature(letter: str, *, patient: str, born: str, tit
     assert "DRAFT" not in letter
 
 
-# --- the worked cases of TRIAGE.md, from the case page to the PDF -----------------------------
+# --- the worked cases of rlsvein-1, from the case page to the PDF -----------------------------
 
 def test_case_2_sleep_referral_says_why_with_the_stop_bang_items_and_the_restless_legs_answers(app):
     patient = patient_named("George Whitfield", date(1968, 6, 25))

@@ -6,7 +6,7 @@ after its column's name.
 The test client draws nothing, so this reads what the browser is given: the tables holding people's
 data are the stylesheet's fit-tables, every cell of them names its column, and the stylesheet's rules
 that make long words wrap and tables stack are there. The browser suite (tests/e2e) measures the
-pages' widths at 390 and 1280 pixels; ../shared/tools/look shows them."""
+pages' widths at 390 and 1280 pixels."""
 import re
 from datetime import timedelta
 from html.parser import HTMLParser

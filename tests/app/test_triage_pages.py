@@ -37,7 +37,7 @@ RULE_ID = re.compile(r"\b[EURF]\d{1,2}\b")
 
 # --- the answers a person gives ---------------------------------------------------------------
 
-# Everything answered "no", "none" or left empty, as TRIAGE.md's worked cases read.
+# Everything answered "no", "none" or left empty, as rlsvein-1's worked cases read.
 ALL_NO = {
     "pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no",
     "dvt_signs": "no", "svt_signs": "no", "venous_symptoms": "no",
@@ -48,7 +48,7 @@ ALL_NO = {
 FOUR_RLS_YES = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
                 "rls_mimic": "none"}
 
-CASES = {  # TRIAGE.md worked cases: the form answers, then the route and urgency they must give
+CASES = {  # rlsvein-1 worked cases: the form answers, then the route and urgency they must give
     1: ({**ALL_NO, "age": "52", "sex": "female", "pregnant": "no", **FOUR_RLS_YES,
          "leg_signs": ["varicose_veins", "ankle_swelling"], "venous_symptoms": "yes"},
         "vascular_ultrasound", "routine"),
@@ -303,7 +303,7 @@ def test_worked_case_6_stops_at_the_first_page_as_an_emergency(app):
     assert submission.patient_id == patient.id
     page = browser.get(response.headers["Location"])
     assert headings(page)[0] == "Call 911 now, or go to the nearest emergency department"
-    # With all of case 6's answers the rules route to a leg vein scan (TRIAGE.md); the early stop
+    # With all of case 6's answers the rules route to a leg vein scan (rlsvein-1); the early stop
     # never asks about the legs, so what the page stored cannot know that.
     assert evaluate({k: (int(v) if k == "age" else v) for k, v in answers.items()}).route == "vascular_ultrasound"
 

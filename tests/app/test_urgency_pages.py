@@ -1,4 +1,4 @@
-"""The outcome page says one thing per urgency (TRIAGE.md "What each urgency does in the portal"):
+"""The outcome page says one thing per urgency (rlsvein-1 "What each urgency does in the portal"):
 an urgent case leads with a button that calls the clinic and its phone hours, offers only the
 next 24 hours, and sends the patient elsewhere today when the clinic is closed or full; an
 emergency says first to call 911, and promises an anonymous visitor no follow-up. Clocks fixed."""

@@ -5,7 +5,7 @@
 Three ways of looking, so a word cannot hide in a state the walk did not reach:
 - every template's own words (text, the attributes people read, quoted phrases inside its code);
 - every phrase in the portal's Python code (not docstrings or comments; not ids, which stay as
-  clinical/TRIAGE.md has them: the answer id `anaemia`, the status `cancelled`);
+  the rule set rlsvein-1 has them: the answer id `anaemia`, the status `cancelled`);
 - pages, emails and letters as rendered: the questionnaire in both units, the outcomes, the
   appointments pages, every kind of appointment and account email, a letter's page and text.
 """
@@ -75,7 +75,7 @@ _SUBMIT_VALUE = re.compile(r'<input[^>]*type="submit"[^>]*value="([^"]*)"')
 
 def shown(markup: str) -> str:
     """The words of a page or an email: its text and the attributes people read, never the ids
-    and values in its other attributes (an answer's value="anaemia" stays as TRIAGE.md has it)."""
+    and values in its other attributes (an answer's value="anaemia" stays as rlsvein-1 has it)."""
     markup = re.sub(r"<(script|style)\b.*?</\1>", " ", markup, flags=re.S | re.I)
     read = _READ_ATTRIBUTES.findall(markup) + _SUBMIT_VALUE.findall(markup)
     return " ".join([re.sub(r"<[^>]+>", " ", markup), *read])

@@ -1,4 +1,4 @@
-"""Triage safety on every write path (DESIGN.md booking invariant 7), on both databases.
+"""Triage safety on every write path (the booking rule of triage safety), on both databases.
 
 Whoever writes an appointment (the patient online, booking or moving; the front desk booking a
 free slot, overbooking or moving) meets the same rules inside the write transaction: an

@@ -3,7 +3,7 @@ and signs its referral letter and downloads the PDF; then the patient finds the 
 his appointments page and downloads it too (so that journey needs the doctor's before it, on the
 same portal).
 
-The patient is TRIAGE.md's worked case 2 (male 58, the four restless legs answers yes, loud
+The patient is rlsvein-1's worked case 2 (male 58, the four restless legs answers yes, loud
 snoring, observed apnoea, daytime tiredness, high blood pressure: a STOP-Bang score of 6), stored
 with real answers as `flask seed-demo` stores the demo cases; each portal gets its own copy.
 """
@@ -28,7 +28,7 @@ from tests.e2e.journey import Journey
 from tests.e2e.live_portal import DOCTOR, LivePortal, Person
 
 SLEEP_PATIENT = Person("walter.sleeper@example.com", "Walter Sleeper", password="deep slow breaths at night")
-# TRIAGE.md worked case 2: routes to a sleep-study referral, routine.
+# rlsvein-1 worked case 2: routes to a sleep-study referral, routine.
 SLEEP_CASE_ANSWERS = {**SAFE, **FOUR_RLS_ANSWERS, "age": 58, "sex": "male", "snoring": "yes",
                       "observed_apnea": "yes", "tired_daytime": "yes", "high_blood_pressure": "yes"}
 LETTER_TITLE = "Referral for a sleep study"

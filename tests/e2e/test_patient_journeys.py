@@ -16,7 +16,7 @@ from tests.e2e.live_portal import EMERGENCY_PATIENT, Person
 from tests.factories import ANSWERS_FOR, SAFE_ANSWERS
 
 NEW_PATIENT = Person("nora.whitfield@example.com", "Nora Whitfield", password="quiet rivers at dusk")
-# Answers that route to a routine leg vein ultrasound under rlsvein-1 (TRIAGE.md; tests/factories.py).
+# Answers that route to a routine leg vein ultrasound under rlsvein-1 (tests/factories.py).
 VARICOSE_VEINS = {**SAFE_ANSWERS, "age": 58, **ANSWERS_FOR[("vascular_ultrasound", "routine")]}
 ULTRASOUND = "Leg vein ultrasound"
 TIME_LINKS = "a[href*='start=']"  # a free time: its link names the start and the clinician

@@ -1,8 +1,8 @@
 """Unit tests for portal.booking.eligibility: may this person book this visit, at this time?
 
 The expected verdicts come from `expected_decision`, a small oracle written from the rules as
-stated (the module docstring; clinical/TRIAGE.md, "What each urgency does in the portal";
-DESIGN.md, booking invariant 7), not from `decide`'s internals:
+stated (the module docstring; rlsvein-1, what each urgency does in the portal;
+the booking rule of triage safety), not from `decide`'s internals:
 
 - an emergency no doctor has recorded as dealt with refuses everything, to everyone;
 - a patient: a provisional route is refused; an urgent case later than 24 hours is refused even

@@ -1,5 +1,5 @@
 """letters/compose.py: the facts a referral letter or scan request states, from a case's answers
-and outcome, for the worked cases of clinical/TRIAGE.md and for any answers the questionnaire
+and outcome, for the worked cases of the rule set rlsvein-1 and for any answers the questionnaire
 accepts (the wording rules hold for all of them)."""
 import re
 from datetime import date
@@ -16,7 +16,7 @@ from tests.answers import complete_answers, valid_answers
 SAFE = {"pe_symptoms": "no", "bleeding_vein": "no", "cold_pale_leg": "no", "dvt_signs": "no", "svt_signs": "no"}
 FOUR_RLS = {"rls_urge": "yes", "rls_rest": "yes", "rls_movement_relief": "yes", "rls_evening": "yes",
             "rls_mimic": "none", "rls_frequency": "twice_weekly_or_more", "rls_impact": 2}
-# The worked cases of TRIAGE.md that route to a specialist: 1 (scan), 2 (sleep), 4 (urgent scan), 6 (emergency).
+# The worked cases of rlsvein-1 that route to a specialist: 1 (scan), 2 (sleep), 4 (urgent scan), 6 (emergency).
 CASE_1 = {**SAFE, **FOUR_RLS, "age": 52, "sex": "female", "leg_signs": ["varicose_veins", "ankle_swelling"],
           "venous_symptoms": "yes"}
 CASE_2 = {**SAFE, **FOUR_RLS, "age": 58, "sex": "male", "snoring": "yes", "observed_apnea": "yes",

@@ -23,7 +23,7 @@ from portal.triage.questions import (
     parse_answer,
 )
 
-# The Answers table of clinical/TRIAGE.md: id -> (kind, answer values for choice kinds).
+# The Answers table of the rule set rlsvein-1: id -> (kind, answer values for choice kinds).
 TRIAGE_MD_ANSWERS = {
     "age": ("int", ()),
     "sex": ("one_of", ("female", "male")),

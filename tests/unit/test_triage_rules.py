@@ -1,7 +1,7 @@
-"""Unit tests for portal.triage.rules: the rule set `rlsvein-1` of clinical/TRIAGE.md.
+"""Unit tests for portal.triage.rules: the rule set `rlsvein-1`.
 
 Each test builds an answer set that says only what matters to it (everything else is "no",
-unanswered or empty) and checks route, urgency, reasons and flags as TRIAGE.md states them.
+unanswered or empty) and checks route, urgency, reasons and flags as rlsvein-1 states them.
 No Flask, no database.
 """
 
@@ -74,7 +74,7 @@ def ticked(*values: str) -> list[str]:
     return list(values)
 
 
-# --- The six worked cases of TRIAGE.md ----------------------------------------------------------
+# --- The six worked cases of rlsvein-1 ----------------------------------------------------------
 
 WORKED_CASES = [
     pytest.param(
@@ -122,7 +122,7 @@ def test_worked_case_2_stop_bang_counts_every_item():
 
 
 def test_worked_cases_hold_with_rls_mimic_left_unanswered():
-    # TRIAGE.md's cases read unanswered questions as "no / none / empty".
+    # rlsvein-1's cases read unanswered questions as "no / none / empty".
     case_2 = dict(WORKED_CASES[1].values[0])
     del case_2["rls_mimic"]
     result = evaluate(case_2)
