@@ -97,9 +97,10 @@ def _register_template_helpers(app: Flask) -> None:
 
     from portal.auth.models import DESK_ROLES, Role
     from portal.booking.eligibility import OVERRIDE_LABELS
-    from portal.booking.models import STATUS_WORDS
+    from portal.booking.models import MOVED, MOVED_WORDS, STATUS_WORDS
+    # Pages name a visit by Appointment.shown_status: a moved one is "Moved", not "Canceled".
     app.jinja_env.globals.update(Role=Role, DESK_ROLES=DESK_ROLES, override_labels=OVERRIDE_LABELS,
-                                 status_words=STATUS_WORDS)
+                                 status_words={**STATUS_WORDS, MOVED: MOVED_WORDS})
 
     @app.template_filter("local")
     def to_local(moment, style: str = "long"):

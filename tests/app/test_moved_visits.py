@@ -1,11 +1,14 @@
 """A visit moved to another time shows as moved, in quiet words, not in red as a cancellation: on
-the patient's appointments page, the desk's record of the patient and the desk's calendar."""
+the patient's appointments page, the desk's record of the patient, the desk's calendar and the
+doctor's case page."""
 import re
 from datetime import UTC
 
 from portal.auth.models import Role
 from portal.booking.models import Route
 from portal.booking.service import book_appointment, cancel_appointment, reschedule_appointment
+from portal.extensions import db
+from portal.triage.models import TriageSubmission
 from tests import factories
 from tests.client import browser_of
 from tests.pages import words
@@ -66,3 +69,15 @@ def test_the_desk_sees_a_moved_visit_as_moved_on_the_record_and_the_calendar(app
     assert "Moved to " in words(entry.group(2)) and "2:00 PM" in words(entry.group(2))
     assert f'status-cancelled" id="appointment-{cancelled.id}"' in calendar or \
         f'status-cancelled desk-overbooked" id="appointment-{cancelled.id}"' in calendar
+
+
+def test_the_doctor_sees_a_moved_visit_as_moved_on_the_case(app):
+    patient, _, day, moved, cancelled = moved_and_cancelled(app)
+    doctor = factories.make_user(role=Role.DOCTOR)
+    [submission] = db.session.scalars(db.select(TriageSubmission).where(TriageSubmission.patient_id == patient.id))
+
+    case = words(browser_of(app, doctor).get(f"/queue/{submission.id}").get_data(as_text=True))
+
+    assert re.search(r"10:00 AM · General consultation with .*? · moved", case)
+    assert re.search(r"11:00 AM · General consultation with .*? · canceled", case)  # a real cancellation
+
