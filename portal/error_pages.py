@@ -35,7 +35,7 @@ RETRY_AFTER_SECONDS = 30
 
 # The last resort when even the template fails: the settings alone, escaped, nothing else.
 PLAIN_PAGE = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · {name}</title></head>"
-              "<body><h1>{title}</h1><p>{detail}</p><p>{name}: please call us on "
+              "<body><h1>{title}</h1><p>{detail}</p><p>{name}: please call us at "
               "<a href=\"tel:{phone}\">{phone}</a>.</p><p>Error {code}</p></body></html>")
 
 

@@ -143,7 +143,7 @@ def decide(state: TriageState, request: BookingRequest, *, clinic_phone: str = "
             return _refused(
                 "Your answers said you may need emergency care, so online booking is closed until a doctor "
                 "at the clinic has reviewed them. If you have not yet had emergency care, call "
-                f"{emergency_number} now. For anything else, please call us on {clinic_phone}.")
+                f"{emergency_number} now. For anything else, please call us at {clinic_phone}.")
         return _refused(
             f"This patient has an emergency triage (case {state.open_emergency_id}) that no doctor has yet "
             "recorded as dealt with. Nothing can be booked or moved until a doctor does so in the queue.")
@@ -170,17 +170,17 @@ def _decide_for_patient(state: TriageState, request: BookingRequest, clinic_phon
     """Online, a patient books only what the triage says, one upcoming visit of a type; a visit
     staff booked with a reason may be moved, but an urgent case never past 24 hours."""
     if state.triaged and state.route is None:
-        return _refused(f"A doctor will set the kind of visit you need. Please call us on {clinic_phone}.")
+        return _refused(f"A doctor will set the kind of visit you need. Please call us at {clinic_phone}.")
     # With no answers at all, the patient's pages ask the questions before they offer a time
     # (booking/views.py, QUESTIONS_FIRST); the service books what they confirm.
     needed = _needed_overrides(state, request)
     if Override.URGENT_WINDOW in needed:
         return _refused("You need to be seen within 24 hours. Please pick a time in the next 24 hours, "
-                        f"or call us on {clinic_phone}.")
+                        f"or call us at {clinic_phone}.")
     missing = [o for o in needed if o not in request.standing_overrides]
     if Override.ROUTE in missing:
         return _refused(f"That kind of visit does not match your answers, which point to a "
-                        f"{_route_words(state.route)}. Please call us on {clinic_phone} if you need it.")
+                        f"{_route_words(state.route)}. Please call us at {clinic_phone} if you need it.")
     if Override.SECOND_VISIT in missing:
         return _refused("You already have an upcoming visit of this kind. Please move that one instead "
                         "of booking another (under My appointments).")

@@ -54,7 +54,7 @@ BRITISH = {
     r"licence": "license", r"defence": "defense", r"practis(e|ed|es|ing)": "practice", r"grey": "gray",
     r"tyres?": "tire", r"whilst": "while", r"amongst": "among", r"learnt": "learned", r"ageing": "aging",
     r"judgement": "judgment", r"fortnight": "two weeks", r"tick (all|only|this)": "check",
-    r"plaster cast": "cast", r"filled in": "filled out",
+    r"plaster cast": "cast", r"filled in": "filled out", r"(call|phone|ring) us on": "call us at",
 }
 BRITISH.pop(r"colou?rs?")  # "color" is American: only the -our forms are checked
 WRONG_PHRASES = [r"the emergency number", r"emergency services"]
