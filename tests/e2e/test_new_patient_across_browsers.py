@@ -25,7 +25,9 @@ PHONE_PATIENT = Person("lena.okafor@example.com", "Lena Okafor", password="lante
 def fill_in_the_registration(page, who: Person) -> None:
     page.get_by_label("Full name").fill(who.name)
     page.get_by_label("Email address").fill(who.email)
-    page.get_by_label("Date of birth").fill("1971-09-14")
+    page.get_by_label("Date of birth").select_option(label="September")  # month, day and year boxes
+    page.get_by_label("Day").fill("14")
+    page.get_by_label("Year").fill("1971")
     page.get_by_label("Phone number").fill("(555) 010-8456")
 
 
