@@ -27,6 +27,21 @@ def plausible_day(day: date) -> bool:
     return abs(day - today()) <= FARTHEST_DAY
 
 
+def asked_day(asked: str, shown_instead: date) -> tuple[date, str | None]:
+    """The day a page was asked for (YYYY-MM-DD in its address), or `shown_instead` when none was
+    asked, with what to tell the person when the one asked was not understood or is years away
+    (a typo or a probe)."""
+    if not asked:
+        return shown_instead, None
+    try:
+        chosen = date.fromisoformat(asked)
+    except ValueError:
+        return shown_instead, "That date was not understood, so today is shown."
+    if not plausible_day(chosen):
+        return shown_instead, "That date is more than ten years from today, so today is shown."
+    return chosen, None
+
+
 def phone_hours() -> tuple[PhoneHours, ...]:
     """When the clinic answers its phone (CLINIC_PHONE_HOURS)."""
     return parse_phone_hours(current_app.config["CLINIC_PHONE_HOURS"])

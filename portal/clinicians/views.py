@@ -31,18 +31,10 @@ records_bp = Blueprint("clinician_records", __name__, url_prefix="/accounts")
 
 def _chosen_day(today: date) -> date:
     """?day=YYYY-MM-DD, or today; a day not understood, or years away, is said so and today shown."""
-    asked = request.args.get("day", "")
-    if not asked:
-        return today
-    try:
-        chosen = date.fromisoformat(asked)
-    except ValueError:
-        flash("That date was not understood, so today is shown.", "warning")
-        return today
-    if not clinic.plausible_day(chosen):
-        flash("That date is more than ten years from today, so today is shown.", "warning")
-        return today
-    return chosen
+    day, problem = clinic.asked_day(request.args.get("day", ""), today)
+    if problem:
+        flash(problem, "warning")
+    return day
 
 
 @bp.get("/")

@@ -45,18 +45,10 @@ bp = Blueprint("desk", __name__, url_prefix="/desk")
 def _chosen_date(today: date) -> date:
     """?date=YYYY-MM-DD, or today when it is missing, garbled or implausibly far away (a typo or
     a probe: clinic.plausible_day); the page then says it shows today instead."""
-    asked = request.args.get("date", "")
-    if not asked:
-        return today
-    try:
-        chosen = date.fromisoformat(asked)
-    except ValueError:
-        flash("That date was not understood, so today is shown.", "warning")
-        return today
-    if not clinic.plausible_day(chosen):
-        flash("That date is more than ten years from today, so today is shown.", "warning")
-        return today
-    return chosen
+    day, problem = clinic.asked_day(request.args.get("date", ""), today)
+    if problem:
+        flash(problem, "warning")
+    return day
 
 
 def _day_url(moment: datetime, zone: ZoneInfo) -> str:
