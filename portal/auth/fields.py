@@ -10,7 +10,7 @@ form's validator's business, as for any date.
 import calendar
 from datetime import date
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from wtforms import Field
 
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
@@ -47,26 +47,32 @@ class DateOfBirthWidget:
     labels of their own. Autofill fills the three parts when the form asks for "bday"."""
 
     def __call__(self, field: "DateOfBirthField", **attrs) -> Markup:
+        """Markup built from constant templates only: every value is escaped by Markup.format."""
         month, day, year = field.parts
         birthday = attrs.get("autocomplete") == "bday"
-        shared = "".join(f' {name}="{escape(attrs[name])}"' for name in ("aria-describedby", "aria-invalid")
-                         if attrs.get(name))
+        shared = Markup("").join(Markup(' {}="{}"').format(name, attrs[name])
+                                 for name in ("aria-describedby", "aria-invalid") if attrs.get(name))
 
         def complete(part: str) -> str:
-            return f' autocomplete="{"bday-" + part if birthday else "off"}"'
+            return "bday-" + part if birthday else "off"
 
-        def box(part: str, label: str, value: str, width: int) -> str:
-            return (f'<label class="date-part"><span class="muted">{label}</span> <input type="text" '
-                    f'inputmode="numeric" id="{escape(field.id)}-{part}" name="{escape(field.name)}-{part}" '
-                    f'value="{escape(value)}" size="{width}" maxlength="{width}"{complete(part)}{shared}></label>')
+        def box(part: str, label: str, value: str, width: int) -> Markup:
+            return Markup('<label class="date-part"><span class="muted">{label}</span> <input type="text" '
+                          'inputmode="numeric" id="{id}-{part}" name="{name}-{part}" value="{value}" size="{width}" '
+                          'maxlength="{width}" autocomplete="{complete}"{shared}></label>').format(
+                label=label, id=field.id, name=field.name, part=part, value=value, width=width,
+                complete=complete(part), shared=shared)
 
-        options = [f'<option value=""{" selected" if not month else ""}>Month</option>'] + [
-            f'<option value="{number}"{" selected" if str(month) == str(number) else ""}>{name}</option>'
+        selected = Markup(" selected")
+        options = [Markup('<option value=""{}>Month</option>').format(selected if not month else "")] + [
+            Markup('<option value="{}"{}>{}</option>').format(number, selected if str(month) == str(number) else "",
+                                                               name)
             for number, name in MONTHS]
-        select = (f'<select id="{escape(field.id)}" name="{escape(field.name)}-month"{complete("month")}{shared}>'
-                  f'{"".join(options)}</select>')
-        return Markup(f'<span class="date-parts">{select} {box("day", "Day", day, 2)} '
-                      f'{box("year", "Year", year, 4)}</span>')
+        select = Markup('<select id="{id}" name="{name}-month" autocomplete="{complete}"{shared}>{options}</select>'
+                        ).format(id=field.id, name=field.name, complete=complete("month"), shared=shared,
+                                 options=Markup("").join(options))
+        return Markup('<span class="date-parts">{} {} {}</span>').format(
+            select, box("day", "Day", day, 2), box("year", "Year", year, 4))
 
 
 class DateOfBirthField(Field):
