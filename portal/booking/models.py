@@ -192,6 +192,8 @@ class Appointment(db.Model):
               sqlite_where=text(_ACTIVE_SQL), postgresql_where=text(_ACTIVE_SQL)),
         Index("ix_appointment_clinician_period", "clinician_id", "start_at", "end_at"),
         Index("ix_appointment_patient_start", "patient_id", "start_at"),
+        # Where a moved visit went (Appointment.moved_to, loaded with every list of visits).
+        Index("ix_appointment_rescheduled_from", "rescheduled_from_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
